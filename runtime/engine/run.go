@@ -1,0 +1,395 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/switchboard-bots/switchboard/flows"
+)
+
+// run is the state of one step; it implements flows.Run for the blocks.
+type run struct {
+	eng     *Engine
+	bot     *flows.Bot
+	sess    *flows.Session
+	contact *flows.Contact
+	now     time.Time
+	seed    uint64
+	sprint  *flows.Sprint
+	vm      *vm.VM
+	rnd     *rand.Rand
+
+	event  *flows.Event
+	queued []flows.Event
+	intent string
+
+	env          map[string]any
+	contactDirty bool
+	errInfo      map[string]any
+	inError      bool
+	waitResumed  *flows.Wait
+	blocks       int
+	limit        int
+	emitted      int
+}
+
+var _ flows.Run = (*run)(nil)
+
+func (r *run) Now() time.Time           { return r.now }
+func (r *run) Location() *time.Location { return r.bot.Location }
+func (r *run) Contact() *flows.Contact  { return r.contact }
+func (r *run) Bot() *flows.Bot          { return r.bot }
+func (r *run) Wait() *flows.Wait        { return r.waitResumed }
+func (r *run) Notify(n flows.Notification) {
+	r.sprint.Notifications = append(r.sprint.Notifications, n)
+}
+
+func (r *run) HTTP() flows.HTTPDoer { return r.eng.HTTP }
+
+func (r *run) Rand() *rand.Rand {
+	if r.rnd == nil {
+		r.rnd = rand.New(rand.NewPCG(r.seed, r.sess.Seq))
+	}
+	return r.rnd
+}
+
+// reserved names cannot be variables: they name the environment's parts.
+var reserved = map[string]bool{
+	"input": true, "message": true, "contact": true, "vars": true,
+	"event": true, "now": true, "bot": true, "error": true,
+}
+
+// environment builds the expression environment once per step and keeps it
+// current as blocks change variables and the contact.
+func (r *run) environment() map[string]any {
+	if r.env != nil {
+		return r.env
+	}
+	env := make(map[string]any, len(r.sess.Vars)+8)
+	for k, v := range r.sess.Vars {
+		env[k] = v
+	}
+	env["vars"] = r.sess.Vars
+	env["contact"] = r.contactView()
+	env["now"] = r.now
+	env["bot"] = map[string]any{"id": r.bot.ID, "name": r.bot.Name, "timezone": r.bot.Location.String()}
+	input := ""
+	var message map[string]any
+	if r.event != nil && r.event.Message != nil {
+		m := r.event.Message
+		input = m.Text
+		if input == "" {
+			input = m.Payload
+		}
+		message = map[string]any{"text": m.Text, "payload": m.Payload, "intent": r.intent}
+		if ents := r.bot.ExtractEntities(m.Text); ents != nil {
+			message["entities"] = ents
+		} else {
+			message["entities"] = map[string]any{}
+		}
+		if len(m.Attachments) > 0 {
+			atts := make([]any, len(m.Attachments))
+			for i, a := range m.Attachments {
+				atts[i] = map[string]any{"url": a.URL, "kind": a.Kind, "name": a.Name, "mime": a.MIME, "size": a.Size}
+			}
+			message["attachments"] = atts
+		}
+	}
+	env["input"] = input
+	env["message"] = message
+	if r.event != nil && r.event.Kind == flows.EventNamed {
+		env["event"] = map[string]any{"name": r.event.Name, "data": r.event.Data}
+	} else {
+		env["event"] = nil
+	}
+	env["error"] = r.errInfo
+	r.env = env
+	return env
+}
+
+func (r *run) contactView() map[string]any {
+	c := r.contact
+	m := make(map[string]any, len(c.Attributes)+8)
+	for k, v := range c.Attributes {
+		m[k] = v
+	}
+	m["id"] = c.ID
+	m["name"] = c.Name
+	m["channel"] = c.Channel
+	m["status"] = c.Status
+	tags := make([]any, len(c.Tags))
+	for i, t := range c.Tags {
+		tags[i] = t
+	}
+	m["tags"] = tags
+	m["attributes"] = c.Attributes
+	return m
+}
+
+func (r *run) Eval(e *flows.Expr) (any, error) {
+	if e.IsZero() {
+		return nil, nil
+	}
+	p := e.Program()
+	if p == nil {
+		return nil, fmt.Errorf("expression %q was not compiled", e.Src)
+	}
+	v, err := r.vm.Run(p, r.environment())
+	if err != nil {
+		return nil, fmt.Errorf("line %d: %s: %w", e.Pos.Line, e.Src, unwrapExpr(err))
+	}
+	return v, nil
+}
+
+// unwrapExpr drops expr-lang's source snippet, which repeats the expression.
+func unwrapExpr(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+func (r *run) Truthy(e *flows.Expr) (bool, error) {
+	v, err := r.Eval(e)
+	if err != nil {
+		return false, err
+	}
+	return Truthy(v), nil
+}
+
+// Truthy is the truth of a value in conditions: true, a non-empty string,
+// a non-zero number, a non-empty list or map.
+func Truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0 && !math.IsNaN(x)
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+func (r *run) Render(t *flows.Template) (string, error) {
+	parts := t.Parts()
+	if len(parts) == 1 && parts[0].Expr == nil {
+		return parts[0].Lit, nil
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Expr == nil {
+			b.WriteString(p.Lit)
+			continue
+		}
+		v, err := r.Eval(p.Expr)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(Format(v))
+	}
+	return b.String(), nil
+}
+
+// Format renders a value inside text: numbers without needless decimals,
+// times as date and time, lists and maps as JSON, nothing for nil.
+func Format(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.Format("2006-01-02 15:04")
+	case time.Duration:
+		return x.String()
+	case []any, map[string]any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+func (r *run) Send(c flows.Content, offers []flows.Offer) {
+	limit := r.eng.Limits.MaxMessages
+	if limit <= 0 {
+		limit = DefaultLimits.MaxMessages
+	}
+	if len(r.sprint.Messages) >= limit {
+		return
+	}
+	r.sprint.Messages = append(r.sprint.Messages, c)
+	if len(offers) > 0 {
+		r.sess.Offered = offers
+	}
+}
+
+const contactPrefix = "contact."
+
+func (r *run) Get(name string) any {
+	if a, ok := strings.CutPrefix(name, contactPrefix); ok {
+		switch a {
+		case "name":
+			return r.contact.Name
+		case "status":
+			return r.contact.Status
+		case "channel":
+			return r.contact.Channel
+		case "id":
+			return r.contact.ID
+		}
+		return r.contact.Attributes[a]
+	}
+	return r.sess.Vars[name]
+}
+
+// MaxVars bounds the variables of one session.
+const MaxVars = 256
+
+func (r *run) Set(name string, v any) error {
+	if a, ok := strings.CutPrefix(name, contactPrefix); ok {
+		return r.setAttr(a, v)
+	}
+	if reserved[name] || name == "" {
+		return fmt.Errorf("%q is a reserved name and cannot be a variable: choose another", name)
+	}
+	if _, exists := r.sess.Vars[name]; !exists && len(r.sess.Vars) >= MaxVars {
+		return fmt.Errorf("the conversation has %d variables, the most it may have", MaxVars)
+	}
+	r.sess.Vars[name] = v
+	if r.env != nil {
+		r.env[name] = v
+	}
+	return nil
+}
+
+func (r *run) setAttr(name string, v any) error {
+	c := r.contact
+	switch name {
+	case "id", "channel", "tags", "attributes":
+		return fmt.Errorf("contact.%s cannot be set", name)
+	case "name":
+		c.Name = Format(v)
+	case "status":
+		c.Status = Format(v)
+	default:
+		if decl, ok := r.bot.Attribute(name); ok {
+			cv, err := decl.Convert(v)
+			if err != nil {
+				return err
+			}
+			v = cv
+		}
+		if c.Attributes == nil {
+			c.Attributes = map[string]any{}
+		}
+		c.Attributes[name] = v
+	}
+	r.touchContact()
+	return nil
+}
+
+func (r *run) touchContact() {
+	r.contactDirty = true
+	if r.env != nil {
+		r.env["contact"] = r.contactView()
+	}
+}
+
+func (r *run) Unset(name string) {
+	if a, ok := strings.CutPrefix(name, contactPrefix); ok {
+		if _, ok := r.contact.Attributes[a]; ok {
+			delete(r.contact.Attributes, a)
+			r.touchContact()
+		}
+		return
+	}
+	delete(r.sess.Vars, name)
+	if r.env != nil && !reserved[name] {
+		delete(r.env, name)
+	}
+}
+
+func (r *run) AddTag(tag string) {
+	if tag == "" || r.contact.HasTag(tag) {
+		return
+	}
+	r.contact.Tags = append(r.contact.Tags, tag)
+	r.touchContact()
+}
+
+func (r *run) RemoveTag(tag string) {
+	for i, t := range r.contact.Tags {
+		if t == tag {
+			r.contact.Tags = append(r.contact.Tags[:i:i], r.contact.Tags[i+1:]...)
+			r.touchContact()
+			return
+		}
+	}
+}
+
+func (r *run) SetStatus(status string) {
+	if r.contact.Status != status {
+		r.contact.Status = status
+		r.touchContact()
+	}
+}
+
+func (r *run) Emit(name string, data map[string]any, delay time.Duration) {
+	ev := flows.Event{Kind: flows.EventNamed, Name: name, Data: data}
+	if delay <= 0 {
+		r.queued = append(r.queued, ev)
+		return
+	}
+	r.emitted++
+	r.sprint.Timers = append(r.sprint.Timers, flows.Timer{
+		ID:      fmt.Sprintf("%s/e%d.%d", r.contact.ID, r.sess.Seq, r.emitted),
+		Contact: r.contact.ID,
+		Due:     r.now.Add(delay),
+		Kind:    flows.TimerEvent,
+		Event:   &ev,
+	})
+}
+
+func (r *run) Handover(req flows.HandoverRequest) {
+	if req.Queue == "" {
+		req.Queue = r.bot.Settings.Queue
+	}
+	r.sprint.Handover = &req
+}
