@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
@@ -86,7 +87,9 @@ func str(v any) string {
 	return fmt.Sprint(v)
 }
 
-func exprOptions(tz string) []expr.Option {
+// exprOptions are the compile options of one bot. loc must be a valid
+// location: expr-lang panics on an unknown zone name.
+func exprOptions(loc *time.Location) []expr.Option {
 	opts := []expr.Option{
 		expr.AllowUndefinedVariables(),
 		expr.MaxNodes(MaxExprNodes),
@@ -112,14 +115,14 @@ func exprOptions(tz string) []expr.Option {
 		}, new(func(any) float64)),
 		expr.Function("digits", func(p ...any) (any, error) { return digitsOf(str(p[0])), nil }, new(func(any) string)),
 	}
-	if tz != "" {
-		opts = append(opts, expr.Timezone(tz))
+	if loc != nil && loc != time.UTC {
+		opts = append(opts, expr.Timezone(loc.String()))
 	}
 	return opts
 }
 
 // compileExpr compiles e and reports problems at their place in the file.
-func compileExpr(e *Expr, tz string, d *diags) {
+func compileExpr(e *Expr, opts []expr.Option, d *diags) {
 	if e.Src == "" {
 		return
 	}
@@ -127,7 +130,7 @@ func compileExpr(e *Expr, tz string, d *diags) {
 		d.errorf(e.Pos, "expression is %d characters long; the limit is %d: move the logic into several blocks", len(e.Src), MaxExprLen)
 		return
 	}
-	prog, err := expr.Compile(e.Src, exprOptions(tz)...)
+	prog, err := expr.Compile(e.Src, opts...)
 	if err != nil {
 		p, msg := exprErrorPos(e.Pos, e.Src, err)
 		d.errorf(p, "expression %q does not compile: %s", short(e.Src), msg)
@@ -161,7 +164,7 @@ func short(s string) string {
 }
 
 // compileTemplate splits t into literals and {{ expression }} parts.
-func compileTemplate(t *Template, tz string, d *diags) {
+func compileTemplate(t *Template, opts []expr.Option, d *diags) {
 	t.parts = t.parts[:0]
 	src := t.Src
 	off := 0
@@ -187,7 +190,7 @@ func compileTemplate(t *Template, tz string, d *diags) {
 			d.errorf(offsetPos(t.Pos, src, off+i), "template has an empty {{ }}: put an expression inside, like {{ contact.name }}")
 			return
 		}
-		compileExpr(e, tz, d)
+		compileExpr(e, opts, d)
 		t.parts = append(t.parts, TemplatePart{Expr: e})
 		off = start + j + 2
 	}

@@ -58,7 +58,9 @@ type loader struct {
 	// badBlocks are blocks whose type is unknown or ambiguous; schema errors
 	// inside them would only repeat that.
 	badBlocks map[string]bool
-	bot       *Bot
+	// schemaErrs holds every value that failed the schema, and its parents.
+	schemaErrs map[string]bool
+	bot        *Bot
 	// targets collects every target of every node, for reachability.
 	targets map[*Node][]*Target
 }
@@ -294,7 +296,11 @@ func (l *loader) checkBlockTypes(root *yaml.Node) {
 				for k := 0; k+1 < len(b.Content); k += 2 {
 					key := b.Content[k]
 					if !isCommonKey(key.Value) {
-						l.d.errorf(nodePos(key), "unknown block type %q%s; block types are: %s", key.Value, didYouMean(key.Value, known), strings.Join(known, ", "))
+						if hint := didYouMean(key.Value, known); hint != "" {
+							l.d.errorf(nodePos(key), "unknown block type %q%s", key.Value, hint)
+						} else {
+							l.d.errorf(nodePos(key), "unknown block type %q; block types are: %s", key.Value, strings.Join(known, ", "))
+						}
 						break
 					}
 					if k+2 >= len(b.Content) {
@@ -492,7 +498,7 @@ func (l *loader) skills(m *yaml.Node) {
 		for j, b := range list.Content {
 			ptr := "/skills/" + escapePtr(sk.Name) + "/" + strconv.Itoa(j)
 			b = resolveAlias(b)
-			if l.badBlocks[ptr] || b.Kind != yaml.MappingNode {
+			if l.badBlocks[ptr] || l.schemaErrs[ptr] || b.Kind != yaml.MappingNode {
 				continue
 			}
 			node := l.node(b, Ref{Skill: si, Block: len(sk.Blocks)})
@@ -594,16 +600,16 @@ type FallThrougher interface {
 // compile compiles every expression and template and resolves every target
 // of every block, then lets blocks check their own rules.
 func (l *loader) compile() {
-	tz := l.bot.Timezone
+	opts := exprOptions(l.bot.Location)
 	for si, sk := range l.bot.Skills {
 		for bi, n := range sk.Blocks {
 			var targets []*Target
 			visit(n.Block, func(v any) {
 				switch x := v.(type) {
 				case *Expr:
-					compileExpr(x, tz, l.d)
+					compileExpr(x, opts, l.d)
 				case *Template:
-					compileTemplate(x, tz, l.d)
+					compileTemplate(x, opts, l.d)
 				case *Target:
 					if l.resolve(x) {
 						targets = append(targets, x)

@@ -82,6 +82,7 @@ func (l *loader) report(ve *jsonschema.ValidationError) {
 	if l.underBadBlock(ve.InstanceLocation) {
 		return
 	}
+	l.markSchemaError(ve.InstanceLocation)
 	kw := keyword(ve.KeywordLocation)
 	if kw == "anyOf" || kw == "oneOf" {
 		if l.isBlockItem(ve.InstanceLocation) {
@@ -179,14 +180,17 @@ func (l *loader) leaf(ve *jsonschema.ValidationError, kw string) {
 	case "type":
 		l.d.errorf(l.valuePos(at), "%s must be %s, not %s", l.what(at), joinOr(expectedTypes(ve.Message)), l.gotWord(at))
 	case "pattern":
-		v := l.vals[at]
+		val := ""
+		if v := l.vals[at]; v != nil {
+			val = v.Value
+		}
 		switch {
-		case strings.Contains(ve.Message, DurationPattern) || strings.Contains(ve.Message, regexp.QuoteMeta(DurationPattern)):
-			l.d.errorf(l.valuePos(at), "%q is not a duration: write a number and a unit, like 30s, 10m, 2h or 1d", v.Value)
+		case strings.Contains(ve.Message, "(ms|s|m|h|d)"):
+			l.d.errorf(l.valuePos(at), "%q is not a duration: write a number and a unit, like 30s, 10m, 2h or 1d", val)
 		case strings.Contains(ve.KeywordLocation, "/propertyNames/"):
 			l.d.errorf(l.keyPos(at), "%s: names may use letters, digits, _ . and - (up to 64 characters)", l.what(at))
 		case strings.HasSuffix(at, "/id") && strings.Count(at, "/") == 1:
-			l.d.errorf(l.valuePos(at), "bot id %q must be lower-case letters, digits, - and _ (up to 64 characters)", v.Value)
+			l.d.errorf(l.valuePos(at), "bot id %q must be lower-case letters, digits, - and _ (up to 64 characters)", val)
 		default:
 			l.d.errorf(l.valuePos(at), "%s %s", l.what(at), ve.Message)
 		}
@@ -206,6 +210,18 @@ func (l *loader) leaf(ve *jsonschema.ValidationError, kw string) {
 		l.d.errorf(l.keyPos(at), "%s is not allowed here", l.what(at))
 	default:
 		l.d.errorf(l.valuePos(at), "%s: %s", l.what(at), ve.Message)
+	}
+}
+
+// markSchemaError remembers that the value at ptr, and so every value
+// containing it, failed the schema: such blocks are not decoded, since the
+// decoder would only repeat the schema's complaint less clearly.
+func (l *loader) markSchemaError(ptr string) {
+	if l.schemaErrs == nil {
+		l.schemaErrs = map[string]bool{}
+	}
+	for p := ptr; p != ""; p = parentPtr(p) {
+		l.schemaErrs[p] = true
 	}
 }
 
