@@ -42,9 +42,12 @@ var (
 	_ flows.Checker = (*Listen)(nil)
 )
 
-// Check validates the rule.
+// Check validates the rule and the name replies are saved to.
 func (b *Listen) Check(c *flows.Check) {
 	b.Rule.check(c)
+	if b.Save != "" {
+		checkName(c, flows.Pos{}, "save", b.Save)
+	}
 	if b.Attempts < 0 {
 		c.Errorf(flows.Pos{}, "attempts must be 1 or more")
 	}
@@ -66,14 +69,7 @@ func (b *Listen) Resume(r flows.Run, ev *flows.Event) flows.Result {
 	if ev.Kind != flows.EventMessage || ev.Message == nil {
 		return b.wait(r.Wait().Attempts)
 	}
-	input := ev.Message.Text
-	if input == "" {
-		input = ev.Message.Payload
-	}
-	if input == "" && len(ev.Message.Attachments) > 0 {
-		input = ev.Message.Attachments[0].URL
-	}
-	v, ok, err := b.Rule.apply(r, input)
+	v, ok, err := b.Rule.apply(r, replyText(ev.Message))
 	if err != nil {
 		return flows.Fail(err)
 	}
@@ -102,4 +98,19 @@ func (b *Listen) Resume(r flows.Run, ev *flows.Event) flows.Result {
 		r.Send(flows.Content{Text: text}, nil)
 	}
 	return b.wait(attempts)
+}
+
+// replyText is what a reply says: the payload of a tapped button or quick
+// reply (the value it stands for), else the typed text, else the URL of the
+// first attachment.
+func replyText(m *flows.Content) string {
+	switch {
+	case m.Payload != "":
+		return m.Payload
+	case m.Text != "":
+		return m.Text
+	case len(m.Attachments) > 0:
+		return m.Attachments[0].URL
+	}
+	return ""
 }

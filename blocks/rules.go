@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,7 +30,12 @@ func (ru *Rule) check(c *flows.Check) {
 			c.Errorf(flows.Pos{}, "validate: regex needs a pattern")
 			return
 		}
-		re, err := regexp.Compile(`^(?:` + ru.Pattern + `)$`)
+		// Compiled alone first, so the error quotes what the designer wrote.
+		_, err := regexp.Compile(ru.Pattern)
+		var re *regexp.Regexp
+		if err == nil {
+			re, err = regexp.Compile(`^(?:` + ru.Pattern + `)$`)
+		}
 		if err != nil {
 			c.Errorf(flows.Pos{}, "pattern %q is not a valid regular expression: %v", ru.Pattern, err)
 			return
@@ -39,6 +45,16 @@ func (ru *Rule) check(c *flows.Check) {
 		if ru.Condition.IsZero() {
 			c.Errorf(flows.Pos{}, "validate: expression needs a condition")
 		}
+	}
+	// Fields another validate uses would be ignored without a word.
+	if ru.Pattern != "" && ru.Validate != "regex" {
+		c.Warnf(flows.Pos{}, "pattern is used only with validate: regex, so it is ignored here")
+	}
+	if !ru.Condition.IsZero() && ru.Validate != "expression" {
+		c.Warnf(ru.Condition.Pos, "condition is used only with validate: expression, so it is ignored here")
+	}
+	if (ru.Min != nil || ru.Max != nil) && ru.Validate != "number" && ru.Validate != "integer" {
+		c.Warnf(flows.Pos{}, "min and max are used only with validate: number or integer, so they are ignored here")
 	}
 	if ru.Min != nil && ru.Max != nil && *ru.Min > *ru.Max {
 		c.Errorf(flows.Pos{}, "min (%v) is larger than max (%v)", *ru.Min, *ru.Max)
@@ -62,8 +78,14 @@ func (ru *Rule) apply(r flows.Run, s string) (v any, ok bool, err error) {
 	case "url":
 		return s, flows.IsURL(s), nil
 	case "number", "integer":
-		f, perr := strconv.ParseFloat(strings.ReplaceAll(s, ",", "."), 64)
-		if perr != nil || (ru.Validate == "integer" && f != float64(int64(f))) {
+		n := strings.ReplaceAll(s, ",", ".")
+		// IsNumber first: ParseFloat also reads NaN, Inf and hex floats,
+		// which no one means and NaN passes any min and max.
+		if !flows.IsNumber(n) {
+			return nil, false, nil
+		}
+		f, perr := strconv.ParseFloat(n, 64)
+		if perr != nil || (ru.Validate == "integer" && f != math.Trunc(f)) {
 			return nil, false, nil
 		}
 		if (ru.Min != nil && f < *ru.Min) || (ru.Max != nil && f > *ru.Max) {

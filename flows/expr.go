@@ -11,8 +11,49 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 )
+
+// ReservedNames are the parts of the expression environment; no variable
+// may take their names.
+var ReservedNames = []string{"input", "message", "contact", "vars", "event", "now", "bot", "error"}
+
+var varNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// CheckVarName says why name cannot be a variable, or returns nil. A name of
+// the form contact.<attribute> is a contact attribute and always allowed
+// when the attribute name is valid. Blocks that save values call it from
+// their Check, so a bad name is reported where it is written.
+func CheckVarName(name string) error {
+	if attr, ok := strings.CutPrefix(name, "contact."); ok {
+		if !varNameRe.MatchString(attr) {
+			return fmt.Errorf("%q is not a valid attribute name: use letters, digits and _", attr)
+		}
+		switch attr {
+		case "id", "channel", "tags", "attributes":
+			return fmt.Errorf("contact.%s cannot be written", attr)
+		}
+		return nil
+	}
+	if !varNameRe.MatchString(name) {
+		return fmt.Errorf("%q is not a valid variable name: use letters, digits and _, starting with a letter (or contact.<attribute> for a contact attribute)", name)
+	}
+	for _, r := range ReservedNames {
+		if name == r {
+			return fmt.Errorf("%q is a reserved name in expressions: choose another variable name", name)
+		}
+	}
+	if _, ok := builtin.Index[name]; ok {
+		return fmt.Errorf("%q is the name of a built-in function, so expressions would see the function instead of the variable: choose another name, like %q", name, name+"_value")
+	}
+	for _, f := range Functions {
+		if f.Name == name {
+			return fmt.Errorf("%q is the name of a helper function: choose another variable name", name)
+		}
+	}
+	return nil
+}
 
 // Limits on expressions, enforced at load time. The memory budget is
 // enforced when they run (see runtime/engine).

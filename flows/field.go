@@ -96,7 +96,12 @@ func structFields(t reflect.Type, depth int) ([]Field, error) {
 		f.Description = sf.Tag.Get("doc")
 		f.Default = sf.Tag.Get("default")
 		if e := sf.Tag.Get("enum"); e != "" {
-			f.Enum = strings.Split(e, "|")
+			// On a list, the allowed values are those of its items.
+			target := &f
+			if f.Type == TypeList {
+				target = f.Items
+			}
+			target.Enum = strings.Split(e, "|")
 		}
 		f.Required, _ = strconv.ParseBool(sf.Tag.Get("required"))
 		out = append(out, f)

@@ -234,20 +234,30 @@ func toAny(ss []string) []any {
 	return out
 }
 
-var compiled struct {
-	sync.Mutex
-	schema *jsonschema.Schema
-	blocks int
+// compiledSchemas are the bot schema and, per block type, the schema's own
+// definition of that block. The loader validates each block against its
+// type's definition directly: trying every type's if/then in turn (what an
+// editor does with the whole schema) costs a 500-block bot most of its load
+// time.
+type compiledSchemas struct {
+	root   *jsonschema.Schema
+	blocks map[string]*jsonschema.Schema
+	n      int
 }
 
-// compiledSchema returns the compiled schema for the blocks registered now,
+var compiled struct {
+	sync.Mutex
+	s *compiledSchemas
+}
+
+// schemas returns the compiled schemas for the blocks registered now,
 // compiling again when more block types registered since.
-func compiledSchema() (*jsonschema.Schema, error) {
+func schemas() (*compiledSchemas, error) {
 	compiled.Lock()
 	defer compiled.Unlock()
-	n := len(BlockTypes())
-	if compiled.schema != nil && compiled.blocks == n {
-		return compiled.schema, nil
+	types := BlockTypes()
+	if compiled.s != nil && compiled.s.n == len(types) {
+		return compiled.s, nil
 	}
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
@@ -255,10 +265,18 @@ func compiledSchema() (*jsonschema.Schema, error) {
 	if err := c.AddResource("bot.schema.json", bytes.NewReader(SchemaJSON())); err != nil {
 		return nil, fmt.Errorf("bot schema: %w", err)
 	}
-	s, err := c.Compile("bot.schema.json")
+	root, err := c.Compile("bot.schema.json")
 	if err != nil {
 		return nil, fmt.Errorf("bot schema: %w", err)
 	}
-	compiled.schema, compiled.blocks = s, n
-	return s, nil
+	cs := &compiledSchemas{root: root, blocks: map[string]*jsonschema.Schema{}, n: len(types)}
+	for _, t := range types {
+		bs, err := c.Compile("bot.schema.json#/$defs/block_" + t)
+		if err != nil {
+			return nil, fmt.Errorf("bot schema, block %s: %w", t, err)
+		}
+		cs.blocks[t] = bs
+	}
+	compiled.s = cs
+	return cs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -62,17 +63,71 @@ func visitValue(v reflect.Value, fn func(any), depth int) {
 // validateSchema validates the plain value against the bot schema and
 // reports each violation in plain words where it was written.
 func (l *loader) validateSchema(value any) {
-	s, err := compiledSchema()
+	cs, err := schemas()
 	if err != nil {
 		l.d.errorf(Pos{}, "internal: %v", err)
 		return
 	}
-	err = s.Validate(value)
+	// Validate the bot with its skills' block lists emptied, then each block
+	// against its own type's definition, with error locations made absolute.
+	root, _ := value.(map[string]any)
+	type item struct {
+		ptr, typ string
+		v        any
+	}
+	var items []item
+	if skills, ok := root["skills"].(map[string]any); ok {
+		shallow := make(map[string]any, len(root))
+		for k, v := range root {
+			shallow[k] = v
+		}
+		emptied := make(map[string]any, len(skills))
+		for name, list := range skills {
+			blocks, ok := list.([]any)
+			if !ok {
+				emptied[name] = list
+				continue
+			}
+			emptied[name] = []any{}
+			for i, b := range blocks {
+				ptr := "/skills/" + escapePtr(name) + "/" + strconv.Itoa(i)
+				if l.badBlocks[ptr] {
+					continue
+				}
+				if n := l.vals[ptr]; n != nil {
+					if types, _ := blockType(resolveAlias(n)); len(types) == 1 {
+						items = append(items, item{ptr, types[0], b})
+					}
+				}
+			}
+		}
+		shallow["skills"] = emptied
+		value = shallow
+	}
+	l.check(cs.root, value, "")
+	sort.Slice(items, func(i, j int) bool { return items[i].ptr < items[j].ptr })
+	for _, it := range items {
+		l.check(cs.blocks[it.typ], it.v, it.ptr)
+	}
+}
+
+func (l *loader) check(s *jsonschema.Schema, v any, prefix string) {
 	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
+	if !errors.As(s.Validate(v), &ve) {
 		return
 	}
+	if prefix != "" {
+		rebase(ve, prefix)
+	}
 	l.report(ve)
+}
+
+// rebase makes the instance locations of a block's errors absolute.
+func rebase(ve *jsonschema.ValidationError, prefix string) {
+	ve.InstanceLocation = prefix + ve.InstanceLocation
+	for _, c := range ve.Causes {
+		rebase(c, prefix)
+	}
 }
 
 // report walks the error tree. Where a value may take one of several forms

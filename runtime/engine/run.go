@@ -62,10 +62,13 @@ func (r *run) Rand() *rand.Rand {
 }
 
 // reserved names cannot be variables: they name the environment's parts.
-var reserved = map[string]bool{
-	"input": true, "message": true, "contact": true, "vars": true,
-	"event": true, "now": true, "bot": true, "error": true,
-}
+var reserved = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range flows.ReservedNames {
+		m[n] = true
+	}
+	return m
+}()
 
 // environment builds the expression environment once per step and keeps it
 // current as blocks change variables and the contact.
@@ -85,9 +88,11 @@ func (r *run) environment() map[string]any {
 	var message map[string]any
 	if r.event != nil && r.event.Message != nil {
 		m := r.event.Message
-		input = m.Text
+		// A tapped button's payload is what the user meant; its title is
+		// only what they saw.
+		input = m.Payload
 		if input == "" {
-			input = m.Payload
+			input = m.Text
 		}
 		message = map[string]any{"text": m.Text, "payload": m.Payload, "intent": r.intent}
 		if ents := r.bot.ExtractEntities(m.Text); ents != nil {
@@ -153,6 +158,11 @@ func (r *run) Eval(e *flows.Expr) (any, error) {
 func unwrapExpr(err error) error {
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	// expr-lang ends messages with the (line:column) inside the expression,
+	// which the caller already names.
+	if i := strings.LastIndex(msg, " ("); i > 0 && strings.HasSuffix(msg, ")") {
 		msg = msg[:i]
 	}
 	return errors.New(msg)

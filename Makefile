@@ -1,0 +1,45 @@
+# Switchboard: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+PKGS := ./...
+# Packages with goroutines of their own run under the race detector too.
+RACE_PKGS := ./runtime/... ./cmd/...
+
+.PHONY: run test lint race unit examples fuzz bench generate build
+
+build:
+	$(GO) build -o bin/switchboard ./cmd/switchboard
+
+# Chat with the example support bot in the terminal.
+run:
+	$(GO) run ./cmd/switchboard chat flows/examples/support.yaml
+
+# Everything CI runs: formatting, vet, unit tests, the race detector, and the
+# conversation tests of every example bot.
+test: lint unit race examples
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+examples:
+	$(GO) run ./cmd/switchboard validate --strict flows/examples/*.yaml
+	$(GO) run ./cmd/switchboard test flows/examples
+
+# Fuzz the parsers for a while (FUZZTIME=5m make fuzz); new findings land in testdata.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./flows -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	$(GO) test ./flows -run XXX -fuzz FuzzUnmarshalSession -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./runtime/... ./flows/...
+
+generate:
+	$(GO) generate ./schema

@@ -1,0 +1,40 @@
+package engine_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/switchboard-bots/switchboard/blocks"
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/engine"
+)
+
+// TestDocumentedFunctions evaluates the example of every helper function,
+// checks its documented result, and checks docs/expressions.md shows it.
+func TestDocumentedFunctions(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/expressions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flows.Functions {
+		src := "id: fn\nskills:\n  /start:\n    - text: '{{ " + strings.ReplaceAll(f.Example, "'", "''") + " }}'\n"
+		bot, ds := flows.Load("fn.yaml", []byte(src))
+		if bot == nil {
+			t.Fatalf("%s: %v", f.Name, ds)
+		}
+		sp := engine.New(nil).Step(engine.Input{Bot: bot, Contact: &flows.Contact{ID: "c"}, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "hi"}}, Now: time.Now()})
+		if len(sp.Messages) != 1 {
+			t.Fatalf("%s: no message: %+v", f.Name, sp.Trace)
+		}
+		want := strings.Trim(f.Result, `"`)
+		if got := sp.Messages[0].Text; got != want {
+			t.Errorf("%s: %s = %q, documented %q", f.Name, f.Example, got, want)
+		}
+		row := "| `" + f.Signature[:strings.IndexByte(f.Signature, ')')+1] + "` | " + f.Doc + " | `" + f.Example + "` | `" + f.Result + "` |"
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/expressions.md lacks the row:\n%s", row)
+		}
+	}
+}

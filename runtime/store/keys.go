@@ -1,0 +1,74 @@
+package store
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// Key layout of the Badger store. Every key starts with a one-letter table
+// and a slash; "lp" is a uvarint length followed by the bytes, used for every
+// component but the last, so that an ID can never be mistaken for the prefix
+// of another and prefix scans stay exact. Integers are 8-byte big-endian so
+// that byte order is numeric order.
+//
+//	c/{contact id}                       contact, flows.MarshalContact
+//	x/{lp bot}{lp channel}{external id}  contact id: lookup by channel identity
+//	b/{lp bot}{contact id}               empty: a bot's contacts in ID order
+//	s/{contact id}                       session, flows.MarshalSession
+//	q/{contact id}                       last message Seq of the contact
+//	m/{lp contact id}{seq}               message, encodeMessage
+//	t/{due}{timer id}                    timer, flows.AppendTimer
+//	i/{timer id}                         due of the timer: finds its t/ key
+//	d/{dedup key}                        empty: Seen (with an optional TTL)
+//
+// A timer's due is its Unix nanoseconds with the sign bit flipped, so that
+// times before 1970 still sort first. The i/ index lets CancelTimers and a
+// rescheduling Timers entry find the t/ key from the ID alone.
+const (
+	tContact  = "c/"
+	tExternal = "x/"
+	tByBot    = "b/"
+	tSession  = "s/"
+	tSeq      = "q/"
+	tMessage  = "m/"
+	tTimer    = "t/"
+	tTimerID  = "i/"
+	tDedup    = "d/"
+)
+
+func appendLP(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func keyContact(dst []byte, id string) []byte { return append(append(dst, tContact...), id...) }
+func keySession(dst []byte, id string) []byte { return append(append(dst, tSession...), id...) }
+func keySeq(dst []byte, id string) []byte     { return append(append(dst, tSeq...), id...) }
+func keyTimerID(dst []byte, id string) []byte { return append(append(dst, tTimerID...), id...) }
+func keyDedup(dst []byte, k string) []byte    { return append(append(dst, tDedup...), k...) }
+
+func keyExternal(dst []byte, bot, channel, ext string) []byte {
+	dst = appendLP(append(dst, tExternal...), bot)
+	return append(appendLP(dst, channel), ext...)
+}
+
+func prefixByBot(dst []byte, bot string) []byte { return appendLP(append(dst, tByBot...), bot) }
+
+func keyByBot(dst []byte, bot, id string) []byte { return append(prefixByBot(dst, bot), id...) }
+
+func prefixMessages(dst []byte, contact string) []byte {
+	return appendLP(append(dst, tMessage...), contact)
+}
+
+func keyMessage(dst []byte, contact string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(prefixMessages(dst, contact), seq)
+}
+
+// dueBits is the sortable form of a due time; callers keep times within
+// minDue..maxDue.
+func dueBits(t time.Time) uint64 { return uint64(t.UnixNano()) ^ 1<<63 }
+
+func keyTimer(dst []byte, due uint64, id string) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, tTimer...), due)
+	return append(dst, id...)
+}

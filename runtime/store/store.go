@@ -1,0 +1,253 @@
+// Package store keeps the runtime's durable state: contacts, sessions,
+// conversations (message logs), timers and the inbound de-duplication record.
+//
+// Store is an interface so that a distributed engine can replace the embedded
+// Badger one when the runtime grows to several nodes; no Badger type appears
+// in this package's exported API. Writes go through Commit only: the runtime
+// commits everything one engine step produced (contact, session, messages,
+// timers, dedup key) as one Batch, and a Committer groups the batches of many
+// conversations into one transaction for throughput.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+)
+
+// Store is the runtime's durable state. Implementations are safe for
+// concurrent use; Close must not race with other calls.
+type Store interface {
+	// Contact returns the contact with id, or ErrNotFound.
+	Contact(ctx context.Context, id string) (*flows.Contact, error)
+	// ContactByExternal finds a contact by the identity its channel gives
+	// it, or returns ErrNotFound.
+	ContactByExternal(ctx context.Context, bot, channel, externalID string) (*flows.Contact, error)
+	// Contacts lists the contacts of bot (all contacts when bot is empty) in
+	// ID order, limit at a time (at most MaxPage). Pass the returned cursor
+	// to get the next page; it is empty on the last page.
+	Contacts(ctx context.Context, bot string, cursor string, limit int) ([]*flows.Contact, string, error)
+	// Session returns the contact's session, or ErrNotFound.
+	Session(ctx context.Context, contactID string) (*flows.Session, error)
+	// Messages returns a page of the contact's conversation in Seq order,
+	// as described by MessageQuery, and the cursor of the next page in the
+	// same direction (empty when there is none).
+	Messages(ctx context.Context, contactID string, q MessageQuery) ([]Message, string, error)
+	// Seen reports whether a batch with this DedupKey has been committed.
+	Seen(ctx context.Context, dedupKey string) (bool, error)
+	// DueTimers returns up to limit (at most MaxDueTimers) timers due at or
+	// before now, earliest first. Firing a timer does not delete it: the
+	// batch that handles it cancels it.
+	DueTimers(ctx context.Context, now time.Time, limit int) ([]flows.Timer, error)
+	// Commit applies all batches in one transaction. Only when the
+	// transaction would exceed the engine's size limit is it split, between
+	// batches, never inside one: then an error after the first part returns
+	// a *PartialCommitError saying how many batches are durable. Any other
+	// error means nothing was written. Commit assigns the Seq (and fills an
+	// empty Contact) of every message in the batches.
+	Commit(ctx context.Context, batches ...*Batch) error
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// Batch is everything one engine step changes for one conversation, applied
+// atomically. Within a batch, CancelTimers apply before Timers, so a batch
+// may cancel and set a timer with the same ID.
+type Batch struct {
+	// ContactID is the conversation the session and the messages belong
+	// to. It defaults to Contact.ID, so it is only needed when the contact
+	// itself is unchanged and not rewritten.
+	ContactID string
+	// Contact is upserted when set, and its (bot, channel, external id)
+	// index kept up to date.
+	Contact *flows.Contact
+	// Session is stored when set; nil leaves the stored one as it is.
+	Session *flows.Session
+	// DeleteSession removes the stored session (the flow ended).
+	DeleteSession bool
+	// Messages are appended to their contact's conversation. The store
+	// assigns each a Seq, increasing per contact, and writes it back into
+	// the slice; an empty Message.Contact means ContactID.
+	Messages []Message
+	// Timers are set, keyed by due time; setting an existing ID moves it.
+	// An empty Timer.Contact means ContactID.
+	Timers []flows.Timer
+	// CancelTimers are the IDs of timers to delete, fired ones included.
+	// Unknown IDs are ignored.
+	CancelTimers []string
+	// DedupKey, when set, is recorded so that Seen reports it: the channel
+	// and external id of the inbound message this batch answers.
+	DedupKey string
+}
+
+// contactID is the conversation the batch is for, or "".
+func (b *Batch) contactID() string {
+	if b.ContactID != "" {
+		return b.ContactID
+	}
+	if b.Contact != nil {
+		return b.Contact.ID
+	}
+	return ""
+}
+
+// validate refuses a batch that cannot be applied, before any of it is
+// written, so that a bad batch fails alone and predictably.
+func (b *Batch) validate() error {
+	if b == nil {
+		return fmt.Errorf("%w: nil batch", ErrInvalid)
+	}
+	cid := b.contactID()
+	if b.Contact != nil {
+		if b.Contact.ID == "" {
+			return fmt.Errorf("%w: contact without an ID", ErrInvalid)
+		}
+		if b.ContactID != "" && b.ContactID != b.Contact.ID {
+			return fmt.Errorf("%w: batch for contact %q carries contact %q", ErrInvalid, b.ContactID, b.Contact.ID)
+		}
+	}
+	if (b.Session != nil || b.DeleteSession) && cid == "" {
+		return fmt.Errorf("%w: a session needs a contact ID", ErrInvalid)
+	}
+	if b.Session != nil && b.DeleteSession {
+		return fmt.Errorf("%w: both a session and DeleteSession", ErrInvalid)
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if m.Contact == "" && cid == "" {
+			return fmt.Errorf("%w: message %d has no contact", ErrInvalid, i)
+		}
+		if m.Direction != DirectionIn && m.Direction != DirectionOut {
+			return fmt.Errorf("%w: message %d: direction %q is neither %q nor %q", ErrInvalid, i, m.Direction, DirectionIn, DirectionOut)
+		}
+	}
+	for i := range b.Timers {
+		t := &b.Timers[i]
+		if t.ID == "" {
+			return fmt.Errorf("%w: timer %d has no ID", ErrInvalid, i)
+		}
+		if t.Due.Before(minDue) || t.Due.After(maxDue) {
+			return fmt.Errorf("%w: timer %s is due at %v, outside the years 1678 to 2262", ErrInvalid, t.ID, t.Due)
+		}
+		if t.Contact == "" && cid == "" {
+			return fmt.Errorf("%w: timer %s has no contact", ErrInvalid, t.ID)
+		}
+	}
+	for _, id := range b.CancelTimers {
+		if id == "" {
+			return fmt.Errorf("%w: empty timer ID to cancel", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Timer due times are stored as Unix nanoseconds, which cover these years.
+var (
+	minDue = time.Unix(0, -1<<63)
+	maxDue = time.Unix(0, 1<<63-1)
+)
+
+// Message directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// Message authors.
+const (
+	AuthorUser   = "user"
+	AuthorBot    = "bot"
+	AuthorAgent  = "agent"
+	AuthorSystem = "system"
+)
+
+// Outbound message statuses.
+const (
+	StatusQueued    = "queued"
+	StatusSent      = "sent"
+	StatusDelivered = "delivered"
+	StatusFailed    = "failed"
+)
+
+// Message is one entry of a conversation.
+type Message struct {
+	Contact string
+	// Seq orders a contact's messages; the store assigns it at commit.
+	Seq  uint64
+	ID   string
+	Time time.Time
+	// Direction is DirectionIn or DirectionOut.
+	Direction string
+	// Author is one of the Author* constants.
+	Author     string
+	Channel    string
+	ExternalID string
+	// Status is one of the Status* constants, for outbound messages.
+	Status  string
+	Content flows.Content
+}
+
+// MessageQuery selects a page of a conversation. Cursors are the strings
+// Messages returns (today a Seq in decimal; treat them as opaque).
+//
+//   - Neither cursor: the latest Limit messages.
+//   - Before: the latest Limit messages older than Before; the returned
+//     cursor pages further back.
+//   - After: the earliest Limit messages newer than After ("0" is the start
+//     of the conversation); the returned cursor pages forward. With Before
+//     too, the page stops short of Before.
+//
+// Pages are always in ascending Seq order.
+type MessageQuery struct {
+	Before, After string
+	// Limit is the page size: DefaultPage when 0, at most MaxPage.
+	Limit int
+}
+
+// Page sizes of Contacts and Messages.
+const (
+	DefaultPage = 50
+	MaxPage     = 500
+)
+
+// MaxDueTimers bounds one DueTimers call.
+const MaxDueTimers = 1000
+
+// pageSize applies DefaultPage and MaxPage.
+func pageSize(limit, def, max int) int {
+	if limit <= 0 {
+		return def
+	}
+	return min(limit, max)
+}
+
+// Errors.
+var (
+	// ErrNotFound is returned when a contact or session does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrInvalid is wrapped by the errors of batches that cannot be applied.
+	ErrInvalid = errors.New("store: invalid batch")
+	// ErrBadCursor is returned for a cursor the store did not hand out.
+	ErrBadCursor = errors.New("store: bad cursor")
+	// ErrTooBig is wrapped when one batch alone exceeds a transaction.
+	ErrTooBig = errors.New("store: batch too big for one transaction")
+)
+
+// PartialCommitError reports a Commit that had to be split and failed after
+// some of its batches were durably committed.
+type PartialCommitError struct {
+	// Committed is how many leading batches were committed.
+	Committed int
+	Err       error
+}
+
+func (e *PartialCommitError) Error() string {
+	return fmt.Sprintf("store: commit failed after %d batches: %v", e.Committed, e.Err)
+}
+
+func (e *PartialCommitError) Unwrap() error { return e.Err }
