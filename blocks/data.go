@@ -3,7 +3,6 @@ package blocks
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -175,31 +174,10 @@ func describe(v any) string {
 	return shorten(fmt.Sprint(v))
 }
 
-var nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-
-// reservedNames name parts of the expression environment; the engine
-// refuses them as variables.
-var reservedNames = map[string]bool{
-	"input": true, "message": true, "contact": true, "vars": true,
-	"event": true, "now": true, "bot": true, "error": true,
-}
-
 // checkName reports, at load, a name a block cannot write: field is the
 // field that names it. p may be zero for the block's position.
 func checkName(c *flows.Check, p flows.Pos, field, name string) {
-	if attr, ok := strings.CutPrefix(name, "contact."); ok {
-		switch {
-		case attr == "id" || attr == "channel" || attr == "tags" || attr == "attributes":
-			c.Errorf(p, "%s: contact.%s cannot be changed by the bot", field, attr)
-		case !nameRe.MatchString(attr):
-			c.Errorf(p, "%s: %q is not an attribute name: use letters, digits and _ (contact.plan, contact.last_order)", field, name)
-		}
-		return
-	}
-	switch {
-	case reservedNames[name]:
-		c.Errorf(p, "%s: %q is a reserved name and cannot be a variable: choose another, or write contact.<attribute> for the contact", field, name)
-	case !nameRe.MatchString(name):
-		c.Errorf(p, "%s: %q is not a variable name: use letters, digits and _, starting with a letter (order_id)", field, name)
+	if err := flows.CheckVarName(name); err != nil {
+		c.Errorf(p, "%s: %v", field, err)
 	}
 }

@@ -94,10 +94,10 @@ skills:
     - data: {total: 1 +}
 `)
 	for _, w := range []string{
-		`test.yaml:5:7: unset: contact.tags cannot be changed by the bot`,
-		`test.yaml:6:9: set: "input" is a reserved name and cannot be a variable`,
-		`test.yaml:7:9: set: contact.id cannot be changed by the bot`,
-		`test.yaml:8:9: set: "my var" is not a variable name`,
+		`test.yaml:5:7: unset: contact.tags cannot be written`,
+		`test.yaml:6:9: set: "input" is a reserved name in expressions`,
+		`test.yaml:7:9: set: contact.id cannot be written`,
+		`test.yaml:8:9: set: "my var" is not a valid variable name`,
 		`test.yaml:9:19: increment: "now" is a reserved name`,
 		`test.yaml:11:7: DATA does nothing: give it set, increment or unset`,
 		`test.yaml:13:23: expression "1 +" does not compile`,
@@ -105,5 +105,16 @@ skills:
 		if !strings.Contains(errs, w) {
 			t.Errorf("missing %q in:\n%s", w, errs)
 		}
+	}
+}
+
+func TestDataRefusesBuiltinNames(t *testing.T) {
+	errs := loadErrors(t, `
+skills:
+  /start:
+    - data: {count: 1}
+`)
+	if !strings.Contains(errs, `test.yaml:5:14: set: "count" is the name of a built-in function`) {
+		t.Fatalf("errors: %s", errs)
 	}
 }

@@ -230,7 +230,7 @@ skills:
       on_invalid: nowhere
 `)
 	for _, w := range []string{
-		`test.yaml:5:7: save: "input" is a reserved name and cannot be a variable`,
+		`test.yaml:5:7: save: "input" is a reserved name in expressions`,
 		`test.yaml:5:7: validate: regex needs a pattern`,
 		`test.yaml:7:7: min (5) is larger than max (1)`,
 		`test.yaml:7:7: attempts must be 1 or more`,

@@ -3,6 +3,9 @@ package flows
 import (
 	"regexp"
 	"time"
+	// Bots name IANA time zones; embed the database so they load on
+	// machines without one.
+	_ "time/tzdata"
 )
 
 // SpecVersion is the bot-file format version this build reads.

@@ -127,6 +127,10 @@ func (e *Engine) maxEvents() int {
 func (r *run) dispatch(ev flows.Event) {
 	r.event = &ev
 	r.env = nil
+	// Error state belongs to one event: an event queued by SEND that fails
+	// reaches /_error even when an earlier one in the step did. The block
+	// budget is shared by the whole step.
+	r.inError, r.errInfo, r.intent = false, nil, ""
 	sess := r.sess
 	switch ev.Kind {
 	case flows.EventTimer:
@@ -232,6 +236,7 @@ func (r *run) message(ev *flows.Event) {
 		return
 	}
 	if o := r.pickOffer(msg); o != nil {
+		sess.Misses = 0
 		if o.Target != "" {
 			if ref, ok := r.bot.Resolve(o.Target); ok {
 				sess.Misses = 0
@@ -245,6 +250,8 @@ func (r *run) message(ev *flows.Event) {
 		}
 	}
 	if w := sess.Wait; w != nil && w.Kind == flows.WaitMessage {
+		// A reply the flow asked for is understood by definition.
+		sess.Misses = 0
 		r.resume(ev)
 		return
 	}
@@ -382,10 +389,15 @@ func (r *run) loop() {
 		}
 		node := r.nodeAt(f)
 		if node == nil {
-			// End of a skill: return to the caller of RUN, or go idle.
+			// End of a skill: return to the caller of RUN, which goes on
+			// where its next says or below it; or go idle.
 			r.sess.Frames = r.sess.Frames[:len(r.sess.Frames)-1]
 			if c := r.sess.Current(); c != nil {
-				c.Block++
+				if caller := r.nodeAt(c); caller != nil && caller.Next != nil && caller.Next.Name != "" {
+					r.jump(caller.Next.Ref())
+				} else {
+					c.Block++
+				}
 			}
 			continue
 		}

@@ -1,0 +1,794 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/switchboard-bots/switchboard/flows"
+)
+
+// Options tune the Badger store. The zero value suits a small machine.
+type Options struct {
+	// SyncWrites makes every commit wait for fsync. Off by default: a
+	// commit then survives a crash of the process but not of the machine,
+	// and costs a fraction of the latency.
+	SyncWrites bool
+	// Logger receives Badger's warnings and errors (its info chatter is
+	// dropped); nil means slog.Default().
+	Logger *slog.Logger
+	// MemTableSize is the size of one memtable; 0 means 16 MiB. Badger
+	// keeps up to three, and one transaction may hold at most 15% of one.
+	MemTableSize int64
+	// CacheSize is the block cache for compressed tables; 0 means 16 MiB.
+	CacheSize int64
+	// GCInterval is how often the value log is garbage-collected; 0 means
+	// five minutes, negative disables it.
+	GCInterval time.Duration
+	// DedupTTL is how long DedupKeys are remembered; 0 means forever.
+	DedupTTL time.Duration
+}
+
+const (
+	defaultMemTable = 16 << 20
+	defaultCache    = 16 << 20
+	defaultGC       = 5 * time.Minute
+	// gcRounds bounds the value-log files rewritten per GC tick.
+	gcRounds = 8
+	// diskValueThreshold keeps sessions and messages in the LSM tree and
+	// sends rare large values (a session holding a big API response) to
+	// the value log, which the GC goroutine compacts.
+	diskValueThreshold = 4 << 10
+	// maxArena bounds the encoding buffer kept between commits.
+	maxArena = 1 << 20
+)
+
+// Open opens (creating if needed) the on-disk store in dir.
+func Open(dir string, opts Options) (Store, error) {
+	if dir == "" {
+		return nil, errors.New("store: no directory given (use OpenInMemory for a store without one)")
+	}
+	bo := badgerOptions(badger.DefaultOptions(dir), opts).WithValueThreshold(diskValueThreshold)
+	return open(bo, opts, false)
+}
+
+// OpenInMemory opens a store that lives in memory only, for tests and
+// throwaway runs.
+func OpenInMemory() (Store, error) {
+	opts := Options{}
+	return open(badgerOptions(badger.DefaultOptions("").WithInMemory(true), opts), opts, true)
+}
+
+// badgerOptions scales Badger's defaults (sized for servers: 64 MiB x 5
+// memtables, a 256 MiB cache, 8 compactors) down to a small machine.
+func badgerOptions(bo badger.Options, opts Options) badger.Options {
+	mem := opts.MemTableSize
+	if mem <= 0 {
+		mem = defaultMemTable
+	}
+	cache := opts.CacheSize
+	if cache <= 0 {
+		cache = defaultCache
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return bo.
+		WithLogger(slogAdapter{logger.With("component", "badger")}).
+		WithSyncWrites(opts.SyncWrites).
+		WithMemTableSize(mem).
+		WithNumMemtables(3).
+		WithBlockCacheSize(cache).
+		WithIndexCacheSize(cache/2).
+		WithCompression(options.Snappy).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithValueLogFileSize(128 << 20).
+		WithMetricsEnabled(false).
+		// Commits are serialized by the store, so Badger's conflict
+		// tracking would only cost memory.
+		WithDetectConflicts(false)
+}
+
+func open(bo badger.Options, opts Options, inMemory bool) (Store, error) {
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, stop: make(chan struct{}), gcDone: make(chan struct{})}
+	interval := opts.GCInterval
+	if interval == 0 {
+		interval = defaultGC
+	}
+	if inMemory || interval < 0 {
+		close(s.gcDone)
+	} else {
+		go s.gcLoop(interval, bo.Logger)
+	}
+	return s, nil
+}
+
+// slogAdapter routes Badger's log to slog: warnings and errors only, since
+// Badger reports every compaction and flush at info level.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Errorf(f string, args ...any) {
+	a.l.Error(strings.TrimSpace(fmt.Sprintf(f, args...)))
+}
+
+func (a slogAdapter) Warningf(f string, args ...any) {
+	a.l.Warn(strings.TrimSpace(fmt.Sprintf(f, args...)))
+}
+
+func (slogAdapter) Infof(string, ...any)  {}
+func (slogAdapter) Debugf(string, ...any) {}
+
+// badgerStore is the embedded Store. See keys.go for its key layout.
+type badgerStore struct {
+	db       *badger.DB
+	dedupTTL time.Duration
+	closed   atomic.Bool
+
+	// commitMu serializes commits: Message Seqs and index updates are
+	// read-modify-write, and with one writer no transaction can conflict.
+	commitMu sync.Mutex
+	arena    []byte            // encoding buffer, reused across commits
+	seqs     map[string]uint64 // last Seq per contact within one transaction
+
+	// The value-log GC goroutine is owned by the store: stop ends it and
+	// gcDone tells Close it has.
+	stop      chan struct{}
+	gcDone    chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (s *badgerStore) gcLoop(interval time.Duration, log badger.Logger) {
+	defer close(s.gcDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		for range gcRounds {
+			err := s.db.RunValueLogGC(0.5)
+			if err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					log.Warningf("value log GC: %v", err)
+				}
+				break
+			}
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// Close stops the GC goroutine and closes Badger, flushing memtables.
+func (s *badgerStore) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		<-s.gcDone
+		s.commitMu.Lock() // let a running commit finish
+		defer s.commitMu.Unlock()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+func (s *badgerStore) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// get reads one key and decodes it with dec, mapping a missing key to
+// ErrNotFound.
+func (s *badgerStore) get(ctx context.Context, key []byte, dec func([]byte) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return s.db.View(func(txn *badger.Txn) error { return getIn(txn, key, dec) })
+}
+
+func getIn(txn *badger.Txn, key []byte, dec func([]byte) error) error {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(dec)
+}
+
+func (s *badgerStore) Contact(ctx context.Context, id string) (*flows.Contact, error) {
+	var c *flows.Contact
+	err := s.get(ctx, keyContact(nil, id), func(v []byte) (err error) {
+		c, err = flows.UnmarshalContact(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *badgerStore) ContactByExternal(ctx context.Context, bot, channel, externalID string) (*flows.Contact, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c *flows.Contact
+	err := s.db.View(func(txn *badger.Txn) error {
+		var key []byte
+		if err := getIn(txn, keyExternal(nil, bot, channel, externalID), func(v []byte) error {
+			key = keyContact(nil, string(v))
+			return nil
+		}); err != nil {
+			return err
+		}
+		return getIn(txn, key, func(v []byte) (err error) {
+			c, err = flows.UnmarshalContact(v)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *badgerStore) Contacts(ctx context.Context, bot string, cursor string, limit int) ([]*flows.Contact, string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, "", err
+	}
+	limit = pageSize(limit, DefaultPage, MaxPage)
+	var out []*flows.Contact
+	next := ""
+	err := s.db.View(func(txn *badger.Txn) error {
+		byBot := bot != ""
+		prefix := []byte(tContact)
+		if byBot {
+			prefix = prefixByBot(nil, bot)
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: !byBot, PrefetchSize: min(limit, 100)})
+		defer it.Close()
+		start := append(bytes.Clone(prefix), cursor...)
+		it.Seek(start)
+		if cursor != "" && it.ValidForPrefix(prefix) && bytes.Equal(it.Item().Key(), start) {
+			it.Next() // the cursor is the last contact of the previous page
+		}
+		for ; it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			id := string(it.Item().Key()[len(prefix):])
+			if len(out) == limit {
+				next = out[len(out)-1].ID
+				return nil
+			}
+			dec := func(v []byte) error {
+				c, err := flows.UnmarshalContact(v)
+				if err != nil {
+					return fmt.Errorf("contact %s: %w", id, err)
+				}
+				out = append(out, c)
+				return nil
+			}
+			var err error
+			if byBot {
+				err = getIn(txn, keyContact(nil, id), dec)
+				if errors.Is(err, ErrNotFound) {
+					continue // cannot happen: index and contact are written together
+				}
+			} else {
+				err = it.Item().Value(dec)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+func (s *badgerStore) Session(ctx context.Context, contactID string) (*flows.Session, error) {
+	var sess *flows.Session
+	err := s.get(ctx, keySession(nil, contactID), func(v []byte) (err error) {
+		sess, err = flows.UnmarshalSession(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (s *badgerStore) Seen(ctx context.Context, dedupKey string) (bool, error) {
+	err := s.get(ctx, keyDedup(nil, dedupKey), func([]byte) error { return nil })
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// parseCursor reads a message cursor: a Seq in decimal.
+func parseCursor(c string) (uint64, error) {
+	n, err := strconv.ParseUint(c, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q", ErrBadCursor, c)
+	}
+	return n, nil
+}
+
+func (s *badgerStore) Messages(ctx context.Context, contactID string, q MessageQuery) ([]Message, string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, "", err
+	}
+	limit := pageSize(q.Limit, DefaultPage, MaxPage)
+	forward := q.After != ""
+	var after, before uint64 = 0, 1<<64 - 1
+	var err error
+	if q.After != "" {
+		if after, err = parseCursor(q.After); err != nil {
+			return nil, "", err
+		}
+	}
+	if q.Before != "" {
+		if before, err = parseCursor(q.Before); err != nil {
+			return nil, "", err
+		}
+	}
+	if after >= before || (forward && after == 1<<64-1) || (!forward && before == 0) {
+		return nil, "", nil
+	}
+	prefix := prefixMessages(nil, contactID)
+	out := make([]Message, 0, min(limit, 64))
+	next := ""
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100), Reverse: !forward})
+		defer it.Close()
+		if forward {
+			it.Seek(keyMessage(nil, contactID, after+1))
+		} else {
+			it.Seek(keyMessage(nil, contactID, before-1))
+		}
+		for ; it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(prefix)+8 {
+				return fmt.Errorf("store: bad message key %q", k)
+			}
+			seq := binary.BigEndian.Uint64(k[len(prefix):])
+			if forward && seq >= before {
+				return nil
+			}
+			if len(out) == limit {
+				next = strconv.FormatUint(out[len(out)-1].Seq, 10)
+				return nil
+			}
+			m := Message{Contact: contactID, Seq: seq}
+			if err := item.Value(func(v []byte) error { return decodeMessage(v, &m) }); err != nil {
+				return fmt.Errorf("message %s/%d: %w", contactID, seq, err)
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if !forward {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, next, nil
+}
+
+func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) ([]flows.Timer, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	limit = pageSize(limit, 100, MaxDueTimers)
+	var bound uint64
+	switch {
+	case now.Before(minDue):
+		return nil, nil
+	case now.After(maxDue):
+		bound = 1<<64 - 1
+	default:
+		bound = dueBits(now)
+	}
+	var out []flows.Timer
+	prefix := []byte(tTimer)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+		defer it.Close()
+		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			k := item.Key()
+			if len(k) < len(prefix)+8 {
+				return fmt.Errorf("store: bad timer key %q", k)
+			}
+			if binary.BigEndian.Uint64(k[len(prefix):]) > bound {
+				return nil
+			}
+			if err := item.Value(func(v []byte) error {
+				t, err := flows.UnmarshalTimer(v)
+				if err != nil {
+					return fmt.Errorf("timer %q: %w", k[len(prefix)+8:], err)
+				}
+				out = append(out, t)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Commit validates every batch, then writes them in as few transactions as
+// Badger's size limit allows (one, almost always).
+func (s *badgerStore) Commit(ctx context.Context, batches ...*Batch) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for i, b := range batches {
+		if err := b.validate(); err != nil {
+			return fmt.Errorf("batch %d: %w", i, err)
+		}
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer func() {
+		if cap(s.arena) > maxArena {
+			s.arena = nil
+		}
+	}()
+	done := 0
+	// Every round commits at least one batch or returns, so this loop runs
+	// at most len(batches) times.
+	for done < len(batches) {
+		n, err := s.commitPrefix(batches[done:])
+		done += n
+		if err != nil {
+			if done > 0 {
+				return &PartialCommitError{Committed: done, Err: err}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// commitPrefix commits as many leading batches as fit in one transaction
+// and returns how many it committed.
+func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
+	n, err := s.tryCommit(bs)
+	if !errors.Is(err, badger.ErrTxnTooBig) {
+		return n, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%w: %w", ErrTooBig, err)
+	}
+	// The first n batches fitted: write exactly those, in a new
+	// transaction, since Badger cannot take back the half-written batch.
+	if m, err := s.tryCommit(bs[:n]); err != nil || m != n {
+		return 0, fmt.Errorf("store: commit of %d batches that fitted failed: %w", n, err)
+	}
+	return n, nil
+}
+
+// tryCommit applies bs to one transaction and commits it. When a batch does
+// not fit, it discards the transaction and returns ErrTxnTooBig with the
+// number of batches that did fit.
+func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	if s.seqs == nil {
+		s.seqs = make(map[string]uint64)
+	}
+	clear(s.seqs)
+	w := writer{s: s, txn: txn, arena: s.arena[:0]}
+	for i, b := range bs {
+		if err := w.apply(b); err != nil {
+			return i, err
+		}
+	}
+	s.arena = w.arena
+	if err := txn.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	return len(bs), nil
+}
+
+// writer applies batches to one transaction. Keys and values are appended
+// to one arena, which Badger references until the commit: the arena only
+// grows, so earlier slices stay valid when it is reallocated.
+type writer struct {
+	s     *badgerStore
+	txn   *badger.Txn
+	arena []byte
+}
+
+// mark returns the arena length, to slice what is appended next.
+func (w *writer) mark() int { return len(w.arena) }
+
+// since returns what was appended after mark, capped so that a later append
+// cannot write into it.
+func (w *writer) since(mark int) []byte { return w.arena[mark:len(w.arena):len(w.arena)] }
+
+func (w *writer) set(key, val []byte) error { return w.txn.Set(key, val) }
+
+func (w *writer) apply(b *Batch) error {
+	cid := b.contactID()
+	if b.Contact != nil {
+		if err := w.putContact(b.Contact); err != nil {
+			return err
+		}
+	}
+	switch {
+	case b.Session != nil:
+		k := w.mark()
+		w.arena = keySession(w.arena, cid)
+		key := w.since(k)
+		v := w.mark()
+		var err error
+		if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if err := w.set(key, w.since(v)); err != nil {
+			return err
+		}
+	case b.DeleteSession:
+		k := w.mark()
+		w.arena = keySession(w.arena, cid)
+		if err := w.txn.Delete(w.since(k)); err != nil {
+			return err
+		}
+	}
+	for i := range b.Messages {
+		if err := w.putMessage(&b.Messages[i], cid); err != nil {
+			return err
+		}
+	}
+	for _, id := range b.CancelTimers {
+		if err := w.cancelTimer(id); err != nil {
+			return err
+		}
+	}
+	for i := range b.Timers {
+		if err := w.putTimer(b.Timers[i], cid); err != nil {
+			return err
+		}
+	}
+	if b.DedupKey != "" {
+		k := w.mark()
+		w.arena = keyDedup(w.arena, b.DedupKey)
+		e := badger.NewEntry(w.since(k), nil)
+		if w.s.dedupTTL > 0 {
+			e = e.WithTTL(w.s.dedupTTL)
+		}
+		if err := w.txn.SetEntry(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putContact upserts c and, when its channel identity is new or changed,
+// its x/ and b/ index entries.
+func (w *writer) putContact(c *flows.Contact) error {
+	k := w.mark()
+	w.arena = keyContact(w.arena, c.ID)
+	key := w.since(k)
+	var old *flows.Contact
+	err := getIn(w.txn, key, func(v []byte) (err error) {
+		old, err = flows.UnmarshalContact(v)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: contact %s: %w", c.ID, err)
+	}
+	v := w.mark()
+	if w.arena, err = flows.AppendContact(w.arena, c); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := w.set(key, w.since(v)); err != nil {
+		return err
+	}
+	if old != nil && old.Bot == c.Bot && old.Channel == c.Channel && old.ExternalID == c.ExternalID {
+		return nil
+	}
+	if old != nil {
+		if err := w.dropIndex(old); err != nil {
+			return err
+		}
+	}
+	if c.ExternalID != "" {
+		k := w.mark()
+		w.arena = keyExternal(w.arena, c.Bot, c.Channel, c.ExternalID)
+		key := w.since(k)
+		v := w.mark()
+		w.arena = append(w.arena, c.ID...)
+		if err := w.set(key, w.since(v)); err != nil {
+			return err
+		}
+	}
+	k = w.mark()
+	w.arena = keyByBot(w.arena, c.Bot, c.ID)
+	return w.set(w.since(k), nil)
+}
+
+// dropIndex deletes the index entries of a contact's previous identity; the
+// x/ entry only if no other contact has claimed it since.
+func (w *writer) dropIndex(old *flows.Contact) error {
+	k := w.mark()
+	w.arena = keyByBot(w.arena, old.Bot, old.ID)
+	if err := w.txn.Delete(w.since(k)); err != nil {
+		return err
+	}
+	if old.ExternalID == "" {
+		return nil
+	}
+	k = w.mark()
+	w.arena = keyExternal(w.arena, old.Bot, old.Channel, old.ExternalID)
+	key := w.since(k)
+	mine := false
+	err := getIn(w.txn, key, func(v []byte) error {
+		mine = string(v) == old.ID
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if mine {
+		return w.txn.Delete(key)
+	}
+	return nil
+}
+
+// putMessage assigns m the contact's next Seq and writes it.
+func (w *writer) putMessage(m *Message, cid string) error {
+	if m.Contact == "" {
+		m.Contact = cid
+	}
+	last, ok := w.s.seqs[m.Contact]
+	if !ok {
+		k := w.mark()
+		w.arena = keySeq(w.arena, m.Contact)
+		err := getIn(w.txn, w.since(k), func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("store: bad sequence of contact %s", m.Contact)
+			}
+			last = binary.BigEndian.Uint64(v)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	m.Seq = last + 1
+	w.s.seqs[m.Contact] = m.Seq
+	k := w.mark()
+	w.arena = keyMessage(w.arena, m.Contact, m.Seq)
+	key := w.since(k)
+	v := w.mark()
+	w.arena = appendMessage(w.arena, m)
+	if err := w.set(key, w.since(v)); err != nil {
+		return err
+	}
+	k = w.mark()
+	w.arena = keySeq(w.arena, m.Contact)
+	key = w.since(k)
+	v = w.mark()
+	w.arena = binary.BigEndian.AppendUint64(w.arena, m.Seq)
+	return w.set(key, w.since(v))
+}
+
+// timerDue reads the i/ index entry of a timer: its due bits, if it exists.
+func (w *writer) timerDue(idKey []byte) (uint64, bool, error) {
+	var due uint64
+	err := getIn(w.txn, idKey, func(v []byte) error {
+		if len(v) != 8 {
+			return errors.New("store: bad timer index entry")
+		}
+		due = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, false, nil
+	}
+	return due, err == nil, err
+}
+
+func (w *writer) cancelTimer(id string) error {
+	k := w.mark()
+	w.arena = keyTimerID(w.arena, id)
+	idKey := w.since(k)
+	due, ok, err := w.timerDue(idKey)
+	if err != nil || !ok {
+		return err
+	}
+	k = w.mark()
+	w.arena = keyTimer(w.arena, due, id)
+	if err := w.txn.Delete(w.since(k)); err != nil {
+		return err
+	}
+	return w.txn.Delete(idKey)
+}
+
+func (w *writer) putTimer(t flows.Timer, cid string) error {
+	if t.Contact == "" {
+		t.Contact = cid
+	}
+	k := w.mark()
+	w.arena = keyTimerID(w.arena, t.ID)
+	idKey := w.since(k)
+	oldDue, exists, err := w.timerDue(idKey)
+	if err != nil {
+		return err
+	}
+	due := dueBits(t.Due)
+	if exists && oldDue != due {
+		k := w.mark()
+		w.arena = keyTimer(w.arena, oldDue, t.ID)
+		if err := w.txn.Delete(w.since(k)); err != nil {
+			return err
+		}
+	}
+	k = w.mark()
+	w.arena = keyTimer(w.arena, due, t.ID)
+	key := w.since(k)
+	v := w.mark()
+	if w.arena, err = flows.AppendTimer(w.arena, &t); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := w.set(key, w.since(v)); err != nil {
+		return err
+	}
+	v = w.mark()
+	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
+	return w.set(idKey, w.since(v))
+}
