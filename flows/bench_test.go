@@ -34,9 +34,9 @@ func bigBot(n int) []byte {
 			case 2:
 				fmt.Fprintf(&b, "    - switch:\n        - {if: 'answer%d > 50 && contact.email != nil', goto: %s}\n        - {if: 'input matches \"(?i)stop\"', goto: /start}\n", i-1, next)
 			case 3:
-				fmt.Fprintf(&b, "    - data: {n: '(n ?? 0) + 1', last: 'upper(input)'}\n")
+				fmt.Fprintf(&b, "    - data: {n: '(n ?? 0) + 1', shout: 'upper(input)'}\n")
 			case 4:
-				fmt.Fprintf(&b, "    - text: [\"Variant A {{ last }}\", \"Variant B {{ n * 2 }}\"]\n")
+				fmt.Fprintf(&b, "    - text: [\"Variant A {{ shout }}\", \"Variant B {{ n * 2 }}\"]\n")
 			}
 		}
 	}
