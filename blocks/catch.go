@@ -10,11 +10,6 @@ type Catch struct {
 	Events    flows.Templates `yaml:"events" required:"true" doc:"The event name, or a list of names, this skill handles. Names are exact: no {{ }}."`
 	Save      string          `yaml:"save" doc:"A variable (or contact.<attribute>) that receives the event's data, a mapping; also readable as event.data while the skill runs."`
 	SaveEvent string          `yaml:"save_event" doc:"A variable that receives the name of the event that arrived, for skills that catch several."`
-
-	// EventData and EventName are compiled by the loader like any
-	// expression: they are how Enter reads the event that entered the skill.
-	EventData flows.Expr `yaml:"-"`
-	EventName flows.Expr `yaml:"-"`
 }
 
 func init() {
@@ -24,7 +19,7 @@ func init() {
 		Category:    "Events",
 		Description: "Makes its skill the handler of one or more named events: when such an event arrives for the contact, the skill runs from the top, whatever the conversation was doing. It must be the first block of its skill; the event's data is in event.data.",
 		Primary:     "events",
-		New:         newCatch,
+		New:         func() flows.Block { return &Catch{} },
 		Example: `/start:
   - text: Welcome! I'll tell you when your order ships.
 order_events:
@@ -38,13 +33,6 @@ order_events:
 shipped:
   - text: "Good news: order {{ shipment.order }} is on its way!"`,
 	})
-}
-
-func newCatch() flows.Block {
-	return &Catch{
-		EventData: flows.Expr{Src: "event?.data ?? {}"},
-		EventName: flows.Expr{Src: `event?.name ?? ""`},
-	}
 }
 
 var (
@@ -89,23 +77,18 @@ func checkEventNames(c *flows.Check, ts flows.Templates) {
 
 // Enter saves the event that entered the skill, if asked to.
 func (b *Catch) Enter(r flows.Run) flows.Result {
-	if b.Save != "" {
-		v, err := r.Eval(&b.EventData)
-		if err != nil {
-			return flows.Fail(err)
-		}
-		if err := save(r, b.Save, v); err != nil {
-			return flows.Fail(err)
+	data, name := map[string]any{}, ""
+	if ev := r.Event(); ev != nil && ev.Kind == flows.EventNamed {
+		name = ev.Name
+		for k, v := range ev.Data {
+			data[k] = v
 		}
 	}
-	if b.SaveEvent != "" {
-		v, err := r.Eval(&b.EventName)
-		if err != nil {
-			return flows.Fail(err)
-		}
-		if err := save(r, b.SaveEvent, v); err != nil {
-			return flows.Fail(err)
-		}
+	if err := save(r, b.Save, data); err != nil {
+		return flows.Fail(err)
+	}
+	if err := save(r, b.SaveEvent, name); err != nil {
+		return flows.Fail(err)
 	}
 	return flows.Next()
 }

@@ -81,6 +81,9 @@ type Run interface {
 
 	// Wait is the state of the wait being resumed (attempt counter), or nil.
 	Wait() *Wait
+	// Event is the event being handled: the message, the named event (CATCH
+	// reads its data), the timer, or the end of a handover.
+	Event() *Event
 }
 
 // HTTPDoer performs an HTTP request. *http.Client satisfies it.

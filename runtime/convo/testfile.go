@@ -212,8 +212,8 @@ type Test struct {
 }
 
 // ParseTestFile reads a test file and loads its bot. Every problem comes
-// back as a diagnostic at its position (file:line:col: message); the file
-// is nil when there is an error.
+// back as a diagnostic at its position (file:line:col: message), the bot's
+// warnings included; the file is nil when there is an error.
 func ParseTestFile(path string) (*TestFile, flows.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -1215,6 +1215,7 @@ func (p *parser) loadBot(tf *TestFile, root *yaml.Node, bf field, next *yaml.Nod
 			p.diags = append(p.diags, d)
 		} else {
 			tf.Warnings = append(tf.Warnings, d)
+			p.diags = append(p.diags, d)
 		}
 	}
 	if bot == nil {

@@ -48,6 +48,7 @@ func (r *run) Location() *time.Location { return r.bot.Location }
 func (r *run) Contact() *flows.Contact  { return r.contact }
 func (r *run) Bot() *flows.Bot          { return r.bot }
 func (r *run) Wait() *flows.Wait        { return r.waitResumed }
+func (r *run) Event() *flows.Event      { return r.event }
 func (r *run) Notify(n flows.Notification) {
 	r.sprint.Notifications = append(r.sprint.Notifications, n)
 }
