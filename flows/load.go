@@ -76,7 +76,8 @@ func (l *loader) load(src []byte) *Bot {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		l.d.errorf(yamlErrorPos(err), "%s", yamlErrorMessage(err))
+		p, msg := YAMLError(src, err)
+		l.d.errorf(p, "%s", msg)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -215,20 +216,39 @@ func kindWord(n *yaml.Node) string {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 
-func yamlErrorPos(err error) Pos {
+// YAMLError turns a yaml.v3 parse error of src into a position and a plain
+// message. yaml.v3 numbers the lines of its parser errors (unlike its
+// scanner errors) one too low, and says nothing helpful about two common
+// mistakes: tabs, and a plain "?" before a flow separator, which it takes
+// for a key marker.
+func YAMLError(src []byte, err error) (Pos, string) {
+	line := 1
 	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil && m[1] != "" {
-		n, _ := strconv.Atoi(m[1])
-		return Pos{Line: n, Col: 1}
+		line, _ = strconv.Atoi(m[1])
 	}
-	return Pos{Line: 1, Col: 1}
-}
-
-func yamlErrorMessage(err error) string {
 	msg := yamlLineRe.ReplaceAllString(err.Error(), "")
+	for _, low := range []string{"did not find expected key", "did not find expected node content", "did not find expected '-' indicator", "did not find expected ','", "did not find expected <document start>", "found a tab character that violates indentation"} {
+		if strings.Contains(msg, low) {
+			line++
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimRight(string(src), "\n"), "\n")
+	if line > len(lines) {
+		line = len(lines) // an error at the end of the file belongs to its last line
+	}
 	if strings.Contains(msg, "found character that cannot start any token") {
 		msg += " (tabs cannot indent YAML: use spaces)"
 	}
-	return "YAML syntax: " + msg
+	if strings.Contains(msg, "did not find expected ','") {
+		for _, l := range lines[max(line-1, 0):min(line+1, len(lines))] {
+			if strings.Contains(l, "?,") || strings.Contains(l, "?]") || strings.Contains(l, "?}") || strings.Contains(l, "? ,") {
+				msg += ` (inside {…} or […], text ending in "?" must be quoted: write "How can I help?")`
+				break
+			}
+		}
+	}
+	return Pos{Line: line, Col: 1}, "YAML syntax: " + msg
 }
 
 // skillsNode returns the skills mapping of the root, if any.

@@ -3,38 +3,48 @@ package convo
 // Conversation test files: YAML files that script a conversation with a bot
 // and say what the bot must answer. `switchboard test` runs them.
 //
-//	bot: support.yaml                  # relative to this file, or an inline bot mapping
+//	bot: support.yaml                  # relative to this file, or the bot itself as a mapping
 //	now: "2026-03-02 10:00"            # optional; the clock every test starts at
 //	seed: 1                            # optional; the engine's random seed
 //	contact: {name: Ann}               # optional; the default contact of every test
 //	tests:
-//	  - name: tracks an order
-//	    contact: {channel: webchat, name: Ann, attributes: {plan: gold}, tags: [vip]}
+//	  - name: tracks an order          # unique in the file; default "test N"
+//	    contact: {id: c1, channel: webchat, name: Ann, status: new, attributes: {plan: gold}, tags: [vip]}
+//	    now: 2026-03-05T09:00:00Z      # optional, per test; so is seed
+//	    skip: not ready yet            # optional: true, or the reason
 //	    steps:
-//	      - user: hi
-//	      - bot: "Hi Ann!"
-//	      - bot: {text: How can I help?, buttons: [Track my order, Talk to a human]}
-//	      - user: {button: Track my order}
-//	      - bot: /order number/i
-//	      - user: "12345"
-//	      - wait: 10m
+//	      - user: hi                                        # the user sends text
+//	      - user: {text: hi, payload: p}                    # text and/or payload
+//	      - user: {attachment: {url: "https://x/y.jpg", kind: image}}  # or attachments: [...]
+//	      - user: {button: Track my order}                  # tap a button or quick reply by title
+//	      - bot: "Hi Ann!"                                  # the next message's text
+//	      - bot: /order number/i                            # ... matching a regex
+//	      - bot: {text: "How can I help?", buttons: [Track my order, {title: Site, url: /example/}],
+//	              quick_replies: [Yes, {title: No, payload: no}]}
+//	      - bot: {image: URL}   # also {media: URL}, {file: URL}, {gallery: [Title, {title: T, subtitle: S, image: URL}]}
+//	      - bot: [Hi Ann!, /help/]                          # the next two messages
+//	      - event: {name: page_visit, data: {url: /pricing}} # or event: NAME
+//	      - wait: 10m                                       # or wait: {until: "2026-03-02 18:00"}
 //	      - no_reply: true
-//	      - handover: {queue: support}
-//	      - handover_end: resolved
-//	      - expect: {vars.order: "12345", contact.tags: [vip, customer]}
+//	      - handover: {queue: support, priority: high}      # also note, message; or handover: true
+//	      - handover_end: resolved                          # or no_agent, timeout
+//	      - expect: {vars.order: "12345", contact.tags: [vip, customer], session.waiting: false}
 //
 // How a test runs:
 //
 //   - Every test starts from a new contact and an empty session at a fixed
 //     clock, 2026-03-02T10:00:00Z unless the file or the test says `now:`,
 //     with a fixed random seed, so a test gives the same result every run.
-//     Times without a zone offset are in the bot's time zone.
+//     Times without a zone offset are in the bot's time zone. The engine has
+//     no HTTP client: the JSON block fails into /_error.
 //   - The bot's messages queue up as they are sent; each `bot` step takes the
 //     next one from the queue and compares it (a list of expectations takes
 //     as many). Input steps (`user`, `event`, `handover_end`) first discard
 //     whatever is still queued: a test need not check every message. `wait`
 //     keeps the queue, and adds what due timers send. `no_reply` fails when
 //     anything is still queued.
+//   - A bot mapping checks only the keys it gives; a list given (buttons,
+//     quick_replies, gallery) must match in length and order.
 //   - A string expectation is exact text, or a regular expression written
 //     /like this/ with optional flags i, m, s and U after the closing slash.
 //   - `user: {button: Title}` looks for the title among the buttons, quick
@@ -42,11 +52,18 @@ package convo
 //     title first, then ignoring case), and taps it: the message carries the
 //     button's title and payload. Link buttons cannot be tapped.
 //   - `handover` compares the given fields with the latest live-chat request
-//     no earlier handover step has checked.
-//   - After every step the session goes through the session codec
+//     no earlier handover step has checked; `handover_end` fails when no
+//     handover is open.
+//   - `expect` paths: vars.NAME[.KEY…], contact.name, contact.status,
+//     contact.channel, contact.id, contact.attributes.NAME (or
+//     contact.NAME), contact.tags (compared as a set), session.waiting
+//     (true while a block waits) and session.skill (the current skill, ""
+//     when idle). null expects the value unset. Numbers and text differ:
+//     "12345" is not 12345.
+//   - After every engine step the session goes through the session codec
 //     (flows.MarshalSession/UnmarshalSession) the way the runtime stores it.
 //   - Unknown keys, wrong shapes and bad values are errors reported at their
-//     file:line:col before anything runs.
+//     file:line:col before anything runs; so are the bot's load errors.
 
 import (
 	"bytes"
@@ -1015,8 +1032,6 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.diags = append(p.diags, flows.Diagnostic{File: p.path, Line: line, Col: col, Severity: flows.SevError, Message: fmt.Sprintf(format, args...)})
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
-
 type field struct {
 	key, val *yaml.Node
 }
@@ -1069,21 +1084,8 @@ func (p *parser) parse() *TestFile {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(p.src, &doc); err != nil {
-		line := 1
-		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil && m[1] != "" {
-			line, _ = strconv.Atoi(m[1])
-		}
-		msg := yamlLineRe.ReplaceAllString(err.Error(), "")
-		if yamlLineLow(msg) {
-			line++
-		}
-		if strings.Contains(msg, "found character that cannot start any token") {
-			msg += " (tabs cannot indent YAML: use spaces)"
-		}
-		if strings.Contains(msg, "did not find expected ','") && questionInFlow(p.src, line) {
-			msg += ` (inside {…} or […], text ending in "?" must be quoted: write "How can I help?")`
-		}
-		p.errorf(&yaml.Node{Line: line, Column: 1}, "YAML syntax: %s", msg)
+		pos, msg := flows.YAMLError(p.src, err)
+		p.errorf(&yaml.Node{Line: pos.Line, Column: pos.Col}, "%s", msg)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -1151,32 +1153,6 @@ func (p *parser) parse() *TestFile {
 		tf.Tests = append(tf.Tests, t)
 	}
 	return tf
-}
-
-// yamlLineLow reports whether yaml.v3 numbers the line of this error from
-// 0 (its parser errors, unlike its scanner errors, are reported one low).
-func yamlLineLow(msg string) bool {
-	for _, m := range []string{"did not find expected key", "did not find expected node content", "did not find expected '-' indicator", "did not find expected ','", "did not find expected <document start>", "found a tab character that violates indentation"} {
-		if strings.Contains(msg, m) {
-			return true
-		}
-	}
-	return false
-}
-
-// questionInFlow reports whether a line has a plain "?" right before a flow
-// separator, which the YAML parser takes for a key marker.
-func questionInFlow(src []byte, line int) bool {
-	lines := strings.Split(string(src), "\n")
-	if line < 1 || line > len(lines) {
-		return false
-	}
-	for _, l := range lines[line-1 : min(line+1, len(lines))] {
-		if strings.Contains(l, "?,") || strings.Contains(l, "?]") || strings.Contains(l, "?}") || strings.Contains(l, "? ,") {
-			return true
-		}
-	}
-	return false
 }
 
 // loadBot loads the bot a test file names, or the inline bot it holds.

@@ -128,9 +128,10 @@ func (r *run) contactView() map[string]any {
 		m[k] = v
 	}
 	m["id"] = c.ID
-	m["name"] = c.Name
 	m["channel"] = c.Channel
-	m["status"] = c.Status
+	// Unknown name and status read as nil, so `contact.name ?? "there"` works.
+	m["name"] = orNil(c.Name)
+	m["status"] = orNil(c.Status)
 	tags := make([]any, len(c.Tags))
 	for i, t := range c.Tags {
 		tags[i] = t
@@ -138,6 +139,13 @@ func (r *run) contactView() map[string]any {
 	m["tags"] = tags
 	m["attributes"] = c.Attributes
 	return m
+}
+
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func (r *run) Eval(e *flows.Expr) (any, error) {

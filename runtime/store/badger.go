@@ -91,7 +91,7 @@ func badgerOptions(bo badger.Options, opts Options) badger.Options {
 		WithMemTableSize(mem).
 		WithNumMemtables(3).
 		WithBlockCacheSize(cache).
-		WithIndexCacheSize(cache/2).
+		WithIndexCacheSize(cache / 2).
 		WithCompression(options.Snappy).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
@@ -107,7 +107,8 @@ func open(bo badger.Options, opts Options, inMemory bool) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, stop: make(chan struct{}), gcDone: make(chan struct{})}
+	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, cache: newMetaCache(cacheSize), ov: newOverlay(),
+		stop: make(chan struct{}), gcDone: make(chan struct{})}
 	interval := opts.GCInterval
 	if interval == 0 {
 		interval = defaultGC
@@ -144,8 +145,9 @@ type badgerStore struct {
 	// commitMu serializes commits: Message Seqs and index updates are
 	// read-modify-write, and with one writer no transaction can conflict.
 	commitMu sync.Mutex
-	arena    []byte            // encoding buffer, reused across commits
-	seqs     map[string]uint64 // last Seq per contact within one transaction
+	arena    []byte     // encoding buffer, reused across commits
+	cache    *metaCache // what commits would read back; see cache.go
+	ov       *overlay   // the running transaction's changes to cache
 
 	// The value-log GC goroutine is owned by the store: stop ends it and
 	// gcDone tells Close it has.
@@ -506,8 +508,11 @@ func (s *badgerStore) Commit(ctx context.Context, batches ...*Batch) error {
 // and returns how many it committed.
 func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
 	n, err := s.tryCommit(bs)
+	if err == nil {
+		return n, nil
+	}
 	if !errors.Is(err, badger.ErrTxnTooBig) {
-		return n, err
+		return 0, err
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%w: %w", ErrTooBig, err)
@@ -522,14 +527,11 @@ func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
 
 // tryCommit applies bs to one transaction and commits it. When a batch does
 // not fit, it discards the transaction and returns ErrTxnTooBig with the
-// number of batches that did fit.
+// number of batches that did fit; after any other error nothing is written.
 func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	if s.seqs == nil {
-		s.seqs = make(map[string]uint64)
-	}
-	clear(s.seqs)
+	s.ov.reset()
 	w := writer{s: s, txn: txn, arena: s.arena[:0]}
 	for i, b := range bs {
 		if err := w.apply(b); err != nil {
@@ -540,6 +542,7 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 	if err := txn.Commit(); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
+	s.cache.merge(s.ov)
 	return len(bs), nil
 }
 
@@ -620,17 +623,13 @@ func (w *writer) apply(b *Batch) error {
 // putContact upserts c and, when its channel identity is new or changed,
 // its x/ and b/ index entries.
 func (w *writer) putContact(c *flows.Contact) error {
+	old, err := w.identity(c.ID)
+	if err != nil {
+		return err
+	}
 	k := w.mark()
 	w.arena = keyContact(w.arena, c.ID)
 	key := w.since(k)
-	var old *flows.Contact
-	err := getIn(w.txn, key, func(v []byte) (err error) {
-		old, err = flows.UnmarshalContact(v)
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: contact %s: %w", c.ID, err)
-	}
 	v := w.mark()
 	if w.arena, err = flows.AppendContact(w.arena, c); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -638,11 +637,13 @@ func (w *writer) putContact(c *flows.Contact) error {
 	if err := w.set(key, w.since(v)); err != nil {
 		return err
 	}
-	if old != nil && old.Bot == c.Bot && old.Channel == c.Channel && old.ExternalID == c.ExternalID {
+	id := identity{bot: c.Bot, channel: c.Channel, ext: c.ExternalID}
+	w.s.ov.idents[c.ID] = identState{identity: id, exists: true}
+	if old.exists && old.identity == id {
 		return nil
 	}
-	if old != nil {
-		if err := w.dropIndex(old); err != nil {
+	if old.exists {
+		if err := w.dropIndex(c.ID, old.identity); err != nil {
 			return err
 		}
 	}
@@ -661,23 +662,47 @@ func (w *writer) putContact(c *flows.Contact) error {
 	return w.set(w.since(k), nil)
 }
 
+// identity returns the stored identity of contact id: from this
+// transaction, the cache, or the stored contact.
+func (w *writer) identity(id string) (identState, error) {
+	if st, ok := w.s.ov.idents[id]; ok {
+		return st, nil
+	}
+	if st, ok := w.s.cache.idents.get(id); ok {
+		return st, nil
+	}
+	var st identState
+	err := getIn(w.txn, keyContact(w.arena[len(w.arena):], id), func(v []byte) error {
+		old, err := flows.UnmarshalContact(v)
+		if err != nil {
+			return err
+		}
+		st = identState{identity: identity{bot: old.Bot, channel: old.Channel, ext: old.ExternalID}, exists: true}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return st, fmt.Errorf("store: contact %s: %w", id, err)
+	}
+	return st, nil
+}
+
 // dropIndex deletes the index entries of a contact's previous identity; the
 // x/ entry only if no other contact has claimed it since.
-func (w *writer) dropIndex(old *flows.Contact) error {
+func (w *writer) dropIndex(id string, old identity) error {
 	k := w.mark()
-	w.arena = keyByBot(w.arena, old.Bot, old.ID)
+	w.arena = keyByBot(w.arena, old.bot, id)
 	if err := w.txn.Delete(w.since(k)); err != nil {
 		return err
 	}
-	if old.ExternalID == "" {
+	if old.ext == "" {
 		return nil
 	}
 	k = w.mark()
-	w.arena = keyExternal(w.arena, old.Bot, old.Channel, old.ExternalID)
+	w.arena = keyExternal(w.arena, old.bot, old.channel, old.ext)
 	key := w.since(k)
 	mine := false
 	err := getIn(w.txn, key, func(v []byte) error {
-		mine = string(v) == old.ID
+		mine = string(v) == id
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -689,28 +714,39 @@ func (w *writer) dropIndex(old *flows.Contact) error {
 	return nil
 }
 
+// lastSeq returns the Seq of the contact's latest message.
+func (w *writer) lastSeq(contact string) (uint64, error) {
+	if last, ok := w.s.ov.seqs[contact]; ok {
+		return last, nil
+	}
+	if last, ok := w.s.cache.seqs.get(contact); ok {
+		return last, nil
+	}
+	var last uint64
+	err := getIn(w.txn, keySeq(w.arena[len(w.arena):], contact), func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("store: bad sequence of contact %s", contact)
+		}
+		last = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	return last, nil
+}
+
 // putMessage assigns m the contact's next Seq and writes it.
 func (w *writer) putMessage(m *Message, cid string) error {
 	if m.Contact == "" {
 		m.Contact = cid
 	}
-	last, ok := w.s.seqs[m.Contact]
-	if !ok {
-		k := w.mark()
-		w.arena = keySeq(w.arena, m.Contact)
-		err := getIn(w.txn, w.since(k), func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("store: bad sequence of contact %s", m.Contact)
-			}
-			last = binary.BigEndian.Uint64(v)
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
+	last, err := w.lastSeq(m.Contact)
+	if err != nil {
+		return err
 	}
 	m.Seq = last + 1
-	w.s.seqs[m.Contact] = m.Seq
+	w.s.ov.seqs[m.Contact] = m.Seq
 	k := w.mark()
 	w.arena = keyMessage(w.arena, m.Contact, m.Seq)
 	key := w.since(k)
@@ -727,58 +763,66 @@ func (w *writer) putMessage(m *Message, cid string) error {
 	return w.set(key, w.since(v))
 }
 
-// timerDue reads the i/ index entry of a timer: its due bits, if it exists.
-func (w *writer) timerDue(idKey []byte) (uint64, bool, error) {
-	var due uint64
-	err := getIn(w.txn, idKey, func(v []byte) error {
+// timer returns the stored due time of timer id, if there is one: from
+// this transaction, the cache, or the i/ index.
+func (w *writer) timer(id string) (timerState, error) {
+	if st, ok := w.s.ov.timers[id]; ok {
+		return st, nil
+	}
+	if st, ok := w.s.cache.timers.get(id); ok {
+		return st, nil
+	}
+	var st timerState
+	err := getIn(w.txn, keyTimerID(w.arena[len(w.arena):], id), func(v []byte) error {
 		if len(v) != 8 {
 			return errors.New("store: bad timer index entry")
 		}
-		due = binary.BigEndian.Uint64(v)
+		st = timerState{due: binary.BigEndian.Uint64(v), exists: true}
 		return nil
 	})
-	if errors.Is(err, ErrNotFound) {
-		return 0, false, nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return st, err
 	}
-	return due, err == nil, err
+	return st, nil
 }
 
 func (w *writer) cancelTimer(id string) error {
-	k := w.mark()
-	w.arena = keyTimerID(w.arena, id)
-	idKey := w.since(k)
-	due, ok, err := w.timerDue(idKey)
-	if err != nil || !ok {
+	old, err := w.timer(id)
+	if err != nil {
 		return err
 	}
-	k = w.mark()
-	w.arena = keyTimer(w.arena, due, id)
+	w.s.ov.timers[id] = timerState{}
+	if !old.exists {
+		return nil
+	}
+	k := w.mark()
+	w.arena = keyTimer(w.arena, old.due, id)
 	if err := w.txn.Delete(w.since(k)); err != nil {
 		return err
 	}
-	return w.txn.Delete(idKey)
+	k = w.mark()
+	w.arena = keyTimerID(w.arena, id)
+	return w.txn.Delete(w.since(k))
 }
 
 func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if t.Contact == "" {
 		t.Contact = cid
 	}
-	k := w.mark()
-	w.arena = keyTimerID(w.arena, t.ID)
-	idKey := w.since(k)
-	oldDue, exists, err := w.timerDue(idKey)
+	old, err := w.timer(t.ID)
 	if err != nil {
 		return err
 	}
 	due := dueBits(t.Due)
-	if exists && oldDue != due {
+	w.s.ov.timers[t.ID] = timerState{due: due, exists: true}
+	if old.exists && old.due != due {
 		k := w.mark()
-		w.arena = keyTimer(w.arena, oldDue, t.ID)
+		w.arena = keyTimer(w.arena, old.due, t.ID)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
 	}
-	k = w.mark()
+	k := w.mark()
 	w.arena = keyTimer(w.arena, due, t.ID)
 	key := w.since(k)
 	v := w.mark()
@@ -788,7 +832,10 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if err := w.set(key, w.since(v)); err != nil {
 		return err
 	}
+	k = w.mark()
+	w.arena = keyTimerID(w.arena, t.ID)
+	key = w.since(k)
 	v = w.mark()
 	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
-	return w.set(idKey, w.since(v))
+	return w.set(key, w.since(v))
 }

@@ -1,0 +1,114 @@
+package store
+
+import "strings"
+
+// Reading back what the store itself wrote was three quarters of a commit's
+// time (each Badger Get searches the memtables and every level). The store is
+// the only writer of its directory (Badger locks it) and all writes go
+// through Commit under commitMu, so it can remember the little it needs to
+// read during a commit: a contact's last message Seq, its channel identity,
+// and a timer's due time. Entries are recorded in a per-transaction overlay
+// and merged into the caches only once the transaction has committed, so
+// a failed transaction leaves no trace. Caches are bounded; a miss falls
+// back to reading Badger.
+
+// cacheSize bounds each cache: it covers the conversations active at once
+// on a small-to-medium deployment for a few MiB.
+const cacheSize = 1 << 14
+
+// identity is a contact's channel identity: the key of its x/ and b/ index
+// entries.
+type identity struct {
+	bot, channel, ext string
+}
+
+// identState is a contact's stored identity, or that no contact is stored.
+type identState struct {
+	identity
+	exists bool
+}
+
+// timerState is a timer's stored due time, or that no timer has the ID.
+type timerState struct {
+	due    uint64
+	exists bool
+}
+
+// metaCache holds what commits read, as last committed.
+type metaCache struct {
+	seqs   bounded[uint64]
+	idents bounded[identState]
+	timers bounded[timerState]
+}
+
+func newMetaCache(size int) *metaCache {
+	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[timerState](size)}
+}
+
+// overlay is what one transaction changed, merged into the cache when it
+// commits.
+type overlay struct {
+	seqs   map[string]uint64
+	idents map[string]identState
+	timers map[string]timerState
+}
+
+func newOverlay() *overlay {
+	return &overlay{seqs: map[string]uint64{}, idents: map[string]identState{}, timers: map[string]timerState{}}
+}
+
+// reset empties the overlay for the next transaction, dropping maps that a
+// very large transaction grew.
+func (o *overlay) reset() {
+	const keep = 4096
+	if len(o.seqs)+len(o.idents)+len(o.timers) > keep {
+		*o = *newOverlay()
+		return
+	}
+	clear(o.seqs)
+	clear(o.idents)
+	clear(o.timers)
+}
+
+func (c *metaCache) merge(o *overlay) {
+	for k, v := range o.seqs {
+		c.seqs.put(k, v)
+	}
+	for k, v := range o.idents {
+		v.bot, v.channel, v.ext = strings.Clone(v.bot), strings.Clone(v.channel), strings.Clone(v.ext)
+		c.idents.put(k, v)
+	}
+	for k, v := range o.timers {
+		c.timers.put(k, v)
+	}
+}
+
+// bounded is a map that evicts an arbitrary entry when full. Keys are
+// cloned on insert: callers' strings may be slices of whole decoded records.
+type bounded[V any] struct {
+	m   map[string]V
+	max int
+}
+
+func newBounded[V any](max int) bounded[V] {
+	return bounded[V]{m: make(map[string]V), max: max}
+}
+
+func (b *bounded[V]) get(k string) (V, bool) {
+	v, ok := b.m[k]
+	return v, ok
+}
+
+func (b *bounded[V]) put(k string, v V) {
+	if _, ok := b.m[k]; ok {
+		b.m[k] = v
+		return
+	}
+	if len(b.m) >= b.max {
+		for old := range b.m { // map iteration starts at a random entry
+			delete(b.m, old)
+			break
+		}
+	}
+	b.m[strings.Clone(k)] = v
+}
