@@ -35,7 +35,11 @@ func newChatWith(t *testing.T, src string, client *http.Client, contact *flows.C
 	if client != nil {
 		eng.HTTP = client
 	}
-	return &chat{t: t, Conversation: convo.New(bot, eng, contact, t0)}
+	c := convo.New(bot, eng, contact, t0)
+	// Every step passes the session through its stored form, as the
+	// runtime does, so the codec is exercised by every block test.
+	c.RoundTrip = convo.SessionRoundTrip
+	return &chat{t: t, Conversation: c}
 }
 
 func loadBot(t *testing.T, src string) *flows.Bot {

@@ -592,8 +592,15 @@ func (w *writer) apply(b *Batch) error {
 		}
 	}
 	for i := range b.Messages {
-		if err := w.putMessage(&b.Messages[i], cid); err != nil {
+		m := &b.Messages[i]
+		if err := w.putMessage(m, cid); err != nil {
 			return err
+		}
+		// The contact's last Seq is written once per run of its messages.
+		if i == len(b.Messages)-1 || b.Messages[i+1].contact(cid) != m.Contact {
+			if err := w.putLastSeq(m.Contact, m.Seq); err != nil {
+				return err
+			}
 		}
 	}
 	for _, id := range b.CancelTimers {
@@ -752,14 +759,17 @@ func (w *writer) putMessage(m *Message, cid string) error {
 	key := w.since(k)
 	v := w.mark()
 	w.arena = appendMessage(w.arena, m)
-	if err := w.set(key, w.since(v)); err != nil {
-		return err
-	}
-	k = w.mark()
-	w.arena = keySeq(w.arena, m.Contact)
-	key = w.since(k)
-	v = w.mark()
-	w.arena = binary.BigEndian.AppendUint64(w.arena, m.Seq)
+	return w.set(key, w.since(v))
+}
+
+// putLastSeq records the contact's last Seq, where the next commit (after
+// a restart, or a cache eviction) finds it.
+func (w *writer) putLastSeq(contact string, seq uint64) error {
+	k := w.mark()
+	w.arena = keySeq(w.arena, contact)
+	key := w.since(k)
+	v := w.mark()
+	w.arena = binary.BigEndian.AppendUint64(w.arena, seq)
 	return w.set(key, w.since(v))
 }
 

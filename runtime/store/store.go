@@ -150,6 +150,14 @@ var (
 	maxDue = time.Unix(0, 1<<63-1)
 )
 
+// contact is the contact m belongs to in a batch for cid.
+func (m *Message) contact(cid string) string {
+	if m.Contact != "" {
+		return m.Contact
+	}
+	return cid
+}
+
 // Message directions.
 const (
 	DirectionIn  = "in"

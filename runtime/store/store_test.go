@@ -621,3 +621,73 @@ func TestMessageCodec(t *testing.T) {
 		_ = decodeMessage(c, &got) // must not panic
 	}
 }
+
+// TestFailedCommitLeavesNoTrace: what a failed transaction did must not
+// reach the store's cache of Seqs, identities and timers.
+func TestFailedCommitLeavesNoTrace(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		commit(t, st, &Batch{Contact: contact("c1", "shop", "e1"), Messages: []Message{msg(DirectionIn, "1")},
+			Timers: []flows.Timer{{ID: "t1", Due: t0}}})
+		bad := &Batch{ContactID: "c2", Session: &flows.Session{Vars: map[string]any{"x": struct{}{}}}}
+		moved := contact("c1", "shop", "e2")
+		err := st.Commit(bg, &Batch{Contact: moved, Messages: []Message{msg(DirectionIn, "2")},
+			Timers: []flows.Timer{{ID: "t1", Due: t0.Add(time.Hour)}}}, bad)
+		if err == nil {
+			t.Fatal("bad batch committed")
+		}
+		b := &Batch{ContactID: "c1", Messages: []Message{msg(DirectionIn, "2")}, CancelTimers: []string{"t1"}}
+		commit(t, st, b)
+		if b.Messages[0].Seq != 2 {
+			t.Errorf("Seq %d after a failed commit, want 2", b.Messages[0].Seq)
+		}
+		if ts, _ := st.DueTimers(bg, t0.Add(2*time.Hour), 0); len(ts) != 0 {
+			t.Errorf("timer left behind: %v", ts)
+		}
+		commit(t, st, &Batch{Contact: moved})
+		if _, err := st.ContactByExternal(bg, "shop", "telegram", "e1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old identity still indexed: %v", err)
+		}
+		if c, err := st.ContactByExternal(bg, "shop", "telegram", "e2"); err != nil || c.ID != "c1" {
+			t.Errorf("new identity: %v %v", c, err)
+		}
+	})
+}
+
+// TestCacheEviction runs with a cache of two entries, so that most commits
+// read what they need back from Badger.
+func TestCacheEviction(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		st.(*badgerStore).cache = newMetaCache(2)
+		for round := range 5 {
+			var bs []*Batch
+			for c := range 7 {
+				cid := fmt.Sprint("c", c)
+				bs = append(bs, &Batch{Contact: contact(cid, "shop", "x"+cid),
+					Messages:     []Message{msg(DirectionIn, "a"), msg(DirectionOut, "b")},
+					CancelTimers: []string{fmt.Sprintf("%s/w%d", cid, round-1)},
+					Timers:       []flows.Timer{{ID: fmt.Sprintf("%s/w%d", cid, round), Due: t0.Add(time.Duration(round) * time.Minute)}}})
+			}
+			// One transaction per batch, so the cache churns.
+			for _, b := range bs {
+				commit(t, st, b)
+			}
+		}
+		for c := range 7 {
+			cid := fmt.Sprint("c", c)
+			ms, _, _ := st.Messages(bg, cid, MessageQuery{})
+			if !reflect.DeepEqual(seqs(ms), span(1, 10)) {
+				t.Errorf("%s: %v", cid, seqs(ms))
+			}
+		}
+		ts, _ := st.DueTimers(bg, t0.Add(time.Hour), 0)
+		if len(ts) != 7 {
+			t.Errorf("%d timers, want 7: %v", len(ts), ts)
+		}
+		if n := len(st.(*badgerStore).cache.seqs.m); n > 2 {
+			t.Errorf("cache holds %d entries", n)
+		}
+		if list, _, _ := st.Contacts(bg, "shop", "", 0); len(list) != 7 {
+			t.Errorf("%d contacts", len(list))
+		}
+	})
+}
