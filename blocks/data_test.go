@@ -118,3 +118,15 @@ skills:
 		t.Fatalf("errors: %s", errs)
 	}
 }
+
+// Expressions can produce Go types the store does not know (1..3 is a
+// []int); they are stored as plain lists and maps.
+func TestDataStoresExpressionValuesItCanSave(t *testing.T) {
+	c := newChat(t, `
+skills:
+  /start:
+    - data: {nums: '1..3', doubled: 'map(1..3, # * 2)', words: 'split("a b", " ")'}
+    - text: "{{ nums }} {{ doubled }} {{ words }} {{ len(nums) }}"
+`)
+	want(t, c.say("hi"), `[1,2,3] [2,4,6] ["a","b"] 3`)
+}

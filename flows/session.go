@@ -3,7 +3,7 @@ package flows
 import "time"
 
 // Session is where the engine stands in a bot for one contact. It is small,
-// serialized at every step (see runtime/engine's codec) and owned by exactly
+// serialized at every step (see codec.go) and owned by exactly
 // one goroutine at a time.
 type Session struct {
 	// Seq increases every time the session's position changes. Wait timers

@@ -7,11 +7,16 @@ package convo
 //	now: "2026-03-02 10:00"            # optional; the clock every test starts at
 //	seed: 1                            # optional; the engine's random seed
 //	contact: {name: Ann}               # optional; the default contact of every test
+//	http:                              # optional: fake responses for JSON blocks, shared by the tests
+//	  - {method: GET, url: "https://orders.example.com/api/orders/12345", status: 200, body: {status: shipped}}
+//	  - {url: /orders\.example\.com\/api\/orders\/99999/, status: 404, body: {error: not found}}
+//	  - {url: "https://slow.example.com/x", delay: 2s, headers: {Retry-After: "5"}, body: plain text}
 //	tests:
 //	  - name: tracks an order          # unique in the file; default "test N"
 //	    contact: {id: c1, channel: webchat, name: Ann, status: new, attributes: {plan: gold}, tags: [vip]}
 //	    now: 2026-03-05T09:00:00Z      # optional, per test; so is seed
 //	    skip: not ready yet            # optional: true, or the reason
+//	    http: [{url: "https://api.example.com/x", status: 500}]  # optional: this test's own fakes
 //	    steps:
 //	      - user: hi                                        # the user sends text
 //	      - user: {text: hi, payload: p}                    # text and/or payload
@@ -28,6 +33,7 @@ package convo
 //	      - no_reply: true
 //	      - handover: {queue: support, priority: high}      # also note, message; or handover: true
 //	      - handover_end: resolved                          # or no_agent, timeout
+//	      - notification: {name: new_lead, data: {email: ann@example.com}}  # or notification: NAME
 //	      - expect: {vars.order: "12345", contact.tags: [vip, customer], session.waiting: false}
 //
 // How a test runs:
@@ -35,8 +41,28 @@ package convo
 //   - Every test starts from a new contact and an empty session at a fixed
 //     clock, 2026-03-02T10:00:00Z unless the file or the test says `now:`,
 //     with a fixed random seed, so a test gives the same result every run.
-//     Times without a zone offset are in the bot's time zone. The engine has
-//     no HTTP client: the JSON block fails into /_error.
+//     Times without a zone offset are in the bot's time zone.
+//   - Tests never reach the network. Without any http: list every request
+//     of a JSON block fails like a network failure ("no network in
+//     conversation tests: add an http: fake"), which takes its on_error.
+//     With one (in the test, the file or both), the test gets a real HTTP
+//     server on 127.0.0.1, closed when the test ends, and the engine a
+//     client that sends every request there, whatever its host (path and
+//     query kept, the original URL in the X-Switchboard-Original-Url
+//     header). The test's fakes, then the file's, are tried in order: the
+//     first whose method (any when not given) and url (the exact URL, or a
+//     /regex/ searched in it) match answers, with status (default 200),
+//     headers and body: a mapping, list, number or bool is sent as JSON
+//     (Content-Type application/json), text as it is (text/plain), no body
+//     as nothing. delay (at most 30s, real time) holds the answer back; a
+//     JSON block's timeout gives up on it. A request no fake matches gets
+//     a 502 and fails the step that made it: "unexpected HTTP request GET
+//     https://…; the test's http: list has no fake for it". A fake of the
+//     test that answered nothing fails the test at its end ("http fake …
+//     was never requested"); a fake of the file, when no test of the file
+//     requested it, fails the file as a result of its own, named "the
+//     file's http fakes" (checked only when every test ran and passed). A
+//     failure found after the last step has Step 0 and kind http.
 //   - The bot's messages queue up as they are sent; each `bot` step takes the
 //     next one from the queue and compares it (a list of expectations takes
 //     as many). Input steps (`user`, `event`, `handover_end`) first discard
@@ -54,6 +80,9 @@ package convo
 //   - `handover` compares the given fields with the latest live-chat request
 //     no earlier handover step has checked; `handover_end` fails when no
 //     handover is open.
+//   - `notification` looks for the oldest notification (from TRIGGER) of
+//     that name that no earlier notification step has checked and whose
+//     data has the given values (keys not given are not compared).
 //   - `expect` paths: vars.NAME[.KEY…], contact.name, contact.status,
 //     contact.channel, contact.id, contact.attributes.NAME (or
 //     contact.NAME), contact.tags (compared as a set), session.waiting
@@ -70,13 +99,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -103,8 +137,12 @@ const maxTestNodes = 1_000_000
 type RunOptions struct {
 	// Filter, when set, runs only the tests whose names it matches.
 	Filter *regexp.Regexp
-	// Engine runs the bot; nil means engine.New(nil): default limits and no
-	// HTTP, so tests never reach the network.
+	// Engine gives the limits the bot runs with; nil means the defaults.
+	// Each test gets an engine of its own with those limits and an HTTP
+	// client that answers from the test's http: fakes, or fails every
+	// request when there are none, so tests never reach the network. Only
+	// an Engine with an HTTP client of its own is used as it is, by the
+	// tests without an http: list.
 	Engine *engine.Engine
 	// RoundTrip replaces the session codec round trip done after every step
 	// (SessionRoundTrip). Tests of the runner use it.
@@ -214,6 +252,11 @@ type TestFile struct {
 	Bot      *flows.Bot
 	Warnings flows.Diagnostics
 	Tests    []*Test
+	// http is the file's http: list, shared by its tests; hasHTTP is set
+	// when the file has one, even empty.
+	http     []*httpFake
+	hasHTTP  bool
+	httpLine int
 }
 
 // Test is one scripted conversation.
@@ -226,6 +269,8 @@ type Test struct {
 	seed       uint64
 	contact    *flows.Contact
 	steps      []*step
+	http       []*httpFake
+	hasHTTP    bool
 }
 
 // ParseTestFile reads a test file and loads its bot. Every problem comes
@@ -266,13 +311,51 @@ func RunFile(path string, opts RunOptions) (*FileResult, error) {
 // Run runs the file's tests.
 func (tf *TestFile) Run(opts RunOptions) *FileResult {
 	res := &FileResult{Path: tf.Path, Bot: tf.BotPath, Warnings: tf.Warnings}
+	used := map[*httpFake]int{}
+	all := true // every test ran and passed
 	for _, t := range tf.Tests {
 		if opts.Filter != nil && !opts.Filter.MatchString(t.Name) {
+			all = false
 			continue
 		}
-		res.Tests = append(res.Tests, t.run(tf, opts))
+		tr := t.run(tf, opts, used)
+		all = all && tr.Passed()
+		res.Tests = append(res.Tests, tr)
+	}
+	if all {
+		if tr := tf.unusedFakes(used); tr != nil {
+			res.Tests = append(res.Tests, *tr)
+		}
 	}
 	return res
+}
+
+// unusedFakes fails the file when one of its own http fakes, shared by its
+// tests, answered no request of any of them. It is checked only when every
+// test ran and passed: a test left out or failing early may be the one that
+// needs the fake.
+func (tf *TestFile) unusedFakes(used map[*httpFake]int) *TestResult {
+	var unused []*httpFake
+	for _, f := range tf.http {
+		if used[f] == 0 {
+			unused = append(unused, f)
+		}
+	}
+	if len(unused) == 0 {
+		return nil
+	}
+	f := unused[0]
+	fail := &Failure{
+		File: tf.Path, Line: f.line, Col: f.col, Kind: "http",
+		Message: fmt.Sprintf("http fake %s was never requested by any test of the file (remove the fake, or check its method and url)", f),
+	}
+	if len(unused) > 1 {
+		fail.Expected = []string{"every fake requested"}
+		for _, u := range unused {
+			fail.Actual = append(fail.Actual, fmt.Sprintf("line %d: %s never requested", u.line, u))
+		}
+	}
+	return &TestResult{Name: "the file's http fakes", Line: tf.httpLine, Failure: fail}
 }
 
 // ---------------------------------------------------------------------------
@@ -289,9 +372,10 @@ const (
 	stepHandover    stepKind = "handover"
 	stepHandoverEnd stepKind = "handover_end"
 	stepExpect      stepKind = "expect"
+	stepNotify      stepKind = "notification"
 )
 
-var stepKinds = []string{"user", "bot", "event", "wait", "no_reply", "handover", "handover_end", "expect"}
+var stepKinds = []string{"user", "bot", "event", "wait", "no_reply", "handover", "handover_end", "notification", "expect"}
 
 type step struct {
 	kind      stepKind
@@ -315,6 +399,9 @@ type step struct {
 	outcome string
 	// expect
 	expects []*valueExpect
+	// notification: the name, and the data keys to compare
+	note     string
+	noteData []*valueExpect
 }
 
 // textMatch is an exact text or a /regular expression/.
@@ -368,6 +455,185 @@ type valueExpect struct {
 }
 
 // ---------------------------------------------------------------------------
+// HTTP fakes
+
+// MaxHTTPDelay bounds a fake's delay: a JSON block waits 30s at most.
+const MaxHTTPDelay = 30 * time.Second
+
+// OriginalURLHeader carries the URL a JSON block asked for to the fake
+// server, whose own address replaces the request's scheme and host.
+const OriginalURLHeader = "X-Switchboard-Original-Url"
+
+// errNoNetwork is what every HTTP request of a test without an http: list
+// fails with: like a network failure, it takes the JSON block's on_error.
+var errNoNetwork = errors.New("no network in conversation tests: add an http: fake")
+
+// offlineHTTP fails every request with errNoNetwork.
+type offlineHTTP struct{}
+
+func (offlineHTTP) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, errNoNetwork
+}
+
+// httpFake is one entry of an http: list: the response to requests whose
+// method and URL match.
+type httpFake struct {
+	line, col   int
+	method      string // "" matches any method
+	url         textMatch
+	status      int
+	body        []byte
+	contentType string
+	headers     map[string]string
+	delay       time.Duration
+	fileLevel   bool
+}
+
+func (f *httpFake) matches(method, u string) bool {
+	return (f.method == "" || f.method == method) && f.url.match(u)
+}
+
+func (f *httpFake) String() string {
+	m := f.method
+	if m == "" {
+		m = "any"
+	}
+	return m + " " + f.url.String()
+}
+
+// fakeHTTP is the fake web of one test: a real HTTP server on 127.0.0.1
+// that answers from the fakes, and a client whose transport sends every
+// request to it, whatever its host.
+type fakeHTTP struct {
+	fakes     []*httpFake // the test's, then the file's: the first match answers
+	srv       *httptest.Server
+	transport *http.Transport
+	done      chan struct{}
+
+	mu         sync.Mutex
+	used       map[*httpFake]int
+	unexpected []string // requests no fake matched, since the last drain
+	log        []string // transcript lines, since the last drain
+}
+
+func startFakeHTTP(fakes []*httpFake) *fakeHTTP {
+	h := &fakeHTTP{fakes: fakes, done: make(chan struct{}), used: map[*httpFake]int{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	h.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
+	return h
+}
+
+// client is the engine's HTTP client for the test.
+func (h *fakeHTTP) client() flows.HTTPDoer {
+	target, _ := url.Parse(h.srv.URL)
+	return &http.Client{Transport: &redirectTransport{base: h.transport, target: target}}
+}
+
+// redirectTransport sends every request to the fake server, keeping its
+// path and query, with the original URL in OriginalURLHeader.
+type redirectTransport struct {
+	base   http.RoundTripper
+	target *url.URL
+}
+
+func (t *redirectTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	u := *req.URL
+	u.Scheme, u.Host, u.User = t.target.Scheme, t.target.Host, nil
+	out.URL, out.Host = &u, ""
+	out.Header.Set(OriginalURLHeader, req.URL.String())
+	return t.base.RoundTrip(out)
+}
+
+func (h *fakeHTTP) serve(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+	orig := r.Header.Get(OriginalURLHeader)
+	if orig == "" {
+		http.Error(w, "this server answers the JSON blocks of a conversation test only", http.StatusBadRequest)
+		return
+	}
+	what := r.Method + " " + orig
+	var fake *httpFake
+	for _, f := range h.fakes {
+		if f.matches(r.Method, orig) {
+			fake = f
+			break
+		}
+	}
+	h.mu.Lock()
+	if fake == nil {
+		h.unexpected = append(h.unexpected, what)
+		h.log = append(h.log, "http: "+what+" → 502 (no fake)")
+	} else {
+		h.used[fake]++
+		h.log = append(h.log, fmt.Sprintf("http: %s → %d", what, fake.status))
+	}
+	h.mu.Unlock()
+	if fake == nil {
+		http.Error(w, "unexpected request: the test's http: list has no fake for "+what, http.StatusBadGateway)
+		return
+	}
+	if fake.delay > 0 {
+		tm := time.NewTimer(fake.delay)
+		defer tm.Stop()
+		select {
+		case <-tm.C:
+		case <-r.Context().Done():
+			return // the client gave up: a JSON block timed out
+		case <-h.done:
+			return
+		}
+	}
+	for k, v := range fake.headers {
+		w.Header().Set(k, v)
+	}
+	if fake.contentType != "" && w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", fake.contentType)
+	}
+	w.WriteHeader(fake.status)
+	_, _ = w.Write(fake.body)
+}
+
+// drain returns the transcript lines and unexpected requests since the
+// last drain.
+func (h *fakeHTTP) drain() (log, unexpected []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	log, unexpected = h.log, h.unexpected
+	h.log, h.unexpected = nil, nil
+	return log, unexpected
+}
+
+// timesUsed says how many requests a fake answered.
+func (h *fakeHTTP) timesUsed(f *httpFake) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.used[f]
+}
+
+// close stops the server: delayed answers are abandoned, running handlers
+// are waited for and every connection is closed.
+func (h *fakeHTTP) close() {
+	close(h.done)
+	h.srv.Close()
+	h.transport.CloseIdleConnections()
+}
+
+func describeFakes(fakes []*httpFake) []string {
+	if len(fakes) == 0 {
+		return []string{"(no http fakes)"}
+	}
+	out := make([]string, len(fakes))
+	for i, f := range fakes {
+		out[i] = "a fake for " + f.String()
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------------
 // Running
 
 type tester struct {
@@ -378,20 +644,51 @@ type tester struct {
 	history   []flows.Content
 	handovers []flows.HandoverRequest
 	checked   int // handover requests checked so far
+	notes     []flows.Notification
+	noted     []bool // which notifications a step has checked
 	script    []string
+	web       *fakeHTTP // nil without http: lists
+	fakes     []*httpFake
+	// unexpected are the requests of the current step no fake matched.
+	unexpected []string
 }
 
-func (t *Test) run(tf *TestFile, opts RunOptions) TestResult {
+// engine gives the test its engine: the limits of opts.Engine, and an HTTP
+// client that answers from the fakes, or fails every request when the test
+// and its file have no http: list. A caller's engine with an HTTP client of
+// its own is used as it is for tests without an http: list.
+func (t *Test) engine(opts RunOptions, client flows.HTTPDoer, faked bool) *engine.Engine {
+	if opts.Engine != nil && opts.Engine.HTTP != nil && !faked {
+		return opts.Engine
+	}
+	eng := engine.New(client)
+	if opts.Engine != nil {
+		eng.Limits = opts.Engine.Limits
+	}
+	return eng
+}
+
+// run runs the test; used counts the requests each file-level fake answered.
+func (t *Test) run(tf *TestFile, opts RunOptions, used map[*httpFake]int) TestResult {
 	start := time.Now()
 	res := TestResult{Name: t.Name, Line: t.Line, Skipped: t.Skip, SkipReason: t.SkipReason}
 	if t.Skip {
 		return res
 	}
-	eng := opts.Engine
-	if eng == nil {
-		eng = engine.New(nil)
+	ts := &tester{tf: tf, t: t}
+	var client flows.HTTPDoer = offlineHTTP{}
+	faked := t.hasHTTP || tf.hasHTTP
+	if faked {
+		ts.fakes = append(append(ts.fakes, t.http...), tf.http...)
+		ts.web = startFakeHTTP(ts.fakes)
+		client = ts.web.client()
+		defer func() {
+			if ts.web != nil {
+				ts.web.close()
+			}
+		}()
 	}
-	c := New(tf.Bot, eng, t.contact.Clone(), t.now)
+	c := New(tf.Bot, t.engine(opts, client, faked), t.contact.Clone(), t.now)
 	c.Seed = t.seed
 	switch {
 	case opts.NoRoundTrip:
@@ -400,25 +697,94 @@ func (t *Test) run(tf *TestFile, opts RunOptions) TestResult {
 	default:
 		c.RoundTrip = SessionRoundTrip
 	}
-	ts := &tester{tf: tf, t: t, c: c}
+	ts.c = c
 	c.OnSprint = func(sp *flows.Sprint) {
 		if sp.Handover != nil {
 			ts.handovers = append(ts.handovers, *sp.Handover)
 		}
+		for _, n := range sp.Notifications {
+			ts.notes = append(ts.notes, n)
+			ts.noted = append(ts.noted, false)
+		}
 	}
 	for i, s := range t.steps {
-		if f := ts.step(s); f != nil {
+		ts.unexpected = nil
+		f := ts.step(s)
+		if len(ts.unexpected) > 0 {
+			// A request without a fake is the cause of whatever else
+			// went wrong in the step.
+			f = ts.unexpectedFailure()
+		}
+		if f != nil {
 			f.File, f.Line, f.Col, f.Step, f.Kind = tf.Path, s.line, s.col, i+1, string(s.kind)
 			res.Failure = f
 			break
 		}
+	}
+	if ts.web != nil {
+		// Close the server first: a handler still running (a request the
+		// flow gave up on) is waited for, so every request is counted.
+		ts.web.close()
+		log, unexpected := ts.web.drain()
+		ts.script = append(ts.script, log...)
+		if res.Failure == nil && len(unexpected) > 0 {
+			ts.unexpected = unexpected
+			f := ts.unexpectedFailure()
+			f.File, f.Line, f.Col, f.Kind = tf.Path, t.Line, 1, "http"
+			res.Failure = f
+		}
+		for _, f := range tf.http {
+			used[f] += ts.web.timesUsed(f)
+		}
+		if res.Failure == nil {
+			res.Failure = ts.unusedFake()
+		}
+		ts.web = nil
 	}
 	res.Transcript = ts.script
 	res.Elapsed = time.Since(start)
 	return res
 }
 
+func (ts *tester) unexpectedFailure() *Failure {
+	actual := []string{ts.unexpected[0]}
+	if n := len(ts.unexpected) - 1; n > 0 {
+		actual = append(actual, fmt.Sprintf("(and %d more unexpected request%s)", n, plural(n)))
+	}
+	return &Failure{
+		Message:  fmt.Sprintf("unexpected HTTP request %s; the test's http: list has no fake for it", ts.unexpected[0]),
+		Expected: describeFakes(ts.fakes),
+		Actual:   actual,
+	}
+}
+
+// unusedFake fails a test that declared a fake of its own and never
+// requested it.
+func (ts *tester) unusedFake() *Failure {
+	for _, f := range ts.t.http {
+		if ts.web.timesUsed(f) == 0 {
+			return &Failure{
+				File: ts.tf.Path, Line: f.line, Col: f.col, Kind: "http",
+				Message: fmt.Sprintf("http fake %s was never requested: the bot made no such request (remove the fake, or check its method and url)", f),
+			}
+		}
+	}
+	return nil
+}
+
+// pollHTTP moves what the fake server saw into the transcript and notes
+// the requests no fake matched.
+func (ts *tester) pollHTTP() {
+	if ts.web == nil {
+		return
+	}
+	log, unexpected := ts.web.drain()
+	ts.script = append(ts.script, log...)
+	ts.unexpected = append(ts.unexpected, unexpected...)
+}
+
 func (ts *tester) received(msgs []flows.Content, err error) *Failure {
+	ts.pollHTTP()
 	for _, m := range msgs {
 		ts.script = append(ts.script, "bot: "+oneLine(m))
 	}
@@ -522,6 +888,8 @@ func (ts *tester) step(s *step) *Failure {
 		if differs {
 			return &Failure{Message: "the live-chat request differs", Expected: exp, Actual: act}
 		}
+	case stepNotify:
+		return ts.checkNotification(s)
 	case stepExpect:
 		var exp, act []string
 		bad := 0
@@ -548,6 +916,60 @@ func (ts *tester) step(s *step) *Failure {
 		}
 	}
 	return nil
+}
+
+// checkNotification finds the oldest notification of the step's name that
+// no earlier step has checked and whose data has the step's values.
+func (ts *tester) checkNotification(s *step) *Failure {
+	first := -1
+	for i, n := range ts.notes {
+		if ts.noted[i] || n.Name != s.note {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if ts.noteDataDiffers(s, n) == nil {
+			ts.noted[i] = true
+			return nil
+		}
+	}
+	want := []string{"notification " + quoteIfNeeded(s.note)}
+	for _, e := range s.noteData {
+		want = append(want, "data."+e.path+": "+formatValue(e.want))
+	}
+	if first < 0 {
+		var raised []string
+		for i, n := range ts.notes {
+			if !ts.noted[i] {
+				raised = append(raised, quoteIfNeeded(n.Name))
+			}
+		}
+		actual := []string{"(no notification)"}
+		if len(raised) > 0 {
+			actual = []string{"notifications " + strings.Join(raised, ", ")}
+		}
+		return &Failure{Message: fmt.Sprintf("no notification %s was raised", quoteIfNeeded(s.note)), Expected: want, Actual: actual}
+	}
+	return &Failure{Message: "the notification's data differs", Expected: want, Actual: append([]string{"notification " + quoteIfNeeded(s.note)}, ts.noteDataDiffers(s, ts.notes[first])...)}
+}
+
+// noteDataDiffers lists the step's data values as the notification has
+// them, or nil when they are all the same.
+func (ts *tester) noteDataDiffers(s *step, n flows.Notification) []string {
+	var got []string
+	bad := false
+	for _, e := range s.noteData {
+		v := dig(n.Data, e.path)
+		got = append(got, "data."+e.path+": "+formatValue(v))
+		if !sameValue(e.want, v) {
+			bad = true
+		}
+	}
+	if !bad {
+		return nil
+	}
+	return got
 }
 
 // findButton finds a tappable choice by title among everything the bot
@@ -1093,7 +1515,7 @@ func (p *parser) parse() *TestFile {
 		return nil
 	}
 	root := doc.Content[0]
-	fields, order, ok := p.mapping(root, "a test file", "bot", "now", "seed", "contact", "tests")
+	fields, order, ok := p.mapping(root, "a test file", "bot", "now", "seed", "contact", "http", "tests")
 	if !ok {
 		return nil
 	}
@@ -1126,6 +1548,9 @@ func (p *parser) parse() *TestFile {
 		if c := p.contact(f.val, tf.Bot); c != nil {
 			contact = c
 		}
+	}
+	if f, ok := fields["http"]; ok {
+		tf.http, tf.hasHTTP, tf.httpLine = p.httpFakes(f.val, true), true, f.key.Line
 	}
 	tests, ok := fields["tests"]
 	if !ok {
@@ -1353,7 +1778,7 @@ func (p *parser) strings(n *yaml.Node, what string) []string {
 }
 
 func (p *parser) test(n *yaml.Node, i int, bot *flows.Bot, now time.Time, seed uint64, contact *flows.Contact) *Test {
-	fs, _, ok := p.mapping(n, "a test", "name", "contact", "now", "seed", "skip", "steps")
+	fs, _, ok := p.mapping(n, "a test", "name", "contact", "now", "seed", "skip", "http", "steps")
 	if !ok {
 		return nil
 	}
@@ -1377,6 +1802,9 @@ func (p *parser) test(n *yaml.Node, i int, bot *flows.Bot, now time.Time, seed u
 	}
 	if f, ok := fs["seed"]; ok {
 		t.seed = p.seed(f.val)
+	}
+	if f, ok := fs["http"]; ok {
+		t.http, t.hasHTTP = p.httpFakes(f.val, false), true
 	}
 	if f, ok := fs["skip"]; ok {
 		switch {
@@ -1472,6 +1900,8 @@ func (p *parser) step(n *yaml.Node) *step {
 			p.errorf(v, "handover_end must be one of %s; found %s", strings.Join(outcomes, ", "), kindWord(v))
 		}
 		s.outcome = v.Value
+	case stepNotify:
+		p.notificationStep(s, v)
 	case stepExpect:
 		fs, order, ok := p.mapping(v, "expect")
 		if ok && len(order) == 0 {
@@ -1658,6 +2088,40 @@ func (p *parser) eventStep(s *step, v *yaml.Node) {
 	}
 }
 
+func (p *parser) notificationStep(s *step, v *yaml.Node) {
+	if v.Kind == yaml.ScalarNode {
+		if s.note, _ = p.str(v, "notification"); s.note == "" {
+			p.errorf(v, "notification needs the name a TRIGGER block raises")
+		}
+		return
+	}
+	fs, _, ok := p.mapping(v, "notification", "name", "data")
+	if !ok {
+		return
+	}
+	f, ok := fs["name"]
+	if !ok {
+		p.errorf(v, "notification needs the name a TRIGGER block raises")
+		return
+	}
+	s.note, _ = p.str(f.val, "notification name")
+	if f, ok := fs["data"]; ok {
+		data, order, ok := p.mapping(f.val, "notification data")
+		if !ok {
+			return
+		}
+		for _, k := range order {
+			if !pathPartRe.MatchString(k) {
+				p.errorf(data[k].key, "notification data keys are names; %q is not one", k)
+				continue
+			}
+			if want, ok := p.value(data[k].val); ok {
+				s.noteData = append(s.noteData, &valueExpect{path: k, line: data[k].key.Line, col: data[k].key.Column, want: want})
+			}
+		}
+	}
+}
+
 func (p *parser) waitStep(s *step, v *yaml.Node) {
 	if v.Kind == yaml.ScalarNode {
 		d, err := flows.ParseDuration(v.Value)
@@ -1685,6 +2149,105 @@ func (p *parser) waitStep(s *step, v *yaml.Node) {
 		s.until, s.waitSrc = t, f.val.Value
 	}
 }
+
+// httpMethods are the methods a fake may name.
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// httpFakes parses an http: list of fake responses.
+func (p *parser) httpFakes(n *yaml.Node, fileLevel bool) []*httpFake {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "http must be a list of fake responses, like - {url: \"https://api.example.com/x\", body: {ok: true}}; found %s", kindWord(n))
+		return nil
+	}
+	out := []*httpFake{}
+	for _, e := range n.Content {
+		e = p.resolve(e)
+		fs, _, ok := p.mapping(e, "an http fake", "method", "url", "status", "body", "headers", "delay")
+		if !ok {
+			continue
+		}
+		f := &httpFake{line: e.Line, col: e.Column, status: http.StatusOK, fileLevel: fileLevel}
+		before := len(p.diags)
+		if v, ok := fs["method"]; ok {
+			if m, ok := p.str(v.val, "method"); ok {
+				f.method = strings.ToUpper(m)
+				if !contains(httpMethods, f.method) {
+					p.errorf(v.val, "method must be one of %s; found %s", strings.Join(httpMethods, ", "), kindWord(v.val))
+				}
+			}
+		}
+		if v, ok := fs["url"]; !ok {
+			p.errorf(e, "an http fake needs the url it answers: the exact URL, or a /regular expression/")
+		} else if m := p.match(v.val, "url"); m != nil {
+			f.url = *m
+			if m.re == nil {
+				u, err := url.Parse(m.src)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					p.errorf(v.val, "url %s is not an http or https URL: write the whole address, or a /regular expression/", quoteIfNeeded(m.src))
+				}
+			}
+		}
+		if v, ok := fs["status"]; ok {
+			st, err := strconv.Atoi(v.val.Value)
+			if v.val.Kind != yaml.ScalarNode || err != nil || st < 100 || st > 599 {
+				p.errorf(v.val, "status must be an HTTP status code from 100 to 599; found %s", kindWord(v.val))
+			}
+			f.status = st
+		}
+		if v, ok := fs["headers"]; ok {
+			hs, order, ok := p.mapping(v.val, "http fake headers")
+			if ok {
+				f.headers = map[string]string{}
+				for _, name := range order {
+					h := hs[name]
+					val, ok := p.str(h.val, "header "+name)
+					if !ok {
+						continue
+					}
+					if !headerNameRe.MatchString(name) {
+						p.errorf(h.key, "%q is not a valid header name: use letters, digits and -", name)
+					} else if strings.ContainsAny(val, "\r\n") {
+						p.errorf(h.val, "header %s contains a line break", name)
+					}
+					f.headers[http.CanonicalHeaderKey(name)] = val
+				}
+			}
+		}
+		if v, ok := fs["body"]; ok {
+			body, ok := p.value(v.val)
+			switch b := body.(type) {
+			case nil:
+			case string:
+				f.body, f.contentType = []byte(b), "text/plain; charset=utf-8"
+			default:
+				if ok {
+					data, err := json.Marshal(b)
+					if err != nil {
+						p.errorf(v.val, "body cannot be sent as JSON: %v", err)
+					}
+					f.body, f.contentType = data, "application/json"
+				}
+			}
+		}
+		if v, ok := fs["delay"]; ok {
+			d, err := flows.ParseDuration(v.val.Value)
+			switch {
+			case v.val.Kind != yaml.ScalarNode || err != nil:
+				p.errorf(v.val, "delay must be a duration like 500ms or 2s; found %s", kindWord(v.val))
+			case d > MaxHTTPDelay:
+				p.errorf(v.val, "delay %s is too long: a fake may wait at most %s (a JSON block gives up after 30s at most)", v.val.Value, MaxHTTPDelay)
+			}
+			f.delay = d
+		}
+		if len(p.diags) == before {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// headerNameRe is the token syntax of HTTP header names.
+var headerNameRe = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 // match parses an exact text or a /regex/flags.
 func (p *parser) match(n *yaml.Node, what string) *textMatch {

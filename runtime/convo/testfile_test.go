@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/switchboard-bots/switchboard/blocks"
 	"github.com/switchboard-bots/switchboard/flows"
@@ -125,9 +127,9 @@ testdata/broken.yaml:4:7: unknown block type "txt" (did you mean "text"?)`,
 		"missing_bot":  `testdata/missing_bot.test.yaml:1:6: bot file testdata/no-such-bot.yaml: no such file or directory`,
 		"bad_syntax":   `testdata/bad_syntax.test.yaml:5:1: YAML syntax: did not find expected ',' or '}' (inside {…} or […], text ending in "?" must be quoted: write "How can I help?")`,
 		"inline_error": `testdata/inline_error.test.yaml:6:37: unknown goto target "nowhere": no skill or block id has that name`,
-		"bad_keys": `testdata/bad_keys.test.yaml:2:1: unknown key "timeout" in a test file; the keys are: bot, now, seed, contact, tests
-testdata/bad_keys.test.yaml:5:5: unknown key "contakt" in a test (did you mean "contact"?); the keys are: name, contact, now, seed, skip, steps
-testdata/bad_keys.test.yaml:7:9: unknown step "usr" (did you mean "user"?); steps are: user, bot, event, wait, no_reply, handover, handover_end, expect
+		"bad_keys": `testdata/bad_keys.test.yaml:2:1: unknown key "timeout" in a test file; the keys are: bot, now, seed, contact, http, tests
+testdata/bad_keys.test.yaml:5:5: unknown key "contakt" in a test (did you mean "contact"?); the keys are: name, contact, now, seed, skip, http, steps
+testdata/bad_keys.test.yaml:7:9: unknown step "usr" (did you mean "user"?); steps are: user, bot, event, wait, no_reply, handover, handover_end, notification, expect
 testdata/bad_keys.test.yaml:9:9: a step has exactly one key; this one also has "bot": make it a step of its own
 testdata/bad_keys.test.yaml:10:15: unknown key "txt" in bot (did you mean "text"?); the keys are: text, buttons, quick_replies, image, media, file, gallery
 testdata/bad_keys.test.yaml:11:15: wait: "ten minutes" is not a duration: write a number and a unit, like 30s, 10m, 2h or 1d
@@ -138,7 +140,7 @@ testdata/bad_keys.test.yaml:13:23: handover_end must be one of resolved, no_agen
 testdata/bad_keys.test.yaml:14:14: bot: /([a-z/ is not a valid regular expression: error parsing regexp: missing closing ]: ` + "`[a-z`" + `
 testdata/bad_keys.test.yaml:15:16: button taps the button with that title: it takes no text, payload or attachment beside it
 testdata/bad_keys.test.yaml:16:19: write no_reply: true
-testdata/bad_keys.test.yaml:17:9: a step is a mapping with one key, one of user, bot, event, wait, no_reply, handover, handover_end, expect; found "hi"
+testdata/bad_keys.test.yaml:17:9: a step is a mapping with one key, one of user, bot, event, wait, no_reply, handover, handover_end, notification, expect; found "hi"
 testdata/bad_keys.test.yaml:18:5: test name "typos everywhere" is already used at line 4: test names must be unique
 testdata/bad_keys.test.yaml:19:12: test "typos everywhere" has no steps`,
 	}
@@ -372,4 +374,334 @@ func FuzzParseTest(f *testing.F) {
 			tf.Run(convo.RunOptions{})
 		}
 	})
+}
+
+// httpBot calls an order API and says what came back.
+const httpBot = `
+bot:
+  skills:
+    /start:
+      - text: Order number?
+      - listen: order
+      - json: "https://orders.example.com/api/orders/{{ order }}?lang=en"
+        timeout: 300ms
+        save: info
+        save_status: code
+        save_error: problem
+        on_error: failed
+      - text: "Order {{ order }} is {{ info.status }}, due {{ info.eta }}."
+      - goto: /start
+    failed:
+      - text: "Lookup failed ({{ code }}): {{ problem }}"
+      - goto: /start
+`
+
+// runHTTP runs httpBot with the given file-level lines (http: …) and tests.
+func runHTTP(t *testing.T, file, tests string, opts convo.RunOptions) *convo.FileResult {
+	t.Helper()
+	return runSrc(t, httpBot+file+"tests:\n"+tests, opts)
+}
+
+func mustPass(t *testing.T, res *convo.FileResult) {
+	t.Helper()
+	for _, tr := range res.Tests {
+		if !tr.Passed() && !tr.Skipped {
+			t.Errorf("%s: %v\n  %s", tr.Name, tr.Failure, strings.Join(tr.Transcript, "\n  "))
+		}
+	}
+}
+
+func TestHTTPFakeAnswers(t *testing.T) {
+	res := runHTTP(t, `http:
+  - {method: GET, url: "https://orders.example.com/api/orders/12345?lang=en", status: 200, body: {status: shipped, eta: "2026-03-05"}}
+`, `
+  - name: answered and saved
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: Order 12345 is shipped, due 2026-03-05.
+      - expect: {vars.code: 200, vars.info: {status: shipped, eta: "2026-03-05"}, vars.problem: ""}
+  - name: a test's own fake comes first, a regex matches
+    http:
+      - {url: '/\/orders\/1234[0-9]\?/', body: {status: lost, eta: never}}
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: ["Order 12345 is lost, due never.", "Order number?"]
+      - user: "12346"
+      - bot: Order 12346 is lost, due never.
+  - name: text bodies and headers
+    http:
+      - url: /99999/
+        status: 503
+        headers: {Retry-After: "30", Content-Type: text/x-plain}
+        body: down for maintenance
+    steps:
+      - user: hi
+      - user: "99999"
+      - bot: "Lookup failed (503): GET https://orders.example.com/api/orders/99999?lang=en: the server answered 503 Service Unavailable"
+      - expect: {vars.info: down for maintenance}
+`, convo.RunOptions{})
+	mustPass(t, res)
+	if len(res.Tests) != 3 {
+		t.Fatalf("%d results, want 3", len(res.Tests))
+	}
+	tr := strings.Join(res.Tests[0].Transcript, "\n")
+	if want := "user: 12345\nhttp: GET https://orders.example.com/api/orders/12345?lang=en → 200\nbot: Order 12345 is shipped"; !strings.Contains(tr, want) {
+		t.Errorf("transcript lacks %q:\n%s", want, tr)
+	}
+}
+
+func TestHTTPFakeErrorStatusTakesOnError(t *testing.T) {
+	res := runHTTP(t, "", `
+  - name: not found
+    http:
+      - {url: '/orders\.example\.com\/api\/orders\/99999/', status: 404, body: {error: not found}}
+    steps:
+      - user: hi
+      - user: "99999"
+      - bot: /^Lookup failed \(404\)/
+      - expect: {vars.code: 404, vars.info: {error: not found}}
+`, convo.RunOptions{})
+	mustPass(t, res)
+}
+
+func TestHTTPWithoutFakesIsOffline(t *testing.T) {
+	res := runHTTP(t, "", `
+  - name: offline
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: "Lookup failed (0): GET https://orders.example.com/api/orders/12345?lang=en: no network in conversation tests: add an http: fake"
+`, convo.RunOptions{})
+	mustPass(t, res)
+}
+
+func TestHTTPUnexpectedRequestFails(t *testing.T) {
+	res := runHTTP(t, `http:
+  - {method: POST, url: "https://orders.example.com/api/orders/12345?lang=en"}
+`, `
+  - name: wrong method
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: /Lookup failed/
+`, convo.RunOptions{})
+	if len(res.Tests) != 1 {
+		t.Fatalf("%d results, want 1", len(res.Tests))
+	}
+	f := res.Tests[0].Failure
+	if f == nil {
+		t.Fatal("a request without a fake passed")
+	}
+	want := "testdata/inmemory.test.yaml:25:9: step 2 (user): unexpected HTTP request GET https://orders.example.com/api/orders/12345?lang=en; the test's http: list has no fake for it\n" +
+		"  expected:\n    a fake for POST https://orders.example.com/api/orders/12345?lang=en\n" +
+		"  actual:\n    GET https://orders.example.com/api/orders/12345?lang=en"
+	if f.Error() != want {
+		t.Errorf("failure:\n%s\nwant:\n%s", f.Error(), want)
+	}
+	// The file's fake was not used, but the test failed: no second failure.
+	if len(res.Tests) != 1 {
+		t.Errorf("results: %+v", res.Tests)
+	}
+}
+
+func TestHTTPUnusedFakes(t *testing.T) {
+	const fileFakes = `http:
+  - {url: "https://orders.example.com/api/orders/11111?lang=en", body: {status: new}}
+  - {url: "https://orders.example.com/api/orders/22222?lang=en", body: {status: old}}
+`
+	const tests = `
+  - name: uses the first file fake
+    steps:
+      - user: hi
+      - user: "11111"
+      - bot: /is new/
+  - name: declares a fake it never needs
+    http:
+      - {url: "https://orders.example.com/api/orders/33333?lang=en", body: {status: new}}
+      - {method: GET, url: /44444/}
+    steps:
+      - user: hi
+      - user: "33333"
+      - bot: /Order 33333/
+`
+	res := runHTTP(t, fileFakes, tests, convo.RunOptions{})
+	if len(res.Tests) != 2 {
+		t.Fatalf("%d results, want 2 (a test failed, so the file's fakes are not checked)", len(res.Tests))
+	}
+	if !res.Tests[0].Passed() {
+		t.Errorf("first test: %v", res.Tests[0].Failure)
+	}
+	want := "testdata/inmemory.test.yaml:31:9: step 0 (http): http fake GET /44444/ was never requested: the bot made no such request (remove the fake, or check its method and url)"
+	if f := res.Tests[1].Failure; f == nil || f.Error() != want {
+		t.Errorf("second test: %v\nwant %s", f, want)
+	}
+
+	// Every test passes, but the second file fake served nobody.
+	res = runHTTP(t, fileFakes, tests[:strings.Index(tests, "  - name: declares")], convo.RunOptions{})
+	if len(res.Tests) != 2 || !res.Tests[0].Passed() {
+		t.Fatalf("results: %+v", res.Tests)
+	}
+	tr := res.Tests[1]
+	want = "testdata/inmemory.test.yaml:20:5: step 0 (http): http fake any https://orders.example.com/api/orders/22222?lang=en was never requested by any test of the file (remove the fake, or check its method and url)"
+	if tr.Name != "the file's http fakes" || tr.Line != 18 || tr.Failure == nil || tr.Failure.Error() != want {
+		t.Errorf("got %q line %d: %v\nwant %s", tr.Name, tr.Line, tr.Failure, want)
+	}
+	if res.Failed() != 1 {
+		t.Errorf("failed = %d, want 1", res.Failed())
+	}
+
+	// With a filter the file's fakes are not checked: a test left out may
+	// be the one that needs them.
+	res = runHTTP(t, fileFakes, tests, convo.RunOptions{Filter: regexp.MustCompile("first")})
+	if len(res.Tests) != 1 || !res.Tests[0].Passed() {
+		t.Errorf("filtered: %+v", res.Tests)
+	}
+}
+
+func TestHTTPDelayAndTimeout(t *testing.T) {
+	start := time.Now()
+	res := runHTTP(t, "", `
+  - name: slower than the block's timeout
+    http:
+      - {url: /12345/, delay: 20s, body: {status: late}}
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: "Lookup failed (0): GET https://orders.example.com/api/orders/12345?lang=en: no response within 300ms"
+  - name: quicker than the timeout
+    http:
+      - {url: /12345/, delay: 50ms, body: {status: shipped, eta: soon}}
+    steps:
+      - user: hi
+      - user: "12345"
+      - bot: Order 12345 is shipped, due soon.
+`, convo.RunOptions{})
+	mustPass(t, res)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s: the delayed answer was waited for", d)
+	}
+}
+
+// TestHTTPServerClosed checks that no server, connection or handler
+// outlives its test.
+func TestHTTPServerClosed(t *testing.T) {
+	src := httpBot + "tests:\n"
+	for i := 0; i < 5; i++ {
+		src += fmt.Sprintf(`
+  - name: test %d
+    http:
+      - {url: /11111/, body: {status: fine, eta: today}}
+      - {url: /22222/, delay: 10s}
+    steps:
+      - user: hi
+      - user: "11111"
+      - bot: /fine/
+      - user: "22222"
+      - bot: /Lookup failed/
+      - user: "33333"
+`, i)
+	}
+	before := runtime.NumGoroutine()
+	res := runSrc(t, src, convo.RunOptions{})
+	for _, tr := range res.Tests {
+		if f := tr.Failure; f == nil || f.Step != 6 || !strings.Contains(f.Message, "unexpected HTTP request GET https://orders.example.com/api/orders/33333") {
+			t.Errorf("%s: %v, want a failure at step 6 on its unexpected request\n  %s", tr.Name, f, strings.Join(tr.Transcript, "\n  "))
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestHTTPFakeErrors(t *testing.T) {
+	_, ds := parse(t, `bot: support.yaml
+http:
+  - {url: "orders.example.com/x"}
+  - {method: FETCH, url: /x/, status: 99, delay: 31s, surprise: 1}
+  - {status: 200}
+  - {url: "/([/"}
+  - {url: /x/, headers: {"bad header": x}, delay: soon}
+  - 3
+tests:
+  - http: {url: /x/}
+    steps: [{user: hi}]
+`)
+	want := `testdata/inmemory.test.yaml:3:11: url orders.example.com/x is not an http or https URL: write the whole address, or a /regular expression/
+testdata/inmemory.test.yaml:4:14: method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS; found "FETCH"
+testdata/inmemory.test.yaml:4:39: status must be an HTTP status code from 100 to 599; found "99"
+testdata/inmemory.test.yaml:4:50: delay 31s is too long: a fake may wait at most 30s (a JSON block gives up after 30s at most)
+testdata/inmemory.test.yaml:4:55: unknown key "surprise" in an http fake; the keys are: method, url, status, body, headers, delay
+testdata/inmemory.test.yaml:5:5: an http fake needs the url it answers: the exact URL, or a /regular expression/
+testdata/inmemory.test.yaml:6:11: url: /([/ is not a valid regular expression: error parsing regexp: missing closing ]: ` + "`[`" + `
+testdata/inmemory.test.yaml:7:26: "bad header" is not a valid header name: use letters, digits and -
+testdata/inmemory.test.yaml:7:51: delay must be a duration like 500ms or 2s; found "soon"
+testdata/inmemory.test.yaml:8:5: an http fake must be a mapping of method, url, status, body, headers, delay; found "3"
+testdata/inmemory.test.yaml:10:11: http must be a list of fake responses, like - {url: "https://api.example.com/x", body: {ok: true}}; found a mapping`
+	if ds.Error() != want {
+		t.Errorf("got\n%s\nwant\n%s", ds.Error(), want)
+	}
+}
+
+func TestNotificationStep(t *testing.T) {
+	const bot = `
+bot:
+  skills:
+    /start:
+      - trigger: visit
+      - listen: contact.email
+      - trigger: new_lead
+        with: {email: contact.email, score: 3}
+      - trigger: new_lead
+        with: {email: '"second@example.com"', score: 4}
+tests:
+`
+	res := runSrc(t, bot+`
+  - name: checks
+    steps:
+      - user: hi
+      - notification: visit
+      - user: ann@example.com
+      - notification: {name: new_lead, data: {score: 4}}
+      - notification: {name: new_lead, data: {email: ann@example.com, score: 3}}
+  - name: none left
+    steps:
+      - user: hi
+      - user: ann@example.com
+      - notification: {name: new_lead}
+      - notification: {name: new_lead}
+      - notification: new_lead
+  - name: wrong data
+    steps:
+      - user: hi
+      - user: ann@example.com
+      - notification: {name: new_lead, data: {score: "3"}}
+`, convo.RunOptions{})
+	if !res.Tests[0].Passed() {
+		t.Errorf("checks: %v", res.Tests[0].Failure)
+	}
+	want := `testdata/inmemory.test.yaml:26:9: step 5 (notification): no notification new_lead was raised
+  expected:
+    notification new_lead
+  actual:
+    notifications visit`
+	if f := res.Tests[1].Failure; f == nil || f.Error() != want {
+		t.Errorf("none left: %v\nwant\n%s", f, want)
+	}
+	want = `testdata/inmemory.test.yaml:31:9: step 3 (notification): the notification's data differs
+  expected:
+    notification new_lead
+    data.score: "3" (text)
+  actual:
+    notification new_lead
+    data.score: 3 (a number)`
+	if f := res.Tests[2].Failure; f == nil || f.Error() != want {
+		t.Errorf("wrong data: %v\nwant\n%s", f, want)
+	}
 }

@@ -302,6 +302,10 @@ func (r *run) Get(name string) any {
 const MaxVars = 256
 
 func (r *run) Set(name string, v any) error {
+	v, err := normalize(v)
+	if err != nil {
+		return fmt.Errorf("saving to %s: %w", name, err)
+	}
 	if a, ok := strings.CutPrefix(name, contactPrefix); ok {
 		return r.setAttr(a, v)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // Store is the runtime's durable state. Implementations are safe for
-// concurrent use; Close must not race with other calls.
+// concurrent use.
 type Store interface {
 	// Contact returns the contact with id, or ErrNotFound.
 	Contact(ctx context.Context, id string) (*flows.Contact, error)
@@ -49,7 +49,8 @@ type Store interface {
 	// error means nothing was written. Commit assigns the Seq (and fills an
 	// empty Contact) of every message in the batches.
 	Commit(ctx context.Context, batches ...*Batch) error
-	// Close releases the store. Calls after Close return ErrClosed.
+	// Close waits for the calls in progress and releases the store; calls
+	// after Close return ErrClosed. Close a Committer before its store.
 	Close() error
 }
 
@@ -70,7 +71,8 @@ type Batch struct {
 	DeleteSession bool
 	// Messages are appended to their contact's conversation. The store
 	// assigns each a Seq, increasing per contact, and writes it back into
-	// the slice; an empty Message.Contact means ContactID.
+	// the slice (meaningful once Commit returned nil); an empty
+	// Message.Contact means ContactID and is filled in.
 	Messages []Message
 	// Timers are set, keyed by due time; setting an existing ID moves it.
 	// An empty Timer.Contact means ContactID.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -690,4 +691,84 @@ func TestCacheEviction(t *testing.T) {
 			t.Errorf("%d contacts", len(list))
 		}
 	})
+}
+
+// TestGCLoop runs the value-log GC often over large, overwritten values and
+// checks that Close stops it with the store intact.
+func TestGCLoop(t *testing.T) {
+	dir := t.TempDir()
+	opts := quietOptions()
+	opts.GCInterval = 5 * time.Millisecond
+	opts.Compress = true
+	st, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("v", 8<<10) // above the value threshold: goes to the value log
+	for i := range 50 {
+		commit(t, st, &Batch{ContactID: "c", Session: &flows.Session{Seq: uint64(i), Vars: map[string]any{"big": big}}})
+	}
+	time.Sleep(30 * time.Millisecond)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if s, err := st.Session(bg, "c"); err != nil || s.Seq != 49 || s.Vars["big"] != big {
+		t.Fatalf("session after GC: %v", err)
+	}
+}
+
+func TestSlogAdapter(t *testing.T) {
+	var buf strings.Builder
+	a := slogAdapter{slog.New(slog.NewTextHandler(&buf, nil))}
+	a.Infof("compaction %d\n", 1)
+	a.Debugf("noise")
+	a.Warningf("disk %s\n", "slow")
+	a.Errorf("broken")
+	out := buf.String()
+	if strings.Contains(out, "compaction") || strings.Contains(out, "noise") {
+		t.Errorf("info or debug logged: %s", out)
+	}
+	if !strings.Contains(out, `level=WARN msg="disk slow"`) || !strings.Contains(out, "level=ERROR msg=broken") {
+		t.Errorf("warning or error missing: %s", out)
+	}
+}
+
+// TestCloseDuringUse closes the store under concurrent reads and commits:
+// each call either completes or returns ErrClosed.
+func TestCloseDuringUse(t *testing.T) {
+	st, err := Open(t.TempDir(), quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 1000 {
+				cid := fmt.Sprint("c", w)
+				var err error
+				if i%2 == 0 {
+					err = st.Commit(bg, &Batch{ContactID: cid, Messages: []Message{msg(DirectionIn, "x")}})
+				} else {
+					_, _, err = st.Messages(bg, cid, MessageQuery{})
+				}
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("worker %d call %d: %v", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
 }
