@@ -104,6 +104,9 @@ func (b *Listen) Resume(r flows.Run, ev *flows.Event) flows.Result {
 // reply (the value it stands for), else the typed text, else the URL of the
 // first attachment.
 func replyText(m *flows.Content) string {
+	if m == nil {
+		return ""
+	}
 	switch {
 	case m.Payload != "":
 		return m.Payload

@@ -7,7 +7,7 @@ import "github.com/switchboard-bots/switchboard/flows"
 type WaitFor struct {
 	Events    flows.Templates `yaml:"events" doc:"An event name, or a list of names, that end the wait (sent by SEND, the API or a channel)."`
 	Message   *bool           `yaml:"message" default:"true" doc:"Whether a message from the user ends the wait. With false, messages are ignored until an event arrives."`
-	Save      string          `yaml:"save" doc:"A variable (or contact.<attribute>) for what ended the wait: the message's text, or the event's data (a mapping)."`
+	Save      string          `yaml:"save" doc:"A variable (or contact.<attribute>) for what ended the wait: the message (a tapped button's payload, else its text), or the event's data (a mapping)."`
 	SaveEvent string          `yaml:"save_event" doc:"A variable for the name of the event that ended the wait, or \"message\" for a message."`
 	Timeout   flows.Duration  `yaml:"timeout" doc:"How long to wait; without it the wait has no end."`
 	OnTimeout flows.Target    `yaml:"on_timeout" doc:"Where to go when the timeout passes; without it the flow continues below. Nothing is saved on a timeout."`
@@ -85,7 +85,7 @@ func (b *WaitFor) Resume(r flows.Run, ev *flows.Event) flows.Result {
 		return flows.Goto(&b.OnTimeout)
 	case flows.EventMessage:
 		name = "message"
-		v = messageText(ev.Message)
+		v = replyText(ev.Message)
 	case flows.EventNamed:
 		name = ev.Name
 		data := ev.Data
@@ -103,21 +103,4 @@ func (b *WaitFor) Resume(r flows.Run, ev *flows.Event) flows.Result {
 		return flows.Fail(err)
 	}
 	return flows.Next()
-}
-
-// messageText is what a message says: its text, else its payload, else the
-// URL of its first attachment.
-func messageText(m *flows.Content) string {
-	if m == nil {
-		return ""
-	}
-	switch {
-	case m.Text != "":
-		return m.Text
-	case m.Payload != "":
-		return m.Payload
-	case len(m.Attachments) > 0:
-		return m.Attachments[0].URL
-	}
-	return ""
 }

@@ -157,9 +157,31 @@ func exprOptions(loc *time.Location) []expr.Option {
 		expr.Function("digits", func(p ...any) (any, error) { return digitsOf(str(p[0])), nil }, new(func(any) string)),
 	}
 	if loc != nil && loc != time.UTC {
-		opts = append(opts, expr.Timezone(loc.String()))
+		opts = append(opts, expr.DisableBuiltin("date"), expr.Function("date", zonedDate(loc), new(func(any, ...any) time.Time)))
 	}
 	return opts
+}
+
+// builtinDate is expr-lang's date(), which takes an optional leading
+// location.
+var builtinDate = builtin.Builtins[builtin.Index["date"]].Func
+
+// zonedDate is date() parsing in the bot's time zone. expr-lang's own
+// Timezone option patches a location constant into date() calls, which the
+// compiler dereferences when the result has a method called on it
+// (date("2026-03-10").Year() then fails at run time).
+func zonedDate(loc *time.Location) func(...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if len(args) == 0 || len(args) > 3 {
+			return nil, fmt.Errorf("date() takes text, an optional layout and an optional time zone")
+		}
+		for _, a := range args {
+			if _, ok := a.(string); !ok {
+				return nil, fmt.Errorf("date() takes text, not %T", a)
+			}
+		}
+		return builtinDate(append([]any{loc}, args...)...)
+	}
 }
 
 // compileExpr compiles e and reports problems at their place in the file.

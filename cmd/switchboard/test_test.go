@@ -67,7 +67,7 @@ func TestTestBrokenFiles(t *testing.T) {
 	want := "PASS ok\n" +
 		"FAIL " + bad + ": the file cannot run\n" +
 		"    " + bad + `:3:5: test "typo" has no steps` + "\n" +
-		"    " + bad + `:4:5: unknown key "stepz" in a test (did you mean "steps"?); the keys are: name, contact, now, seed, skip, steps` + "\n" +
+		"    " + bad + `:4:5: unknown key "stepz" in a test (did you mean "steps"?); the keys are: name, contact, now, seed, skip, http, steps` + "\n" +
 		"FAIL " + syntax + ": the file cannot run\n" +
 		"    " + syntax + ":1:1: YAML syntax: did not find expected ',' or ']'\n" +
 		"1 passed, 2 failed\n"

@@ -124,7 +124,7 @@ func TestValidateTestFile(t *testing.T) {
 	bad := write(t, dir, "bad.test.yaml", "bot: bot.yaml\ntests:\n  - steps: [{usr: hi}]\n")
 	r := runCmd(t, "", "validate", good, bad)
 	r.want(t, 1)
-	want := bad + `:3:14: unknown step "usr" (did you mean "user"?); steps are: user, bot, event, wait, no_reply, handover, handover_end, expect` + "\n" +
+	want := bad + `:3:14: unknown step "usr" (did you mean "user"?); steps are: user, bot, event, wait, no_reply, handover, handover_end, notification, expect` + "\n" +
 		dir + `/bot.yaml:5:3: warning: skill "orphan" is never entered: no intent, goto, button or event leads to it` + "\n"
 	if r.out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.out, want)

@@ -27,11 +27,12 @@ package convo
 //	      - bot: {text: "How can I help?", buttons: [Track my order, {title: Site, url: /example/}],
 //	              quick_replies: [Yes, {title: No, payload: no}]}
 //	      - bot: {image: URL}   # also {media: URL}, {file: URL}, {gallery: [Title, {title: T, subtitle: S, image: URL}]}
+//	      - bot: {file: {url: /\.pdf$/, caption: Our catalogue., name: catalogue.pdf}}  # media and image too; also kind
 //	      - bot: [Hi Ann!, /help/]                          # the next two messages
 //	      - event: {name: page_visit, data: {url: /pricing}} # or event: NAME
 //	      - wait: 10m                                       # or wait: {until: "2026-03-02 18:00"}
 //	      - no_reply: true
-//	      - handover: {queue: support, priority: high}      # also note, message; or handover: true
+//	      - handover: {queue: support, priority: high}      # also note, message, form: {…}; or handover: true
 //	      - handover_end: resolved                          # or no_agent, timeout
 //	      - notification: {name: new_lead, data: {email: ann@example.com}}  # or notification: NAME
 //	      - expect: {vars.order: "12345", contact.tags: [vip, customer], session.waiting: false}
@@ -78,8 +79,8 @@ package convo
 //     title first, then ignoring case), and taps it: the message carries the
 //     button's title and payload. Link buttons cannot be tapped.
 //   - `handover` compares the given fields with the latest live-chat request
-//     no earlier handover step has checked; `handover_end` fails when no
-//     handover is open.
+//     no earlier handover step has checked (form: only the values it
+//     gives); `handover_end` fails when no handover is open.
 //   - `notification` looks for the oldest notification (from TRIGGER) of
 //     that name that no earlier notification step has checked and whose
 //     data has the given values (keys not given are not compared).
@@ -393,8 +394,9 @@ type step struct {
 	wait    time.Duration
 	until   time.Time
 	waitSrc string
-	// handover
+	// handover: the fields to compare, and the form's values
 	handover map[string]string
+	form     []*valueExpect
 	// handover_end
 	outcome string
 	// expect
@@ -443,9 +445,50 @@ type botExpect struct {
 	hasQuick     bool
 	gallery      []choiceExpect
 	hasGallery   bool
-	image        *textMatch
-	media        *textMatch
-	file         *textMatch
+	image        *mediaExpect
+	media        *mediaExpect
+	file         *mediaExpect
+}
+
+// mediaExpect is an expected image, clip or file: its URL, and the caption,
+// name and kind when given.
+type mediaExpect struct {
+	url, caption, name, kind *textMatch
+}
+
+func (e *mediaExpect) match(m *flows.Media) bool {
+	return m != nil &&
+		(e.url == nil || e.url.match(m.URL)) &&
+		(e.caption == nil || e.caption.match(m.Caption)) &&
+		(e.name == nil || e.name.match(m.Name)) &&
+		(e.kind == nil || e.kind.match(m.Kind))
+}
+
+func (e *mediaExpect) String() string {
+	var parts []string
+	for _, f := range []struct {
+		k string
+		m *textMatch
+	}{{"", e.url}, {"caption", e.caption}, {"name", e.name}, {"kind", e.kind}} {
+		if f.m == nil {
+			continue
+		}
+		if f.k == "" {
+			parts = append(parts, f.m.String())
+		} else {
+			parts = append(parts, f.k+" "+f.m.String())
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeMedia shows a message's image, clip or file like mediaExpect.
+func describeMedia(m *flows.Media) string {
+	s := m.URL
+	if m.Caption != "" {
+		s += ", caption " + quoteIfNeeded(m.Caption)
+	}
+	return s
 }
 
 type valueExpect struct {
@@ -869,7 +912,7 @@ func (ts *tester) step(s *step) *Failure {
 		if len(ts.handovers) == ts.checked {
 			return &Failure{
 				Message:  "no live-chat request was made",
-				Expected: describeHandoverWant(s.handover),
+				Expected: describeHandoverWant(s.handover, s.form),
 				Actual:   []string{"(no request)"},
 			}
 		}
@@ -882,6 +925,14 @@ func (ts *tester) step(s *step) *Failure {
 			exp = append(exp, k+": "+quoteIfNeeded(s.handover[k]))
 			act = append(act, k+": "+quoteIfNeeded(have[k]))
 			if have[k] != s.handover[k] {
+				differs = true
+			}
+		}
+		for _, e := range s.form {
+			v := dig(got.Form, e.path)
+			exp = append(exp, "form."+e.path+": "+formatValue(e.want))
+			act = append(act, "form."+e.path+": "+formatValue(v))
+			if !sameValue(e.want, v) {
 				differs = true
 			}
 		}
@@ -1081,13 +1132,13 @@ func (b *botExpect) mismatch(m *flows.Content) string {
 	if b.hasGallery && !cardsMatch(b.gallery, m.Gallery) {
 		return "the message's gallery differs"
 	}
-	if b.image != nil && (m.Image == nil || !b.image.match(m.Image.URL)) {
+	if b.image != nil && !b.image.match(m.Image) {
 		return "the message's image differs"
 	}
-	if b.media != nil && (m.Media == nil || !b.media.match(m.Media.URL)) {
+	if b.media != nil && !b.media.match(m.Media) {
 		return "the message's media differs"
 	}
-	if b.file != nil && (m.File == nil || !b.file.match(m.File.URL)) {
+	if b.file != nil && !b.file.match(m.File) {
 		return "the message's file differs"
 	}
 	return ""
@@ -1202,13 +1253,13 @@ func describeMessage(m *flows.Content) []string {
 		out = append(out, "gallery: "+strings.Join(titles, " | "))
 	}
 	if m.Image != nil {
-		out = append(out, "image: "+m.Image.URL)
+		out = append(out, "image: "+describeMedia(m.Image))
 	}
 	if m.Media != nil {
-		out = append(out, "media: "+m.Media.URL)
+		out = append(out, "media: "+describeMedia(m.Media))
 	}
 	if m.File != nil {
-		out = append(out, "file: "+m.File.URL)
+		out = append(out, "file: "+describeMedia(m.File))
 	}
 	return out
 }
@@ -1228,14 +1279,16 @@ func oneLine(m flows.Content) string {
 	for _, c := range m.Gallery {
 		parts = append(parts, "[card "+c.Title+"]")
 	}
-	if m.Image != nil {
-		parts = append(parts, "[image "+m.Image.URL+"]")
-	}
-	if m.Media != nil {
-		parts = append(parts, "[media "+m.Media.URL+"]")
-	}
-	if m.File != nil {
-		parts = append(parts, "[file "+m.File.URL+"]")
+	for _, x := range []struct {
+		kind string
+		m    *flows.Media
+	}{{"image", m.Image}, {"media", m.Media}, {"file", m.File}} {
+		if x.m != nil {
+			parts = append(parts, "["+x.kind+" "+x.m.URL+"]")
+			if x.m.Caption != "" {
+				parts = append(parts, x.m.Caption)
+			}
+		}
 	}
 	for _, a := range m.Attachments {
 		parts = append(parts, "[attachment "+a.URL+"]")
@@ -1246,13 +1299,16 @@ func oneLine(m flows.Content) string {
 	return strings.Join(parts, " ")
 }
 
-func describeHandoverWant(w map[string]string) []string {
-	if len(w) == 0 {
+func describeHandoverWant(w map[string]string, form []*valueExpect) []string {
+	if len(w) == 0 && len(form) == 0 {
 		return []string{"a live-chat request"}
 	}
 	var out []string
 	for _, k := range sortedKeys(w) {
 		out = append(out, k+": "+quoteIfNeeded(w[k]))
+	}
+	for _, e := range form {
+		out = append(out, "form."+e.path+": "+formatValue(e.want))
 	}
 	return out
 }
@@ -1886,9 +1942,13 @@ func (p *parser) step(n *yaml.Node) *step {
 		if v.ShortTag() == "!!bool" && v.Value == "true" {
 			break
 		}
-		fs, _, ok := p.mapping(v, "handover", "queue", "priority", "note", "message")
+		fs, _, ok := p.mapping(v, "handover", "queue", "priority", "note", "message", "form")
 		if ok {
 			for key, f := range fs {
+				if key == "form" {
+					s.form = p.formExpect(f.val)
+					continue
+				}
 				if str, ok := p.str(f.val, "handover "+key); ok {
 					s.handover[key] = str
 				}
@@ -2086,6 +2146,25 @@ func (p *parser) eventStep(s *step, v *yaml.Node) {
 			p.errorf(f.val, "event data must be a mapping; found %s", kindWord(f.val))
 		}
 	}
+}
+
+// formExpect parses the values a handover's form must have.
+func (p *parser) formExpect(n *yaml.Node) []*valueExpect {
+	fs, order, ok := p.mapping(n, "handover form")
+	if !ok {
+		return nil
+	}
+	out := []*valueExpect{}
+	for _, k := range order {
+		if !pathPartRe.MatchString(k) {
+			p.errorf(fs[k].key, "form keys are names; %q is not one", k)
+			continue
+		}
+		if want, ok := p.value(fs[k].val); ok {
+			out = append(out, &valueExpect{path: k, line: fs[k].key.Line, col: fs[k].key.Column, want: want})
+		}
+	}
+	return out
 }
 
 func (p *parser) notificationStep(s *step, v *yaml.Node) {
@@ -2286,13 +2365,10 @@ func (p *parser) botExpect(n *yaml.Node) *botExpect {
 	if len(n.Content) == 0 {
 		p.errorf(n, "bot: {} checks nothing: give text, buttons, quick_replies, image, media, file or gallery")
 	}
-	one := func(key string) *textMatch {
-		if f, ok := fs[key]; ok {
-			return p.match(f.val, key)
-		}
-		return nil
+	if f, ok := fs["text"]; ok {
+		b.text = p.match(f.val, "text")
 	}
-	b.text, b.image, b.media, b.file = one("text"), one("image"), one("media"), one("file")
+	b.image, b.media, b.file = p.mediaExpect(fs, "image"), p.mediaExpect(fs, "media"), p.mediaExpect(fs, "file")
 	if f, ok := fs["buttons"]; ok {
 		b.hasButtons = true
 		b.buttons = p.choices(f.val, "buttons", "title", "payload", "url")
@@ -2306,6 +2382,36 @@ func (p *parser) botExpect(n *yaml.Node) *botExpect {
 		b.gallery = p.choices(f.val, "gallery", "title", "subtitle", "image")
 	}
 	return b
+}
+
+// mediaExpect parses an expected image, clip or file: its URL, or a
+// mapping of url, caption, name and kind.
+func (p *parser) mediaExpect(fs map[string]field, key string) *mediaExpect {
+	f, ok := fs[key]
+	if !ok {
+		return nil
+	}
+	if f.val.Kind != yaml.MappingNode {
+		if m := p.match(f.val, key); m != nil {
+			return &mediaExpect{url: m}
+		}
+		return nil
+	}
+	ms, order, ok := p.mapping(f.val, key, "url", "caption", "name", "kind")
+	if !ok {
+		return nil
+	}
+	if len(order) == 0 {
+		p.errorf(f.val, "%s: {} checks nothing: give url, caption, name or kind", key)
+		return nil
+	}
+	e := &mediaExpect{}
+	for k, ptr := range map[string]**textMatch{"url": &e.url, "caption": &e.caption, "name": &e.name, "kind": &e.kind} {
+		if m, ok := ms[k]; ok {
+			*ptr = p.match(m.val, key+" "+k)
+		}
+	}
+	return e
 }
 
 // choices parses a list of titles, or of mappings with the given keys.

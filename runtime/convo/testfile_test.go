@@ -362,6 +362,7 @@ func FuzzParseTest(f *testing.F) {
 	for _, s := range []string{
 		"bot: support.yaml\ntests:\n  - steps:\n      - user: hi\n      - bot: /Hi/i\n",
 		"bot:\n  skills:\n    /start:\n      - text: hi\ntests: [{steps: [{user: x}, {bot: hi}, {wait: 1m}, {expect: {vars.a: 1}}]}]\n",
+		"bot:\n  skills:\n    /start:\n      - json: https://a.example/x\n        save: r\n      - trigger: t\nhttp: [{url: /x/, body: {a: 1}, headers: {X-A: b}}]\ntests: [{http: [{method: GET, url: \"https://a.example/y\", status: 404}], steps: [{user: x}, {notification: t}, {bot: {file: {caption: c}}}, {handover: {form: {a: 1}}}]}]\n",
 	} {
 		f.Add(s)
 	}
@@ -704,4 +705,127 @@ tests:
 	if f := res.Tests[2].Failure; f == nil || f.Error() != want {
 		t.Errorf("wrong data: %v\nwant\n%s", f, want)
 	}
+}
+
+func TestMediaAndFormExpectations(t *testing.T) {
+	const bot = `
+bot:
+  skills:
+    /start:
+      - image: https://x.example/a.png
+        caption: "Hi {{ contact.name }}"
+        alt: A
+      - file: https://x.example/cat.pdf
+        name: catalogue.pdf
+        caption: Our catalogue.
+      - media: https://x.example/tour.mp4
+      - live_chat: sales
+        message: ""
+        form: {email: '"ann@example.com"', score: 3}
+contact: {name: Ann}
+tests:
+`
+	res := runSrc(t, bot+`
+  - name: passes
+    steps:
+      - user: hi
+      - bot: {image: {url: /a\.png$/, caption: Hi Ann, name: A, kind: image}}
+      - bot: {file: {url: https://x.example/cat.pdf, name: catalogue.pdf, caption: Our catalogue.}}
+      - bot: {media: {kind: video}}
+      - handover: {queue: sales, form: {email: ann@example.com}}
+  - name: wrong caption
+    steps:
+      - user: hi
+      - bot: {image: {caption: Hello Ann}}
+  - name: wrong form
+    steps:
+      - user: hi
+      - handover: {form: {score: 4, email: ann@example.com}}
+`, convo.RunOptions{})
+	if !res.Tests[0].Passed() {
+		t.Errorf("passes: %v", res.Tests[0].Failure)
+	}
+	want := `testdata/inmemory.test.yaml:28:9: step 2 (bot): the message's image differs
+  expected:
+    image: caption Hello Ann
+  actual:
+    image: https://x.example/a.png, caption Hi Ann`
+	if f := res.Tests[1].Failure; f == nil || f.Error() != want {
+		t.Errorf("wrong caption: %v\nwant\n%s", f, want)
+	}
+	want = `testdata/inmemory.test.yaml:32:9: step 2 (handover): the live-chat request differs
+  expected:
+    form.score: 4 (a number)
+    form.email: "ann@example.com"
+  actual:
+    form.score: 3 (a number)
+    form.email: "ann@example.com"`
+	if f := res.Tests[2].Failure; f == nil || f.Error() != want {
+		t.Errorf("wrong form: %v\nwant\n%s", f, want)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Regressions found while writing the example bots, each the smallest
+// conversation that showed the bug.
+
+// In a bot with a time zone other than UTC, date() parses in that zone and
+// its result takes method calls (expr-lang's own Timezone option broke the
+// second; flows/expr.go replaces it).
+func TestDateMethodInTimeZone(t *testing.T) {
+	res := runSrc(t, `
+bot:
+  timezone: America/New_York
+  skills:
+    /start:
+      - text: "{{ date('2026-03-10').Year() }}"
+    /_error:
+      - text: "{{ error.message }}"
+tests:
+  - steps: [{user: hi}, {bot: "2026"}]
+`, convo.RunOptions{})
+	mustPass(t, res)
+}
+
+// A new contact's first message that taps a button the bot offered (a
+// /_page_visit quick reply) goes where the button says, not to /start.
+func TestFirstMessageFollowsOffers(t *testing.T) {
+	res := runSrc(t, `
+bot:
+  skills:
+    /start:
+      - text: Hello!
+    /_page_visit:
+      - text: Pricing?
+        quick_replies: [{title: "Yes", goto: sales}]
+    sales:
+      - text: Sales here.
+tests:
+  - steps:
+      - event: {name: page_visit, data: {url: /pricing}}
+      - bot: Pricing?
+      - user: {button: "Yes"}
+      - bot: Sales here.
+`, convo.RunOptions{})
+	mustPass(t, res)
+}
+
+// WAITFOR saves a tapped button's payload, as LISTEN does.
+func TestWaitForSavesButtonPayload(t *testing.T) {
+	res := runSrc(t, `
+bot:
+  skills:
+    /start:
+      - text: Ready?
+        quick_replies: [{title: "Yes!", payload: go}]
+      - waitfor: never
+        save: answer
+      - text: "saved {{ answer }}"
+tests:
+  - steps:
+      - user: hi
+      - user: {button: "Yes!"}
+      - bot: saved go
+`, convo.RunOptions{})
+	mustPass(t, res)
 }

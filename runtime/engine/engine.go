@@ -231,15 +231,13 @@ func (r *run) message(ev *flows.Event) {
 		return
 	}
 	r.advance()
-	if !sess.Started {
-		r.enterSkill(flows.SkillStart)
-		return
-	}
+	// A tap on a button the bot offered goes where the button says, even as
+	// a new contact's first message (a page-visit prompt's quick reply).
 	if o := r.pickOffer(msg); o != nil {
 		sess.Misses = 0
 		if o.Target != "" {
 			if ref, ok := r.bot.Resolve(o.Target); ok {
-				sess.Misses = 0
+				sess.Started = true
 				r.endWait()
 				r.jump(ref)
 				r.loop()
@@ -248,6 +246,10 @@ func (r *run) message(ev *flows.Event) {
 		} else if msg.Payload == "" {
 			msg.Payload = o.Payload
 		}
+	}
+	if !sess.Started {
+		r.enterSkill(flows.SkillStart)
+		return
 	}
 	if w := sess.Wait; w != nil && w.Kind == flows.WaitMessage {
 		// A reply the flow asked for is understood by definition.

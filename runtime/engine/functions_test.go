@@ -38,3 +38,22 @@ func TestDocumentedFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestDateInBotTimeZone: date() parses in the bot's time zone, and methods
+// can be called on its result.
+func TestDateInBotTimeZone(t *testing.T) {
+	src := `id: tz
+timezone: America/New_York
+skills:
+  /start:
+    - text: "{{ date('2026-03-10').Year() }} {{ date('2026-03-10 09:00', '2006-01-02 15:04').UTC().Hour() }} {{ date('2026-07-01').Format('MST') }}"
+`
+	bot, ds := flows.Load("tz.yaml", []byte(src))
+	if bot == nil {
+		t.Fatal(ds)
+	}
+	sp := engine.New(nil).Step(engine.Input{Bot: bot, Contact: &flows.Contact{ID: "c"}, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "hi"}}, Now: time.Now()})
+	if len(sp.Messages) != 1 || sp.Messages[0].Text != "2026 13 EDT" {
+		t.Fatalf("got %+v %+v", sp.Messages, sp.Trace)
+	}
+}
