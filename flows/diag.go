@@ -141,8 +141,9 @@ func suggest(s string, candidates []string) string {
 	return ""
 }
 
-// didYouMean formats a suggestion for an error message.
-func didYouMean(s string, candidates []string) string {
+// DidYouMean formats a suggestion for an error message: ` (did you mean
+// "x"?)` when one candidate is close enough to s to be a likely typo.
+func DidYouMean(s string, candidates []string) string {
 	if m := suggest(s, candidates); m != "" {
 		return fmt.Sprintf(" (did you mean %q?)", m)
 	}

@@ -316,7 +316,7 @@ func (l *loader) checkBlockTypes(root *yaml.Node) {
 				for k := 0; k+1 < len(b.Content); k += 2 {
 					key := b.Content[k]
 					if !isCommonKey(key.Value) {
-						if hint := didYouMean(key.Value, known); hint != "" {
+						if hint := DidYouMean(key.Value, known); hint != "" {
 							l.d.errorf(nodePos(key), "unknown block type %q%s", key.Value, hint)
 						} else {
 							l.d.errorf(nodePos(key), "unknown block type %q; block types are: %s", key.Value, strings.Join(known, ", "))
@@ -483,7 +483,7 @@ func (l *loader) intents(m *yaml.Node) {
 			l.d.warnf(in.Pos, "intent %q has no examples and no patterns, so it never matches", in.Name)
 		}
 		if _, ok := l.bot.skillIndex[in.Skill.Name]; !ok {
-			l.d.errorf(in.Skill.Pos, "intent %q enters skill %q, which does not exist%s", in.Name, in.Skill.Name, didYouMean(in.Skill.Name, l.skillNames()))
+			l.d.errorf(in.Skill.Pos, "intent %q enters skill %q, which does not exist%s", in.Name, in.Skill.Name, DidYouMean(in.Skill.Name, l.skillNames()))
 		} else {
 			in.Skill.ref = Ref{Skill: l.bot.skillIndex[in.Skill.Name]}
 		}
@@ -675,7 +675,7 @@ func (l *loader) resolve(t *Target) bool {
 	for id := range l.bot.blockIndex {
 		names = append(names, id)
 	}
-	l.d.errorf(t.Pos, "unknown goto target %q: no skill or block id has that name%s", t.Name, didYouMean(t.Name, names))
+	l.d.errorf(t.Pos, "unknown goto target %q: no skill or block id has that name%s", t.Name, DidYouMean(t.Name, names))
 	return false
 }
 

@@ -1535,7 +1535,7 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed ...string) (map[stri
 			continue
 		}
 		if allowed != nil && !contains(allowed, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s; the keys are: %s", k.Value, what, didYouMean(k.Value, allowed), strings.Join(allowed, ", "))
+			p.errorf(k, "unknown key %q in %s%s; the keys are: %s", k.Value, what, flows.DidYouMean(k.Value, allowed), strings.Join(allowed, ", "))
 			continue
 		}
 		out[k.Value] = field{k, v}
@@ -1908,7 +1908,7 @@ func (p *parser) step(n *yaml.Node) *step {
 	}
 	k, v := n.Content[0], p.resolve(n.Content[1])
 	if !contains(stepKinds, k.Value) {
-		p.errorf(k, "unknown step %q%s; steps are: %s", k.Value, didYouMean(k.Value, stepKinds), strings.Join(stepKinds, ", "))
+		p.errorf(k, "unknown step %q%s; steps are: %s", k.Value, flows.DidYouMean(k.Value, stepKinds), strings.Join(stepKinds, ", "))
 		return nil
 	}
 	s := &step{kind: stepKind(k.Value), line: k.Line, col: k.Column}
@@ -2548,44 +2548,6 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// didYouMean suggests the closest of candidates when s looks like a typo.
-func didYouMean(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD <= min(len(s)/3+1, 4) {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		return 1 << 20
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // FormatColumns lays two lists of lines side by side under the headings
