@@ -79,14 +79,15 @@ func (b *LiveChat) Enter(r flows.Run) flows.Result {
 	if text != "" {
 		r.Send(flows.Content{Text: text}, nil)
 	}
-	r.Handover(flows.HandoverRequest{
+	if err := r.Handover(flows.HandoverRequest{
 		Queue:    queue,
 		Priority: priority,
 		Message:  text,
 		Note:     note,
 		Form:     form,
-		Timeout:  b.Timeout.Duration,
-	})
+	}); err != nil {
+		return flows.Fail(err)
+	}
 	return flows.Suspend(flows.WaitSpec{Kind: flows.WaitHandover, Timeout: b.Timeout.Duration})
 }
 

@@ -43,7 +43,7 @@ func TestLiveChatRequestsHandover(t *testing.T) {
 	if h == nil {
 		t.Fatal("no handover requested")
 	}
-	if h.Queue != "sales" || h.Priority != "urgent" || h.Message != "One moment, Ann." || h.Note != "Asked about billing" || h.Timeout != 30*time.Minute {
+	if h.Queue != "sales" || h.Priority != "urgent" || h.Message != "One moment, Ann." || h.Note != "Asked about billing" {
 		t.Fatalf("handover: %+v", h)
 	}
 	if h.Form["email"] != "ann@example.com" || h.Form["tries"] != 2 {
@@ -113,7 +113,7 @@ skills:
 	c.say("hi")
 	want(t, c.tap("Human", "/_start_live_chat"), "You are being transferred to an agent. Please wait.")
 	h := c.Handover
-	if h == nil || h.Queue != "support" || h.Priority != "normal" || h.Timeout != 0 {
+	if h == nil || h.Queue != "support" || h.Priority != "normal" {
 		t.Fatalf("handover: %+v", h)
 	}
 	if len(c.Timers) != 0 {

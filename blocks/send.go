@@ -55,7 +55,9 @@ func (b *Send) Enter(r flows.Run) flows.Result {
 	if err != nil {
 		return flows.Fail(err)
 	}
-	r.Emit(b.Event, data, b.Delay.Duration)
+	if err := r.Emit(b.Event, data, b.Delay.Duration); err != nil {
+		return flows.Fail(err)
+	}
 	return flows.Next()
 }
 

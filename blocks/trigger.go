@@ -54,6 +54,8 @@ func (b *Trigger) Enter(r flows.Run) flows.Result {
 	if err != nil {
 		return flows.Fail(err)
 	}
-	r.Notify(flows.Notification{Name: b.Notification, Data: data})
+	if err := r.Notify(flows.Notification{Name: b.Notification, Data: data}); err != nil {
+		return flows.Fail(err)
+	}
 	return flows.Next()
 }

@@ -70,11 +70,12 @@ type Run interface {
 	Bot() *Bot
 
 	// Notify raises a notification (TRIGGER).
-	Notify(n Notification)
-	// Emit raises a named event for this contact, now or after delay (SEND).
-	Emit(name string, data map[string]any, delay time.Duration)
+	Notify(n Notification) error
+	// Emit raises a named event for this contact, now or after delay
+	// (SEND). It fails past the engine's limit of events per step.
+	Emit(name string, data map[string]any, delay time.Duration) error
 	// Handover asks for a human (LIVE CHAT).
-	Handover(req HandoverRequest)
+	Handover(req HandoverRequest) error
 	// HTTP is the client for the JSON block; it is bounded by the engine's
 	// limits and may be nil when the engine runs without network access.
 	HTTP() HTTPDoer

@@ -158,7 +158,6 @@ type HandoverRequest struct {
 	Message  string         `json:"message,omitempty"`
 	Note     string         `json:"note,omitempty"`
 	Form     map[string]any `json:"form,omitempty"`
-	Timeout  time.Duration  `json:"timeout,omitempty"`
 }
 
 // Notification is raised by a TRIGGER block and handed to the bot's
@@ -182,16 +181,21 @@ type TraceEntry struct {
 // it atomically: the new session, the contact, the messages and the timers
 // commit together.
 type Sprint struct {
-	Session       *Session         `json:"session"`
-	Contact       *Contact         `json:"contact"`
-	ContactDirty  bool             `json:"contact_dirty,omitempty"`
-	Messages      []Content        `json:"messages,omitempty"`
-	Timers        []Timer          `json:"timers,omitempty"`
-	CancelTimers  []string         `json:"cancel_timers,omitempty"`
-	Handover      *HandoverRequest `json:"handover,omitempty"`
-	Notifications []Notification   `json:"notifications,omitempty"`
-	Trace         []TraceEntry     `json:"trace,omitempty"`
-	// Ignored is set when the event had no effect (a stale timer, an
-	// uninterruptible wait).
+	Session      *Session         `json:"session"`
+	Contact      *Contact         `json:"contact"`
+	ContactDirty bool             `json:"contact_dirty,omitempty"`
+	Messages     []Content        `json:"messages,omitempty"`
+	Timers       []Timer          `json:"timers,omitempty"`
+	CancelTimers []string         `json:"cancel_timers,omitempty"`
+	Handover     *HandoverRequest `json:"handover,omitempty"`
+	// HandoverEnd is set when the bot stopped waiting for an open handover
+	// on its own (the LIVE CHAT block's timeout): the runtime closes the
+	// request with this outcome so agents no longer see it waiting.
+	HandoverEnd   string         `json:"handover_end,omitempty"`
+	Notifications []Notification `json:"notifications,omitempty"`
+	Trace         []TraceEntry   `json:"trace,omitempty"`
+	// Ignored is set when the event did not move the session (a stale
+	// timer, an uninterruptible wait). CancelTimers still apply: a fired
+	// timer is always cancelled.
 	Ignored bool `json:"ignored,omitempty"`
 }

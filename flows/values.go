@@ -160,8 +160,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // DurationPattern is the JSON Schema pattern of durations.
 const DurationPattern = `^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$`
 
+// MaxDuration is the longest duration a bot file may give: no conversation
+// waits longer.
+const MaxDuration = 10 * 365 * 24 * time.Hour
+
 // ParseDuration parses "1d2h", "90s", "1.5h". Days are 24 hours.
 func ParseDuration(s string) (time.Duration, error) {
+	d, err := parseDuration(s)
+	if err == nil && d > MaxDuration {
+		return 0, fmt.Errorf("%q is longer than the limit of 10 years", s)
+	}
+	return d, err
+}
+
+func parseDuration(s string) (time.Duration, error) {
 	bad := fmt.Errorf("%q is not a duration: write a number and a unit, like 30s, 10m, 2h or 1d", s)
 	if s == "" {
 		return 0, bad
@@ -175,6 +187,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			n, err := strconv.ParseFloat(rest[:i], 64)
 			if err != nil || n < 0 {
 				return 0, bad
+			}
+			if n > 100*365 {
+				return 0, fmt.Errorf("%q is longer than the limit of 10 years", s)
 			}
 			total += time.Duration(n * float64(24*time.Hour))
 			rest = rest[i+1:]

@@ -139,6 +139,8 @@ func (r *run) dispatch(ev flows.Event) {
 			r.ignore()
 			return
 		}
+		// A fired timer is done with, whatever it leads to.
+		r.cancelTimer(t.ID)
 		if t.Kind == flows.TimerEvent {
 			if t.Event == nil {
 				r.ignore()
@@ -237,8 +239,11 @@ func (r *run) message(ev *flows.Event) {
 		sess.Misses = 0
 		if o.Target != "" {
 			if ref, ok := r.bot.Resolve(o.Target); ok {
+				// Like an intent, a goto button starts afresh: the wait
+				// and any skills called by RUN are left behind.
 				sess.Started = true
 				r.endWait()
+				sess.Frames = sess.Frames[:0]
 				r.jump(ref)
 				r.loop()
 				return
@@ -247,14 +252,15 @@ func (r *run) message(ev *flows.Event) {
 			msg.Payload = o.Payload
 		}
 	}
-	if !sess.Started {
-		r.enterSkill(flows.SkillStart)
-		return
-	}
 	if w := sess.Wait; w != nil && w.Kind == flows.WaitMessage {
-		// A reply the flow asked for is understood by definition.
+		// A reply the flow asked for is understood by definition, even
+		// before /start ran (a question asked by /_page_visit).
 		sess.Misses = 0
 		r.resume(ev)
+		return
+	}
+	if !sess.Started {
+		r.enterSkill(flows.SkillStart)
 		return
 	}
 	r.endWait()
@@ -338,10 +344,27 @@ func (r *run) jump(ref flows.Ref) {
 func (r *run) endWait() {
 	if w := r.sess.Wait; w != nil {
 		if w.TimerID != "" {
-			r.sprint.CancelTimers = append(r.sprint.CancelTimers, w.TimerID)
+			r.cancelTimer(w.TimerID)
 		}
 		r.sess.Wait = nil
 	}
+}
+
+// cancelTimer cancels a timer: one set earlier in this step is simply not
+// set (the store applies cancels before sets), any other is cancelled.
+func (r *run) cancelTimer(id string) {
+	for i, t := range r.sprint.Timers {
+		if t.ID == id {
+			r.sprint.Timers = append(r.sprint.Timers[:i], r.sprint.Timers[i+1:]...)
+			return
+		}
+	}
+	for _, c := range r.sprint.CancelTimers {
+		if c == id {
+			return
+		}
+	}
+	r.sprint.CancelTimers = append(r.sprint.CancelTimers, id)
 }
 
 // resume hands the event to the waiting block and continues the flow.
@@ -354,6 +377,10 @@ func (r *run) resume(ev *flows.Event) {
 	}
 	node := r.nodeAt(f)
 	r.endWait()
+	if w.Kind == flows.WaitHandover && ev.Kind != flows.EventHandover {
+		// The bot gave up waiting (LIVE CHAT's timeout): close the request.
+		r.sprint.HandoverEnd = flows.HandoverTimeout
+	}
 	if node == nil {
 		// The bot changed under the session and the block is gone.
 		r.sess.Frames = nil
@@ -415,6 +442,11 @@ func (r *run) loop() {
 		}
 		r.trace(node, nil)
 		res := r.safely(node, func() flows.Result { return ent.Enter(r) })
+		if r.overflow != nil {
+			err := r.overflow
+			r.overflow = nil
+			res = flows.Fail(err)
+		}
 		if !r.after(node, res) {
 			return
 		}
@@ -444,9 +476,17 @@ func (r *run) after(node *flows.Node, res flows.Result) bool {
 		}
 		return true
 	case flows.ResultGoto:
+		if res.Target == nil {
+			r.fail(node, errors.New("the block went nowhere: its result has no target"))
+			return false
+		}
 		r.jump(res.Target.Ref())
 		return true
 	case flows.ResultCall:
+		if res.Target == nil {
+			r.fail(node, errors.New("the block called nothing: its result has no target"))
+			return false
+		}
 		if len(r.sess.Frames) >= 32 {
 			r.fail(node, errors.New("RUN nests deeper than 32 skills"))
 			return false
@@ -455,19 +495,29 @@ func (r *run) after(node *flows.Node, res flows.Result) bool {
 		r.sess.Frames = append(r.sess.Frames, flows.Frame{Skill: r.bot.SkillAt(ref.Skill).Name, Block: ref.Block})
 		return true
 	case flows.ResultWait:
-		r.wait(*res.Wait)
+		if res.Wait == nil {
+			r.fail(node, errors.New("the block waits for nothing: its result has no wait"))
+			return false
+		}
+		if err := r.wait(*res.Wait); err != nil {
+			r.fail(node, err)
+		}
 		return false
 	case flows.ResultEnd:
 		r.sess.Frames = nil
 		return false
 	case flows.ResultFail:
-		r.fail(node, res.Err)
+		err := res.Err
+		if err == nil {
+			err = errors.New("the block failed")
+		}
+		r.fail(node, err)
 		return false
 	}
 	return false
 }
 
-func (r *run) wait(ws flows.WaitSpec) {
+func (r *run) wait(ws flows.WaitSpec) error {
 	w := &flows.Wait{
 		Kind:          ws.Kind,
 		Events:        ws.Events,
@@ -477,7 +527,14 @@ func (r *run) wait(ws flows.WaitSpec) {
 	}
 	due := ws.Until
 	if ws.Timeout > 0 {
-		due = r.now.Add(ws.Timeout)
+		d, err := r.due(ws.Timeout)
+		if err != nil {
+			return err
+		}
+		due = d
+	}
+	if !due.IsZero() && due.Sub(r.now) > flows.MaxDuration {
+		return fmt.Errorf("waiting until %s is further ahead than the limit of 10 years", due.Format(time.RFC3339))
 	}
 	if !due.IsZero() {
 		w.TimerID = fmt.Sprintf("%s/w%d", r.contact.ID, r.sess.Seq)
@@ -487,12 +544,13 @@ func (r *run) wait(ws flows.WaitSpec) {
 		})
 	}
 	r.sess.Wait = w
+	return nil
 }
 
 // fail routes to /_error with the error, or ends the flow when /_error is
 // missing or is what failed.
 func (r *run) fail(node *flows.Node, err error) {
-	r.traceErr(node, err)
+	r.trace(node, err)
 	r.errInfo = map[string]any{
 		"message": err.Error(),
 		"block":   node.Spec.Type,
@@ -522,5 +580,3 @@ func (r *run) trace(node *flows.Node, err error) {
 	}
 	r.sprint.Trace = append(r.sprint.Trace, te)
 }
-
-func (r *run) traceErr(node *flows.Node, err error) { r.trace(node, err) }

@@ -171,3 +171,213 @@ func TestEventsWithoutContentDoNotPanic(t *testing.T) {
 		e.Step(engine.Input{Bot: bot, Contact: c, Event: ev, Now: t0})
 	}
 }
+
+func step(e *engine.Engine, bot *flows.Bot, sp *flows.Sprint, ev flows.Event, now time.Time) *flows.Sprint {
+	var sess *flows.Session
+	c := &flows.Contact{ID: "c"}
+	if sp != nil {
+		sess, c = sp.Session, sp.Contact
+	}
+	return e.Step(engine.Input{Bot: bot, Session: sess, Contact: c, Event: ev, Now: now})
+}
+
+func msg(text, payload string) flows.Event {
+	return flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: text, Payload: payload}}
+}
+
+func TestWaitsBeyondTenYearsFail(t *testing.T) {
+	bot := load(t, `
+id: far
+skills:
+  /start:
+    - listen: day
+    - waituntil: 'date(day)'
+    - text: never
+`+errorSkill)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	sp = step(e, bot, sp, msg("2999-01-01", ""), t0)
+	if got := texts(sp); !strings.Contains(got, "error: ") || !strings.Contains(got, "10 years") || len(sp.Timers) != 0 {
+		t.Fatalf("got %q, timers %+v", got, sp.Timers)
+	}
+	if _, ds := flows.Load("t.yaml", []byte("id: x\nskills:\n  /start:\n    - timer: 100000d\n")); !strings.Contains(ds.Error(), "10 years") {
+		t.Fatalf("a 100000-day timer loads: %v", ds)
+	}
+}
+
+// TestEventDataIsStorable: values only expressions produce ([]int) are
+// made storable before they reach timers, notifications and handovers.
+func TestEventDataIsStorable(t *testing.T) {
+	bot := load(t, `
+id: data
+skills:
+  /start:
+    - send: later
+      delay: 1h
+      with: {r: '1..3'}
+    - trigger: note
+      with: {r: '1..2'}
+    - live_chat: support
+      form: {r: '1..1'}
+`)
+	sp := step(engine.New(nil), bot, nil, msg("hi", ""), t0)
+	if len(sp.Timers) != 1 || sp.Handover == nil || len(sp.Notifications) != 1 {
+		t.Fatalf("effects: %+v", sp)
+	}
+	for _, v := range []any{sp.Timers[0].Event.Data["r"], sp.Notifications[0].Data["r"], sp.Handover.Form["r"]} {
+		if _, ok := v.([]any); !ok {
+			t.Fatalf("value %#v is %T, want []any", v, v)
+		}
+	}
+	if _, err := flows.AppendTimer(nil, &sp.Timers[0]); err != nil {
+		t.Fatalf("timer cannot be stored: %v", err)
+	}
+}
+
+// TestReplyBeforeStartResumesTheWait: a question asked by /_page_visit
+// before the contact's first message gets its answer, not /start.
+func TestReplyBeforeStartResumesTheWait(t *testing.T) {
+	bot := load(t, `
+id: pv
+skills:
+  /start:
+    - text: greeting
+  /_page_visit:
+    - text: What brings you here?
+    - listen: reason
+    - text: "Noted: {{ reason }}"
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, flows.Event{Kind: flows.EventNamed, Name: "page_visit"}, t0)
+	sp = step(e, bot, sp, msg("pricing", ""), t0)
+	if texts(sp) != "Noted: pricing" {
+		t.Fatalf("got %q", texts(sp))
+	}
+	if sp = step(e, bot, sp, msg("hello", ""), t0); texts(sp) != "greeting" {
+		t.Fatalf("first unprompted message: %q", texts(sp))
+	}
+}
+
+// TestOfferedChoicesAreTheLatestShown: every button of the latest step's
+// messages can be tapped; buttons of earlier steps cannot.
+func TestOfferedChoicesAreTheLatestShown(t *testing.T) {
+	bot := load(t, `
+id: offers
+skills:
+  /start:
+    - text: first
+      buttons: [{title: A, goto: a}]
+    - text: second
+      buttons: [{title: B, goto: b}]
+  a:
+    - text: in a
+      buttons: [{title: Old, goto: b}]
+    - text: no buttons here
+  b:
+    - text: in b
+  /default:
+    - text: default
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	if sp = step(e, bot, sp, msg("A", ""), t0); !strings.HasPrefix(texts(sp), "in a") {
+		t.Fatalf("tapping the first message's button: %q", texts(sp))
+	}
+	sp = step(e, bot, sp, msg("anything", ""), t0) // default: sends new messages
+	if sp = step(e, bot, sp, msg("Old", ""), t0); texts(sp) != "default" {
+		t.Fatalf("a button of an earlier step still works: %q", texts(sp))
+	}
+}
+
+// TestGotoButtonLeavesCalledSkills: a goto button starts afresh, so the end
+// of its target does not return into a skill entered by RUN earlier.
+func TestGotoButtonLeavesCalledSkills(t *testing.T) {
+	bot := load(t, `
+id: runbtn
+skills:
+  /start:
+    - run: menu
+    - text: back in start
+  menu:
+    - text: pick
+      buttons: [{title: Go, goto: other}]
+    - listen: x
+  other:
+    - text: in other
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	if sp = step(e, bot, sp, msg("Go", ""), t0); texts(sp) != "in other" {
+		t.Fatalf("got %q", texts(sp))
+	}
+}
+
+// TestTimersOfOneStep: a timer set and ended within one step is never set,
+// and a fired timer is always cancelled, even when stale.
+func TestTimersOfOneStep(t *testing.T) {
+	bot := load(t, `
+id: timers
+skills:
+  /start:
+    - send: go
+    - listen: x
+      timeout: 1h
+  caught:
+    - catch: go
+    - text: caught
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	if texts(sp) != "caught" || len(sp.Timers) != 0 || len(sp.CancelTimers) != 0 {
+		t.Fatalf("got %q timers %+v cancel %v", texts(sp), sp.Timers, sp.CancelTimers)
+	}
+	stale := flows.Timer{ID: "c/w99", Contact: "c", Due: t0, Kind: flows.TimerWait, Seq: 99}
+	sp = step(e, bot, sp, flows.Event{Kind: flows.EventTimer, Timer: &stale}, t0)
+	if !sp.Ignored || len(sp.CancelTimers) != 1 || sp.CancelTimers[0] != "c/w99" {
+		t.Fatalf("stale timer: ignored=%v cancel=%v", sp.Ignored, sp.CancelTimers)
+	}
+}
+
+// TestLiveChatTimeoutClosesTheHandover: when the bot stops waiting for a
+// handover, the sprint says so, so the runtime can close the request.
+func TestLiveChatTimeoutClosesTheHandover(t *testing.T) {
+	bot := load(t, `
+id: lc
+skills:
+  /start:
+    - live_chat: support
+      timeout: 1h
+    - text: back
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	if sp.Handover == nil || len(sp.Timers) != 1 {
+		t.Fatalf("%+v", sp)
+	}
+	tm := sp.Timers[0]
+	sp = step(e, bot, sp, flows.Event{Kind: flows.EventTimer, Timer: &tm}, tm.Due)
+	if sp.HandoverEnd != flows.HandoverTimeout || texts(sp) != "back" {
+		t.Fatalf("handover end %q, said %q", sp.HandoverEnd, texts(sp))
+	}
+}
+
+func TestTooManyMessagesRouteToError(t *testing.T) {
+	bot := load(t, `
+id: chatty
+settings: {max_blocks: 500}
+skills:
+  /start:
+    - text: x
+      next: /start
+`+errorSkill)
+	sp := step(engine.New(nil), bot, nil, msg("hi", ""), t0)
+	var failed bool
+	for _, tr := range sp.Trace {
+		if strings.Contains(tr.Error, "more than 50 messages") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Fatalf("no failure in trace: %+v", sp.Trace[len(sp.Trace)-1])
+	}
+}

@@ -39,6 +39,11 @@ type run struct {
 	blocks       int
 	limit        int
 	emitted      int
+	// sentThisStep is set by the step's first message, which resets the
+	// offered choices.
+	sentThisStep bool
+	// overflow is set when a block sent past the message limit.
+	overflow error
 }
 
 var _ flows.Run = (*run)(nil)
@@ -49,9 +54,6 @@ func (r *run) Contact() *flows.Contact  { return r.contact }
 func (r *run) Bot() *flows.Bot          { return r.bot }
 func (r *run) Wait() *flows.Wait        { return r.waitResumed }
 func (r *run) Event() *flows.Event      { return r.event }
-func (r *run) Notify(n flows.Notification) {
-	r.sprint.Notifications = append(r.sprint.Notifications, n)
-}
 
 func (r *run) HTTP() flows.HTTPDoer { return r.eng.HTTP }
 
@@ -265,17 +267,31 @@ func Format(v any) string {
 	return fmt.Sprint(v)
 }
 
+// maxOffers bounds the buttons and quick replies a session remembers.
+const maxOffers = 64
+
+// Send queues a message. The offered choices are those of the messages of
+// the latest step that sent any: the first message of a step replaces what
+// earlier steps offered, so the choices the engine accepts are the ones the
+// user sees last. Past the step's message limit the block fails.
 func (r *run) Send(c flows.Content, offers []flows.Offer) {
 	limit := r.eng.Limits.MaxMessages
 	if limit <= 0 {
 		limit = DefaultLimits.MaxMessages
 	}
 	if len(r.sprint.Messages) >= limit {
+		r.overflow = fmt.Errorf("the step sent more than %d messages: the flow probably loops", limit)
 		return
 	}
 	r.sprint.Messages = append(r.sprint.Messages, c)
-	if len(offers) > 0 {
-		r.sess.Offered = offers
+	if !r.sentThisStep {
+		r.sentThisStep = true
+		r.sess.Offered = r.sess.Offered[:0]
+	}
+	for _, o := range offers {
+		if len(r.sess.Offered) < maxOffers {
+			r.sess.Offered = append(r.sess.Offered, o)
+		}
 	}
 }
 
@@ -394,25 +410,74 @@ func (r *run) SetStatus(status string) {
 	}
 }
 
-func (r *run) Emit(name string, data map[string]any, delay time.Duration) {
+// normalizeMap makes data storable, like variables.
+func normalizeMap(data map[string]any) (map[string]any, error) {
+	if data == nil {
+		return nil, nil
+	}
+	v, err := normalize(data)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+func (r *run) Notify(n flows.Notification) error {
+	data, err := normalizeMap(n.Data)
+	if err != nil {
+		return fmt.Errorf("notification %s: %w", n.Name, err)
+	}
+	n.Data = data
+	r.sprint.Notifications = append(r.sprint.Notifications, n)
+	return nil
+}
+
+func (r *run) Emit(name string, data map[string]any, delay time.Duration) error {
+	data, err := normalizeMap(data)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", name, err)
+	}
 	ev := flows.Event{Kind: flows.EventNamed, Name: name, Data: data}
 	if delay <= 0 {
+		if len(r.queued) >= r.eng.maxEvents() {
+			return fmt.Errorf("the step raised more than %d events: events probably trigger each other in a loop", r.eng.maxEvents())
+		}
 		r.queued = append(r.queued, ev)
-		return
+		return nil
+	}
+	due, err := r.due(delay)
+	if err != nil {
+		return err
 	}
 	r.emitted++
 	r.sprint.Timers = append(r.sprint.Timers, flows.Timer{
 		ID:      fmt.Sprintf("%s/e%d.%d", r.contact.ID, r.sess.Seq, r.emitted),
 		Contact: r.contact.ID,
-		Due:     r.now.Add(delay),
+		Due:     due,
 		Kind:    flows.TimerEvent,
 		Event:   &ev,
 	})
+	return nil
 }
 
-func (r *run) Handover(req flows.HandoverRequest) {
+func (r *run) Handover(req flows.HandoverRequest) error {
+	form, err := normalizeMap(req.Form)
+	if err != nil {
+		return fmt.Errorf("live chat form: %w", err)
+	}
+	req.Form = form
 	if req.Queue == "" {
 		req.Queue = r.bot.Settings.Queue
 	}
 	r.sprint.Handover = &req
+	return nil
+}
+
+// due is now + d, refused past flows.MaxDuration: a timer further out
+// could not be stored, and nobody waits decades for a bot.
+func (r *run) due(d time.Duration) (time.Time, error) {
+	if d > flows.MaxDuration {
+		return time.Time{}, fmt.Errorf("a wait of %s is longer than the limit of 10 years", d)
+	}
+	return r.now.Add(d), nil
 }
