@@ -277,13 +277,18 @@ skills:
     - text: in b
   /default:
     - text: default
+      buttons: [{title: Menu, goto: /start}]
 `)
 	e := engine.New(nil)
 	sp := step(e, bot, nil, msg("hi", ""), t0)
 	if sp = step(e, bot, sp, msg("A", ""), t0); !strings.HasPrefix(texts(sp), "in a") {
 		t.Fatalf("tapping the first message's button: %q", texts(sp))
 	}
-	sp = step(e, bot, sp, msg("anything", ""), t0) // default: sends new messages
+	// A message without buttons leaves the last choices standing.
+	if sp = step(e, bot, sp, msg("Old", ""), t0); texts(sp) != "in b" {
+		t.Fatalf("a button above a plain message: %q", texts(sp))
+	}
+	sp = step(e, bot, sp, msg("anything", ""), t0) // /default offers new choices
 	if sp = step(e, bot, sp, msg("Old", ""), t0); texts(sp) != "default" {
 		t.Fatalf("a button of an earlier step still works: %q", texts(sp))
 	}

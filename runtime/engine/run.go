@@ -39,9 +39,9 @@ type run struct {
 	blocks       int
 	limit        int
 	emitted      int
-	// sentThisStep is set by the step's first message, which resets the
-	// offered choices.
-	sentThisStep bool
+	// offeredThisStep is set by the step's first message with choices,
+	// which replaces the choices offered before.
+	offeredThisStep bool
 	// overflow is set when a block sent past the message limit.
 	overflow error
 }
@@ -270,10 +270,11 @@ func Format(v any) string {
 // maxOffers bounds the buttons and quick replies a session remembers.
 const maxOffers = 64
 
-// Send queues a message. The offered choices are those of the messages of
-// the latest step that sent any: the first message of a step replaces what
-// earlier steps offered, so the choices the engine accepts are the ones the
-// user sees last. Past the step's message limit the block fails.
+// Send queues a message. The offered choices are those of the latest step
+// that offered any: its first message with buttons or quick replies
+// replaces what earlier steps offered, and its later ones add to them. A
+// message without choices leaves them standing ("tap a button above").
+// Past the step's message limit the block fails.
 func (r *run) Send(c flows.Content, offers []flows.Offer) {
 	limit := r.eng.Limits.MaxMessages
 	if limit <= 0 {
@@ -284,8 +285,8 @@ func (r *run) Send(c flows.Content, offers []flows.Offer) {
 		return
 	}
 	r.sprint.Messages = append(r.sprint.Messages, c)
-	if !r.sentThisStep {
-		r.sentThisStep = true
+	if len(offers) > 0 && !r.offeredThisStep {
+		r.offeredThisStep = true
 		r.sess.Offered = r.sess.Offered[:0]
 	}
 	for _, o := range offers {
