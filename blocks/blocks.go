@@ -6,6 +6,7 @@
 package blocks
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/switchboard-bots/switchboard/flows"
@@ -119,6 +120,22 @@ func pick(r flows.Run, ts flows.Templates) (string, error) {
 		return r.Render(&ts[0])
 	}
 	return r.Render(&ts[r.Rand().IntN(len(ts))])
+}
+
+// storeInput saves a value the user gave. refused is true when the
+// destination's declared type refused it, which blocks treat as invalid
+// input (ask again); any other error fails the block (res).
+func storeInput(r flows.Run, name string, v any) (res *flows.Result, refused bool) {
+	err := save(r, name, v)
+	if err == nil {
+		return nil, false
+	}
+	var ve *flows.ValueError
+	if errors.As(err, &ve) {
+		return nil, true
+	}
+	fail := flows.Fail(err)
+	return &fail, false
 }
 
 // save stores a value where a block's save field says, wrapping the error

@@ -179,9 +179,12 @@ func (b *Lead) Resume(r flows.Run, ev *flows.Event) flows.Result {
 	if err != nil {
 		return flows.Fail(err)
 	}
-	// A value the attribute's own type refuses is invalid too.
-	if ok && r.Set("contact."+field, v) != nil {
-		ok = false
+	if ok {
+		if res, refused := storeInput(r, "contact."+field, v); refused {
+			ok = false
+		} else if res != nil {
+			return *res
+		}
 	}
 	if ok {
 		return b.ask(r, w.Step+1)

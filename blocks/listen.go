@@ -74,8 +74,11 @@ func (b *Listen) Resume(r flows.Run, ev *flows.Event) flows.Result {
 		return flows.Fail(err)
 	}
 	if ok {
-		if err := r.Set(b.Save, v); err != nil && b.Save != "" {
-			// The attribute's own type refused it: that is invalid input too.
+		if res, refused := storeInput(r, b.Save, v); !refused {
+			if res != nil {
+				return *res
+			}
+		} else {
 			ok = false
 		}
 	}

@@ -13,7 +13,7 @@ func init() {
 		Type:        "run",
 		Title:       "RUN",
 		Category:    "Logic",
-		Description: "Runs a skill and comes back: when the skill's last block is done, the flow continues with the block below RUN. An END or a GOTO to another skill inside it does not come back.",
+		Description: "Runs a skill and comes back: when the skill's last block is done, the flow continues with the block below RUN. A GOTO inside it moves within the call and still comes back when the skill it reached ends; an END, or a tapped goto button, ends the call.",
 		Primary:     "skill",
 		New:         func() flows.Block { return &RunSkill{} },
 		Example: `/start:

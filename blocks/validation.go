@@ -66,9 +66,12 @@ func (b *Validation) Enter(r flows.Run) flows.Result {
 	if err != nil {
 		return flows.Fail(err)
 	}
-	// A value the attribute's own type refuses is invalid too.
-	if ok && b.Save != "" && r.Set(b.Save, v) != nil {
-		ok = false
+	if ok {
+		if res, refused := storeInput(r, b.Save, v); refused {
+			ok = false
+		} else if res != nil {
+			return *res
+		}
 	}
 	if ok {
 		return flows.Goto(&b.Valid)

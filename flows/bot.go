@@ -2,6 +2,7 @@ package flows
 
 import (
 	"regexp"
+	"slices"
 	"time"
 	// Bots name IANA time zones; embed the database so they load on
 	// machines without one.
@@ -21,8 +22,8 @@ const (
 	// SkillFallback runs instead of /default once the bot has failed to
 	// understand settings.fallback_after messages in a row.
 	SkillFallback = "/_default_fallback"
-	// SkillLiveChat runs when the user asks for a human; without it the
-	// engine requests a handover to the default queue.
+	// SkillLiveChat runs when the user asks for a human; a bot without one
+	// gets one from the loader: a single LIVE CHAT block with its defaults.
 	SkillLiveChat = "/_start_live_chat"
 	// SkillPageVisit runs for a page_visit event from the web chat.
 	SkillPageVisit = "/_page_visit"
@@ -166,6 +167,16 @@ func (b *Bot) CatchSkill(event string) (*Skill, bool) {
 		return nil, false
 	}
 	return b.Skills[i], true
+}
+
+// CaughtEvents lists the named events that CATCH skills handle, sorted.
+func (b *Bot) CaughtEvents() []string {
+	out := make([]string, 0, len(b.catches))
+	for ev := range b.catches {
+		out = append(out, ev)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Resolve finds a target by name (used for button payloads stored in

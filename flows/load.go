@@ -251,7 +251,7 @@ func YAMLError(src []byte, err error) (Pos, string) {
 	return Pos{Line: line, Col: 1}, "YAML syntax: " + msg
 }
 
-// skillsNode returns the skills mapping of the root, if any.
+// mappingValue returns the key and value nodes of key in mapping m.
 func mappingValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil, nil

@@ -1,11 +1,8 @@
 package flows
 
 import (
-	"fmt"
-	"math"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
 	"unicode"
 )
 
@@ -135,7 +132,7 @@ func matchValue(values map[string][]string, words []string) (string, bool) {
 	for k := range values {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		if has(k) {
 			return k, true
@@ -147,76 +144,4 @@ func matchValue(values map[string][]string, words []string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
-// Convert turns v into the attribute's declared type, or says why it cannot.
-func (a *Attribute) Convert(v any) (any, error) {
-	s := strings.TrimSpace(str(v))
-	switch a.Type {
-	case "number":
-		switch x := v.(type) {
-		case int:
-			return float64(x), nil
-		case int64:
-			return float64(x), nil
-		case float64:
-			return x, nil
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("attribute %s is a number; %q is not one", a.Name, s)
-		}
-		return f, nil
-	case "bool":
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
-		switch strings.ToLower(s) {
-		case "true", "yes", "y", "1", "on":
-			return true, nil
-		case "false", "no", "n", "0", "off":
-			return false, nil
-		}
-		return nil, fmt.Errorf("attribute %s is true or false; %q is neither", a.Name, s)
-	case "date":
-		if t, ok := v.(time.Time); ok {
-			return t.Format("2006-01-02"), nil
-		}
-		t, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %s is a date (YYYY-MM-DD); %q is not one", a.Name, s)
-		}
-		return t.Format("2006-01-02"), nil
-	case "email":
-		if !IsEmail(s) {
-			return nil, fmt.Errorf("attribute %s is an email address; %q is not one", a.Name, s)
-		}
-	case "phone":
-		if !IsPhone(s) {
-			return nil, fmt.Errorf("attribute %s is a phone number; %q is not one", a.Name, s)
-		}
-	case "url":
-		if !IsURL(s) {
-			return nil, fmt.Errorf("attribute %s is a URL; %q is not one", a.Name, s)
-		}
-	case "list":
-		for _, o := range a.Options {
-			if strings.EqualFold(o, s) {
-				return o, nil
-			}
-		}
-		return nil, fmt.Errorf("attribute %s is one of %s; %q is not", a.Name, strings.Join(a.Options, ", "), s)
-	}
-	if a.re != nil && !a.re.MatchString(s) {
-		return nil, fmt.Errorf("attribute %s must match %s; %q does not", a.Name, a.Pattern, s)
-	}
-	return s, nil
 }

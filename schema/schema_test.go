@@ -3,10 +3,13 @@ package schema_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/convo"
@@ -53,34 +56,64 @@ func TestSchemaIsValidJSONSchema(t *testing.T) {
 	}
 }
 
+// offline fails every HTTP request, as a machine without network would, so
+// the JSON example takes its error branch.
+type offline struct{}
+
+func (offline) Do(*http.Request) (*http.Response, error) {
+	return nil, errors.New("no network in this test")
+}
+
 // TestBlockExamplesRun loads every block's documented example as a bot and
-// runs it with a first message: it must load without errors and no block
-// may fail.
+// drives it until the block itself has run: a first message, two replies, every
+// event its CATCH skills handle, then two days for timers. The example must
+// load without errors, the block must run, and no block may fail.
 func TestBlockExamplesRun(t *testing.T) {
 	for _, s := range flows.BlockSpecs() {
 		t.Run(s.Type, func(t *testing.T) {
 			if strings.TrimSpace(s.Example) == "" {
 				t.Fatalf("block %s has no example", s.Type)
 			}
-			if !strings.Contains(s.Example, s.Type+":") {
-				t.Fatalf("the example of %s does not use the block", s.Type)
-			}
 			src := "id: example\nskills:\n" + indentLines(s.Example, "  ")
 			bot, ds := flows.Load(s.Type+".example.yaml", []byte(src))
 			if bot == nil {
 				t.Fatalf("example does not load:\n%s\n%s", ds.Error(), src)
 			}
-			c := convo.New(bot, engine.New(nil), &flows.Contact{ID: "c1", Name: "Ann"}, t0)
+			if len(ds) > 0 {
+				t.Errorf("example has warnings:\n%s", ds.Error())
+			}
+			eng := engine.New(offline{})
+			c := convo.New(bot, eng, &flows.Contact{ID: "c1", Name: "Ann"}, t0)
+			c.RoundTrip = convo.SessionRoundTrip
+			ran := false
 			var failed []string
 			c.OnSprint = func(sp *flows.Sprint) {
 				for _, tr := range sp.Trace {
+					ran = ran || tr.Type == s.Type
 					if tr.Error != "" {
 						failed = append(failed, tr.Type+": "+tr.Error)
 					}
 				}
 			}
-			if _, err := c.Say("hi"); err != nil {
-				t.Fatal(err)
+			drive := []func() error{
+				func() error { _, err := c.Say("hi"); return err },
+				func() error { _, err := c.Say("12345"); return err },
+				func() error { _, err := c.Say("ann@example.com"); return err },
+			}
+			for _, ev := range bot.CaughtEvents() {
+				drive = append(drive, func() error { _, err := c.Event(ev, map[string]any{"order": "12345"}); return err })
+			}
+			drive = append(drive, func() error { _, err := c.Advance(48 * time.Hour); return err })
+			for _, d := range drive {
+				if err := d(); err != nil {
+					t.Fatal(err)
+				}
+				if ran {
+					break
+				}
+			}
+			if !ran {
+				t.Fatalf("the example never runs its %s block", s.Title)
 			}
 			if len(failed) > 0 {
 				t.Fatalf("example failed: %v", failed)

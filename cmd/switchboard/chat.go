@@ -260,7 +260,7 @@ func (ch *chat) start(bot *flows.Bot) error {
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		if timers, err = ch.contactTimers(); err != nil {
+		if timers, err = ch.st.ContactTimers(ch.ctx, ch.cfg.ContactID); err != nil {
 			return err
 		}
 	}
@@ -304,23 +304,6 @@ func (ch *chat) start(bot *flows.Bot) error {
 		return ch.commit(&store.Batch{Contact: ch.c.Contact})
 	}
 	return nil
-}
-
-// contactTimers returns every stored timer of the contact. The store
-// indexes timers by due time only, so it asks for everything due before
-// the far future and keeps this contact's.
-func (ch *chat) contactTimers() ([]flows.Timer, error) {
-	all, err := ch.st.DueTimers(ch.ctx, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), store.MaxDueTimers)
-	if err != nil {
-		return nil, err
-	}
-	var out []flows.Timer
-	for _, t := range all {
-		if t.Contact == ch.cfg.ContactID {
-			out = append(out, t)
-		}
-	}
-	return out, nil
 }
 
 func (ch *chat) prompt() {

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 )
 
@@ -213,6 +215,35 @@ func TestChatStopsOnCancel(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the chat did not stop when its context ended")
+	}
+}
+
+// TestChatDataManyTimers resumes a contact whose timer comes after more
+// than store.MaxDueTimers timers of other contacts.
+func TestChatDataManyTimers(t *testing.T) {
+	dir := t.TempDir()
+	chatScript(t, chatConfig{DataDir: dir, ContactID: "ann"}, "hi\nPizza\n")
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []flows.Timer
+	for i := range store.MaxDueTimers + 1 {
+		others = append(others, flows.Timer{ID: fmt.Sprint("other-", i), Contact: fmt.Sprint("bob", i%3), Due: t0.Add(time.Duration(i) * time.Millisecond), Kind: flows.TimerWait})
+	}
+	if err := st.Commit(context.Background(), &store.Batch{Timers: others}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := chatScript(t, chatConfig{DataDir: dir, ContactID: "ann", Now: func() time.Time { return t0.Add(11 * time.Minute) }}, "")
+	want := `Chatting with Shop as ann. Type /help for commands.
+(resuming the saved conversation: 1 timer pending)
+bot: Still hungry?
+`
+	if got != want {
+		t.Errorf("second run:\n%s\nwant:\n%s", got, want)
 	}
 }
 

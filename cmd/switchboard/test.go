@@ -18,7 +18,8 @@ import (
 // columnWidth caps each column of the expected | actual display.
 const columnWidth = 60
 
-// cmdTest runs conversation test files and prints PASS or FAIL per test,
+// cmdTest runs conversation test files and prints PASS or FAIL per test
+// (with its file),
 // what failed side by side, and a closing "N passed, N failed" line. A file
 // that does not parse, or whose bot does not load, counts as one failure.
 func cmdTest(st stdio, args []string) int {
@@ -80,17 +81,17 @@ func cmdTest(st stdio, args []string) int {
 				if tr.SkipReason != "" {
 					reason = " (" + tr.SkipReason + ")"
 				}
-				fmt.Fprintf(st.out, "SKIP %s%s\n", tr.Name, reason)
+				fmt.Fprintf(st.out, "SKIP %s: %s%s\n", f, tr.Name, reason)
 			case tr.Failure != nil:
 				failed++
-				fmt.Fprintf(st.out, "FAIL %s\n", tr.Name)
+				fmt.Fprintf(st.out, "FAIL %s: %s\n", f, tr.Name)
 				printFailure(st.out, tr.Failure)
 				if *verbose {
 					printTranscript(st.out, tr.Transcript)
 				}
 			default:
 				passed++
-				fmt.Fprintf(st.out, "PASS %s\n", tr.Name)
+				fmt.Fprintf(st.out, "PASS %s: %s\n", f, tr.Name)
 				if *verbose {
 					printTranscript(st.out, tr.Transcript)
 				}

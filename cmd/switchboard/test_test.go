@@ -9,7 +9,7 @@ import (
 func TestTestPasses(t *testing.T) {
 	r := runCmd(t, "", "test", "testdata/shop.test.yaml")
 	r.want(t, 0)
-	want := "PASS salad\nPASS pizza\n2 passed, 0 failed\n"
+	want := "PASS testdata/shop.test.yaml: salad\nPASS testdata/shop.test.yaml: pizza\n2 passed, 0 failed\n"
 	if r.out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.out, want)
 	}
@@ -21,16 +21,16 @@ func TestTestPasses(t *testing.T) {
 func TestTestDirectory(t *testing.T) {
 	r := runCmd(t, "", "test", "testdata")
 	r.want(t, 1)
-	want := `FAIL wrong greeting
+	want := `FAIL testdata/more/failing.test.yaml: wrong greeting
     testdata/more/failing.test.yaml:6:9: step 2 (bot): the bot's message text differs
       expected           | actual
       -------------------+-------------------
       text: Good morning | text: Hello  (no plan)
                          | buttons: Pizza | Salad | Website
                          | quick replies: Help
-PASS right greeting
-PASS salad
-PASS pizza
+PASS testdata/more/failing.test.yaml: right greeting
+PASS testdata/shop.test.yaml: salad
+PASS testdata/shop.test.yaml: pizza
 3 passed, 1 failed
 `
 	if r.out != want {
@@ -42,8 +42,8 @@ func TestTestVerboseAndRun(t *testing.T) {
 	r := runCmd(t, "", "test", "-v", "testdata", "--run", "^(pizza|wrong greeting)$")
 	r.want(t, 1)
 	for _, s := range []string{
-		"FAIL wrong greeting\n",
-		"PASS pizza\n    conversation:\n      user: hi\n",
+		"FAIL testdata/more/failing.test.yaml: wrong greeting\n",
+		"PASS testdata/shop.test.yaml: pizza\n    conversation:\n      user: hi\n",
 		"      wait 10m\n      bot: Still hungry?\n",
 		"1 passed, 1 failed\n",
 	} {
@@ -64,7 +64,7 @@ func TestTestBrokenFiles(t *testing.T) {
 	syntax := write(t, dir, "c_syntax.test.yaml", "bot: [unclosed\n")
 	r := runCmd(t, "", "test", dir)
 	r.want(t, 1)
-	want := "PASS ok\n" +
+	want := "PASS " + filepath.Join(dir, "a_ok.test.yaml") + ": ok\n" +
 		"FAIL " + bad + ": the file cannot run\n" +
 		"    " + bad + `:3:5: test "typo" has no steps` + "\n" +
 		"    " + bad + `:4:5: unknown key "stepz" in a test (did you mean "steps"?); the keys are: name, contact, now, seed, skip, http, steps` + "\n" +

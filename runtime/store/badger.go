@@ -494,6 +494,51 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 	return out, nil
 }
 
+func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]flows.Timer, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	var out []flows.Timer
+	prefix := prefixContactTimers(nil, contactID)
+	err := s.db.View(func(txn *badger.Txn) error {
+		// The k/ keys say all: {due}{timer id} is also the end of the
+		// timer's t/ key.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		key := []byte(tTimer)
+		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < MaxDueTimers; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := it.Item().Key()
+			if len(k) < len(prefix)+8 {
+				return fmt.Errorf("store: bad contact timer key %q", k)
+			}
+			key = append(key[:len(tTimer)], k[len(prefix):]...)
+			err := getIn(txn, key, func(v []byte) error {
+				t, err := flows.UnmarshalTimer(v)
+				if err != nil {
+					return fmt.Errorf("timer %q: %w", k[len(prefix)+8:], err)
+				}
+				out = append(out, t)
+				return nil
+			})
+			if errors.Is(err, ErrNotFound) {
+				continue // cannot happen: a timer and its k/ entry are written together
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Commit validates every batch, then writes them in as few transactions as
 // Badger's size limit allows (one, almost always).
 func (s *badgerStore) Commit(ctx context.Context, batches ...*Batch) error {
@@ -798,8 +843,8 @@ func (w *writer) putLastSeq(contact string, seq uint64) error {
 	return w.set(key, w.since(v))
 }
 
-// timer returns the stored due time of timer id, if there is one: from
-// this transaction, the cache, or the i/ index.
+// timer returns the stored due time and contact of timer id, if there is
+// one: from this transaction, the cache, or the i/ index.
 func (w *writer) timer(id string) (timerState, error) {
 	if st, ok := w.s.ov.timers[id]; ok {
 		return st, nil
@@ -809,10 +854,10 @@ func (w *writer) timer(id string) (timerState, error) {
 	}
 	var st timerState
 	err := getIn(w.txn, keyTimerID(w.arena[len(w.arena):], id), func(v []byte) error {
-		if len(v) != 8 {
+		if len(v) < 8 {
 			return errors.New("store: bad timer index entry")
 		}
-		st = timerState{due: binary.BigEndian.Uint64(v), exists: true}
+		st = timerState{due: binary.BigEndian.Uint64(v), contact: string(v[8:]), exists: true}
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -836,6 +881,11 @@ func (w *writer) cancelTimer(id string) error {
 		return err
 	}
 	k = w.mark()
+	w.arena = keyContactTimer(w.arena, old.contact, old.due, id)
+	if err := w.txn.Delete(w.since(k)); err != nil {
+		return err
+	}
+	k = w.mark()
 	w.arena = keyTimerID(w.arena, id)
 	return w.txn.Delete(w.since(k))
 }
@@ -849,10 +899,17 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 		return err
 	}
 	due := dueBits(t.Due)
-	w.s.ov.timers[t.ID] = timerState{due: due, exists: true}
+	w.s.ov.timers[t.ID] = timerState{due: due, contact: t.Contact, exists: true}
 	if old.exists && old.due != due {
 		k := w.mark()
 		w.arena = keyTimer(w.arena, old.due, t.ID)
+		if err := w.txn.Delete(w.since(k)); err != nil {
+			return err
+		}
+	}
+	if old.exists && (old.due != due || old.contact != t.Contact) {
+		k := w.mark()
+		w.arena = keyContactTimer(w.arena, old.contact, old.due, t.ID)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
@@ -868,9 +925,14 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 		return err
 	}
 	k = w.mark()
+	w.arena = keyContactTimer(w.arena, t.Contact, due, t.ID)
+	if err := w.set(w.since(k), nil); err != nil {
+		return err
+	}
+	k = w.mark()
 	w.arena = keyTimerID(w.arena, t.ID)
 	key = w.since(k)
 	v = w.mark()
-	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
+	w.arena = appendTimerIndex(w.arena, due, t.Contact)
 	return w.set(key, w.since(v))
 }

@@ -7,9 +7,9 @@ import "strings"
 // the only writer of its directory (Badger locks it) and all writes go
 // through Commit under commitMu, so it can remember the little it needs to
 // read during a commit: a contact's last message Seq, its channel identity,
-// and a timer's due time. Entries are recorded in a per-transaction overlay
-// and merged into the caches only once the transaction has committed, so
-// a failed transaction leaves no trace. Caches are bounded; a miss falls
+// and a timer's due time and contact. Entries are recorded in a
+// per-transaction overlay and merged into the caches only once the
+// transaction has committed, so a failed transaction leaves no trace. Caches are bounded; a miss falls
 // back to reading Badger.
 
 // cacheSize bounds each cache: it covers the conversations active at once
@@ -28,10 +28,12 @@ type identState struct {
 	exists bool
 }
 
-// timerState is a timer's stored due time, or that no timer has the ID.
+// timerState is a timer's stored due time and contact (the keys of its t/
+// and k/ entries), or that no timer has the ID.
 type timerState struct {
-	due    uint64
-	exists bool
+	due     uint64
+	contact string
+	exists  bool
 }
 
 // metaCache holds what commits read, as last committed.
@@ -79,6 +81,7 @@ func (c *metaCache) merge(o *overlay) {
 		c.idents.put(k, v)
 	}
 	for k, v := range o.timers {
+		v.contact = strings.Clone(v.contact)
 		c.timers.put(k, v)
 	}
 }

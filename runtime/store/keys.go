@@ -18,22 +18,27 @@ import (
 //	q/{contact id}                       last message Seq of the contact
 //	m/{lp contact id}{seq}               message, encodeMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
-//	i/{timer id}                         due of the timer: finds its t/ key
+//	i/{timer id}                         {due}{contact id} of the timer: finds its t/ and k/ keys
+//	k/{lp contact id}{due}{timer id}     empty: a contact's timers in due order
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. The i/ index lets CancelTimers and a
-// rescheduling Timers entry find the t/ key from the ID alone.
+// rescheduling Timers entry find the t/ and k/ keys from the ID alone. A k/
+// key ends like the timer's t/ key ({due}{timer id}), so ContactTimers reads
+// a contact's timers earliest first and finds each t/ key from the k/ one.
+
 const (
-	tContact  = "c/"
-	tExternal = "x/"
-	tByBot    = "b/"
-	tSession  = "s/"
-	tSeq      = "q/"
-	tMessage  = "m/"
-	tTimer    = "t/"
-	tTimerID  = "i/"
-	tDedup    = "d/"
+	tContact   = "c/"
+	tExternal  = "x/"
+	tByBot     = "b/"
+	tSession   = "s/"
+	tSeq       = "q/"
+	tMessage   = "m/"
+	tTimer     = "t/"
+	tTimerID   = "i/"
+	tByContact = "k/"
+	tDedup     = "d/"
 )
 
 func appendLP(dst []byte, s string) []byte {
@@ -71,4 +76,18 @@ func dueBits(t time.Time) uint64 { return uint64(t.UnixNano()) ^ 1<<63 }
 func keyTimer(dst []byte, due uint64, id string) []byte {
 	dst = binary.BigEndian.AppendUint64(append(dst, tTimer...), due)
 	return append(dst, id...)
+}
+
+func prefixContactTimers(dst []byte, contact string) []byte {
+	return appendLP(append(dst, tByContact...), contact)
+}
+
+func keyContactTimer(dst []byte, contact string, due uint64, id string) []byte {
+	dst = binary.BigEndian.AppendUint64(prefixContactTimers(dst, contact), due)
+	return append(dst, id...)
+}
+
+// appendTimerIndex appends the i/ value of a timer.
+func appendTimerIndex(dst []byte, due uint64, contact string) []byte {
+	return append(binary.BigEndian.AppendUint64(dst, due), contact...)
 }

@@ -42,6 +42,11 @@ type Store interface {
 	// before now, earliest first. Firing a timer does not delete it: the
 	// batch that handles it cancels it.
 	DueTimers(ctx context.Context, now time.Time, limit int) ([]flows.Timer, error)
+	// ContactTimers returns the pending timers of one contact (due or not,
+	// fired ones included until a batch cancels them), earliest first and
+	// in ID order among equal due times. It returns at most MaxDueTimers:
+	// the earliest, should the contact have more.
+	ContactTimers(ctx context.Context, contactID string) ([]flows.Timer, error)
 	// Commit applies all batches in one transaction. Only when the
 	// transaction would exceed the engine's size limit is it split, between
 	// batches, never inside one: then an error after the first part returns
@@ -223,7 +228,7 @@ const (
 	MaxPage     = 500
 )
 
-// MaxDueTimers bounds one DueTimers call.
+// MaxDueTimers bounds one DueTimers call, and what ContactTimers returns.
 const MaxDueTimers = 1000
 
 // pageSize applies DefaultPage and MaxPage.

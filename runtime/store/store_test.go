@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/switchboard-bots/switchboard/flows"
 )
@@ -771,4 +774,213 @@ func TestCloseDuringUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// timerIDs lists the IDs of ts.
+func timerIDs(ts []flows.Timer) []string {
+	var out []string
+	for _, tm := range ts {
+		out = append(out, tm.ID)
+	}
+	return out
+}
+
+// checkTimerIndex checks that the t/, i/ and k/ entries of the store's
+// timers agree: one of each per timer, and no stale k/ or i/ entry.
+func checkTimerIndex(t *testing.T, st Store) {
+	t.Helper()
+	wantK, wantI := map[string]bool{}, map[string]string{}
+	gotK, gotI := map[string]bool{}, map[string]string{}
+	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			k := string(item.KeyCopy(nil))
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			switch {
+			case strings.HasPrefix(k, tTimer):
+				due := binary.BigEndian.Uint64([]byte(k[len(tTimer):]))
+				id := k[len(tTimer)+8:]
+				tm, err := flows.UnmarshalTimer(v)
+				if err != nil {
+					return err
+				}
+				wantK[string(keyContactTimer(nil, tm.Contact, due, id))] = true
+				wantI[string(keyTimerID(nil, id))] = string(appendTimerIndex(nil, due, tm.Contact))
+			case strings.HasPrefix(k, tByContact):
+				gotK[k] = true
+			case strings.HasPrefix(k, tTimerID):
+				gotI[k] = string(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotK, wantK) {
+		t.Errorf("k/ entries:\n%v\nwant\n%v", gotK, wantK)
+	}
+	if !reflect.DeepEqual(gotI, wantI) {
+		t.Errorf("i/ entries:\n%q\nwant\n%q", gotI, wantI)
+	}
+}
+
+func TestContactTimers(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		ids := func(contact string) []string {
+			t.Helper()
+			ts, err := st.ContactTimers(bg, contact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tm := range ts {
+				if tm.Contact != contact {
+					t.Errorf("ContactTimers(%s) returned %s of %s", contact, tm.ID, tm.Contact)
+				}
+			}
+			return timerIDs(ts)
+		}
+		if got := ids("c1"); got != nil {
+			t.Errorf("empty store: %v", got)
+		}
+		// c1's timers come from its batch's ContactID, from Contact.ID,
+		// and from a batch for c2 that names c1.
+		commit(t, st,
+			&Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "a3", Due: at(3)}, {ID: "a1", Due: at(1), Kind: flows.TimerWait, Seq: 4}}},
+			&Batch{Contact: contact("c2", "shop", "x2"), Timers: []flows.Timer{{ID: "b2", Due: at(2)}, {ID: "a0", Contact: "c1", Due: at(0)}}},
+			&Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "a2", Due: at(1)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a0", "a1", "a2", "a3"}) {
+			t.Errorf("c1: %v", got)
+		}
+		if got := ids("c2"); !reflect.DeepEqual(got, []string{"b2"}) {
+			t.Errorf("c2: %v", got)
+		}
+		if got := ids("c"); got != nil {
+			t.Errorf("a prefix of the IDs: %v", got)
+		}
+		ts, _ := st.ContactTimers(bg, "c1")
+		if want := (flows.Timer{ID: "a1", Contact: "c1", Due: at(1), Kind: flows.TimerWait, Seq: 4}); !reflect.DeepEqual(ts[1], want) {
+			t.Errorf("a1: %#v", ts[1])
+		}
+		checkTimerIndex(t, st)
+
+		// Move a3 first, a1 last, a2 to c2; cancel a0 and an unknown ID;
+		// cancel and set b2 again in one batch.
+		commit(t, st, &Batch{ContactID: "c1",
+			CancelTimers: []string{"a0", "nope", "b2"},
+			Timers: []flows.Timer{{ID: "a3", Due: at(-1)}, {ID: "a1", Due: at(9)}, {ID: "a2", Contact: "c2", Due: at(1)},
+				{ID: "b2", Contact: "c2", Due: at(2)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a3", "a1"}) {
+			t.Errorf("c1 after moves: %v", got)
+		}
+		if got := ids("c2"); !reflect.DeepEqual(got, []string{"a2", "b2"}) {
+			t.Errorf("c2 after moves: %v", got)
+		}
+		checkTimerIndex(t, st)
+
+		// The same, with every due time and contact read back from Badger.
+		st.(*badgerStore).cache = newMetaCache(1)
+		commit(t, st, &Batch{ContactID: "c2", CancelTimers: []string{"a3"},
+			Timers: []flows.Timer{{ID: "a1", Due: at(9)}, {ID: "a2", Contact: "c1", Due: at(5)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a2"}) {
+			t.Errorf("c1 after uncached moves: %v", got)
+		}
+		if got := ids("c2"); !reflect.DeepEqual(got, []string{"b2", "a1"}) {
+			t.Errorf("c2 after uncached moves: %v", got)
+		}
+		checkTimerIndex(t, st)
+
+		commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"a1", "a2", "b2"}})
+		if got := ids("c1"); got != nil {
+			t.Errorf("c1 after cancelling all: %v", got)
+		}
+		if got := ids("c2"); got != nil {
+			t.Errorf("c2 after cancelling all: %v", got)
+		}
+		checkTimerIndex(t, st)
+	})
+}
+
+// TestContactTimersMany: a contact's timers are found among more than
+// MaxDueTimers timers of others, all due earlier, and a contact with more
+// than MaxDueTimers gets its earliest.
+func TestContactTimersMany(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		var others, many []flows.Timer
+		for i := range MaxDueTimers + 200 {
+			others = append(others, flows.Timer{ID: fmt.Sprint("o", i), Contact: fmt.Sprint("other", i%7), Due: t0.Add(time.Duration(i) * time.Second)})
+		}
+		for i := range MaxDueTimers + 5 {
+			// Inserted latest first.
+			many = append(many, flows.Timer{ID: fmt.Sprintf("m%04d", i), Due: t0.Add(time.Duration(MaxDueTimers+5-i) * time.Hour)})
+		}
+		commit(t, st, &Batch{Timers: others},
+			&Batch{ContactID: "me", Timers: []flows.Timer{{ID: "late", Due: t0.Add(48 * time.Hour)}, {ID: "soon", Due: t0.Add(24 * time.Hour)}}},
+			&Batch{ContactID: "many", Timers: many})
+		ts, err := st.ContactTimers(bg, "me")
+		if err != nil || !reflect.DeepEqual(timerIDs(ts), []string{"soon", "late"}) {
+			t.Errorf("me: %v %v", err, timerIDs(ts))
+		}
+		ts, err = st.ContactTimers(bg, "many")
+		if err != nil || len(ts) != MaxDueTimers {
+			t.Fatalf("many: %v, %d timers", err, len(ts))
+		}
+		if ts[0].ID != fmt.Sprintf("m%04d", MaxDueTimers+4) || ts[MaxDueTimers-1].ID != "m0005" {
+			t.Errorf("many: from %s to %s", ts[0].ID, ts[MaxDueTimers-1].ID)
+		}
+		for i := 1; i < len(ts); i++ {
+			if !ts[i-1].Due.Before(ts[i].Due) {
+				t.Fatalf("many: %s before %s", ts[i-1].ID, ts[i].ID)
+			}
+		}
+		if ts, _ := st.ContactTimers(bg, "other3"); len(ts) == 0 {
+			t.Error("other3 has no timers")
+		}
+	})
+}
+
+func TestContactTimersReopen(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, st,
+		&Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "t2", Due: t0.Add(2 * time.Hour)}, {ID: "t1", Due: t0.Add(time.Hour), Kind: flows.TimerWait, Seq: 3}}},
+		&Batch{ContactID: "c2", Timers: []flows.Timer{{ID: "u1", Due: t0}}})
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := st.ContactTimers(bg, "c1")
+	want := flows.Timer{ID: "t1", Contact: "c1", Due: t0.Add(time.Hour), Kind: flows.TimerWait, Seq: 3}
+	if err != nil || len(ts) != 2 || !reflect.DeepEqual(ts[0], want) || ts[1].ID != "t2" {
+		t.Errorf("c1 after reopen: %v %#v", err, ts)
+	}
+	// Moves and cancels find the old entries with an empty cache.
+	commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"t2"},
+		Timers: []flows.Timer{{ID: "t1", Due: t0.Add(3 * time.Hour)}, {ID: "u1", Due: t0}}})
+	if ts, _ := st.ContactTimers(bg, "c1"); !reflect.DeepEqual(timerIDs(ts), []string{"u1", "t1"}) {
+		t.Errorf("c1 after moves: %v", timerIDs(ts))
+	}
+	if ts, _ := st.ContactTimers(bg, "c2"); ts != nil {
+		t.Errorf("c2 after moves: %v", timerIDs(ts))
+	}
+	checkTimerIndex(t, st)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ContactTimers(bg, "c1"); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
 }
