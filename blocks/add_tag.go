@@ -34,7 +34,9 @@ func (b *AddTag) Enter(r flows.Run) flows.Result {
 		return flows.Fail(err)
 	}
 	for _, t := range tags {
-		r.AddTag(t)
+		if err := r.AddTag(t); err != nil {
+			return flows.Fail(err)
+		}
 	}
 	return flows.Next()
 }

@@ -54,3 +54,22 @@ skills:
 		}
 	}
 }
+
+// TestAddTagIsBounded: tags that come from user input cannot grow without
+// bound.
+func TestAddTagIsBounded(t *testing.T) {
+	c := newChat(t, `
+skills:
+  /start:
+    - listen: word
+    - add_tag: "{{ word }}"
+      next: /start
+  /_error:
+    - text: "error: {{ error.message }}"
+`)
+	c.say("hi")
+	got := c.say(strings.Repeat("x", 65))
+	if len(got) != 1 || !strings.Contains(got[0], "longer than 64 characters") {
+		t.Fatalf("long tag: %q", got)
+	}
+}

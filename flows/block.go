@@ -63,7 +63,9 @@ type Run interface {
 	Set(name string, v any) error
 	// Unset removes a variable or a contact attribute.
 	Unset(name string)
-	AddTag(tag string)
+	// AddTag tags the contact; it fails past MaxTags or for a tag longer
+	// than MaxTagLen.
+	AddTag(tag string) error
 	RemoveTag(tag string)
 	SetStatus(status string)
 	Contact() *Contact
@@ -86,6 +88,12 @@ type Run interface {
 	// reads its data), the timer, or the end of a handover.
 	Event() *Event
 }
+
+// Bounds on a contact's tags, which user input can drive.
+const (
+	MaxTags   = 100
+	MaxTagLen = 64
+)
 
 // HTTPDoer performs an HTTP request. *http.Client satisfies it.
 type HTTPDoer interface {
@@ -190,29 +198,68 @@ var Categories = []string{"Messages", "Input", "Logic", "Data", "Events", "Time"
 var registry = struct {
 	sync.RWMutex
 	specs map[string]*Spec
+	// version changes with every change of the registry, so the compiled
+	// schema knows when to compile again.
+	version int
 }{specs: map[string]*Spec{}}
 
-// RegisterBlock adds a block type. It panics on a programming error (a
-// duplicate type, a configuration that is not a struct pointer), which
-// surfaces at start-up in every test.
+func registryVersion() int {
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.version
+}
+
+// RegisterBlock adds a block type. Built-in blocks call it from init with a
+// configuration struct whose tags describe the fields; it panics on their
+// programming errors (a duplicate type, a configuration that is not a
+// struct pointer), which surface at start-up in every test.
+//
+// A block described at run time — an integration plugin's action, whose
+// parameters come from its manifest — sets Fields itself and may return any
+// YAML-decodable configuration from New (a *map[string]any); it registers
+// with AddBlock, which returns errors instead and can replace the block
+// when the plugin is reloaded.
 func RegisterBlock(s Spec) {
-	if s.Type == "" || s.New == nil || s.Title == "" {
-		panic("flows: block spec needs Type, Title and New")
+	if err := addBlock(s, false); err != nil {
+		panic(err)
 	}
-	fields, err := deriveFields(s.New())
-	if err != nil {
-		panic(fmt.Sprintf("flows: block %s: %v", s.Type, err))
-	}
-	if s.Primary != "" && fieldByName(fields, s.Primary) == nil {
-		panic(fmt.Sprintf("flows: block %s: primary field %q is not a field", s.Type, s.Primary))
-	}
-	s.Fields = fields
+}
+
+// AddBlock registers or replaces a block type described at run time. The
+// loader validates the next bot files against it at once.
+func AddBlock(s Spec) error { return addBlock(s, true) }
+
+// RemoveBlock removes a block type added with AddBlock (a plugin that went
+// away). Bots that use it no longer load.
+func RemoveBlock(typ string) {
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := registry.specs[s.Type]; dup {
-		panic("flows: duplicate block type " + s.Type)
+	delete(registry.specs, typ)
+	registry.version++
+}
+
+func addBlock(s Spec, replace bool) error {
+	if s.Type == "" || s.New == nil || s.Title == "" {
+		return fmt.Errorf("flows: block spec needs Type, Title and New")
+	}
+	if s.Fields == nil {
+		fields, err := deriveFields(s.New())
+		if err != nil {
+			return fmt.Errorf("flows: block %s: %v", s.Type, err)
+		}
+		s.Fields = fields
+	}
+	if s.Primary != "" && fieldByName(s.Fields, s.Primary) == nil {
+		return fmt.Errorf("flows: block %s: primary field %q is not a field", s.Type, s.Primary)
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.specs[s.Type]; dup && !replace {
+		return fmt.Errorf("flows: duplicate block type %s", s.Type)
 	}
 	registry.specs[s.Type] = &s
+	registry.version++
+	return nil
 }
 
 // LookupBlock returns the spec of a block type.

@@ -60,6 +60,8 @@ func CheckVarName(name string) error {
 const (
 	MaxExprLen   = 4096
 	MaxExprNodes = 1000
+	// MaxRepeat bounds the text repeat() may build.
+	MaxRepeat = 64 << 10
 )
 
 // Functions are the helpers available in every expression, besides
@@ -137,6 +139,17 @@ func exprOptions(loc *time.Location) []expr.Option {
 		// now is a variable holding the engine's clock, so steps stay
 		// deterministic; the built-in now() would read the wall clock.
 		expr.DisableBuiltin("now"),
+		// repeat() allocates its result before the memory budget sees it:
+		// bound it, since its count may come from user input.
+		expr.DisableBuiltin("repeat"),
+		expr.Function("repeat", func(p ...any) (any, error) {
+			s, _ := p[0].(string)
+			n, ok := p[1].(int)
+			if !ok || n < 0 || len(s)*n > MaxRepeat {
+				return nil, fmt.Errorf("repeat: the result may be at most %d characters", MaxRepeat)
+			}
+			return strings.Repeat(s, n), nil
+		}, new(func(string, int) string)),
 		expr.Function("is_email", func(p ...any) (any, error) { return IsEmail(str(p[0])), nil }, new(func(any) bool)),
 		expr.Function("is_phone", func(p ...any) (any, error) { return IsPhone(str(p[0])), nil }, new(func(any) bool)),
 		expr.Function("is_url", func(p ...any) (any, error) { return IsURL(str(p[0])), nil }, new(func(any) bool)),

@@ -374,6 +374,7 @@ func (l *loader) build(root *yaml.Node) *Bot {
 			}
 		case "settings":
 			_ = v.Decode(&bot.Settings) // shape checked by the schema
+			l.checkSettings(v)
 		case "attributes":
 			l.attributes(v)
 		case "entities":
@@ -383,7 +384,7 @@ func (l *loader) build(root *yaml.Node) *Bot {
 	if bot.Name == "" {
 		bot.Name = bot.ID
 	}
-	if bot.Settings.MaxBlocks <= 0 || bot.Settings.MaxBlocks > 10000 {
+	if bot.Settings.MaxBlocks <= 0 || bot.Settings.MaxBlocks > maxMaxBlocks {
 		bot.Settings.MaxBlocks = DefaultSettings.MaxBlocks
 	}
 	if bot.Settings.FallbackAfter <= 0 {
@@ -408,6 +409,30 @@ func (l *loader) build(root *yaml.Node) *Bot {
 	l.compile()
 	l.reachability()
 	return bot
+}
+
+// maxMaxBlocks is the largest max_blocks setting honoured.
+const maxMaxBlocks = 10000
+
+// checkSettings warns about settings out of range, which fall back to
+// their defaults.
+func (l *loader) checkSettings(m *yaml.Node) {
+	for _, c := range []struct {
+		key      string
+		min, max int
+		def      int
+	}{
+		{"max_blocks", 1, maxMaxBlocks, DefaultSettings.MaxBlocks},
+		{"fallback_after", 1, 1000, DefaultSettings.FallbackAfter},
+	} {
+		_, v := mappingValue(m, c.key)
+		if v == nil || v.ShortTag() != "!!int" {
+			continue
+		}
+		if n, err := strconv.Atoi(v.Value); err == nil && (n < c.min || n > c.max) {
+			l.d.warnf(nodePos(v), "%s must be from %d to %d; %d is used instead", c.key, c.min, c.max, c.def)
+		}
+	}
 }
 
 func (l *loader) attributes(m *yaml.Node) {

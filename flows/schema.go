@@ -240,9 +240,9 @@ func toAny(ss []string) []any {
 // editor does with the whole schema) costs a 500-block bot most of its load
 // time.
 type compiledSchemas struct {
-	root   *jsonschema.Schema
-	blocks map[string]*jsonschema.Schema
-	n      int
+	root    *jsonschema.Schema
+	blocks  map[string]*jsonschema.Schema
+	version int
 }
 
 var compiled struct {
@@ -251,14 +251,15 @@ var compiled struct {
 }
 
 // schemas returns the compiled schemas for the blocks registered now,
-// compiling again when more block types registered since.
+// compiling again when the registry changed since.
 func schemas() (*compiledSchemas, error) {
 	compiled.Lock()
 	defer compiled.Unlock()
-	types := BlockTypes()
-	if compiled.s != nil && compiled.s.n == len(types) {
+	version := registryVersion()
+	if compiled.s != nil && compiled.s.version == version {
 		return compiled.s, nil
 	}
+	types := BlockTypes()
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.AssertFormat = true
@@ -269,7 +270,7 @@ func schemas() (*compiledSchemas, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot schema: %w", err)
 	}
-	cs := &compiledSchemas{root: root, blocks: map[string]*jsonschema.Schema{}, n: len(types)}
+	cs := &compiledSchemas{root: root, blocks: map[string]*jsonschema.Schema{}, version: version}
 	for _, t := range types {
 		bs, err := c.Compile("bot.schema.json#/$defs/block_" + t)
 		if err != nil {

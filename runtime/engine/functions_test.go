@@ -57,3 +57,21 @@ skills:
 		t.Fatalf("got %+v %+v", sp.Messages, sp.Trace)
 	}
 }
+
+func TestRepeatIsBounded(t *testing.T) {
+	bot, ds := flows.Load("r.yaml", []byte(`id: r
+skills:
+  /start:
+    - text: "{{ repeat('ab', 3) }}"
+    - text: "{{ repeat('x', 100000000) }}"
+  /_error:
+    - text: "error: {{ error.message }}"
+`))
+	if bot == nil {
+		t.Fatal(ds)
+	}
+	sp := engine.New(nil).Step(engine.Input{Bot: bot, Contact: &flows.Contact{ID: "c"}, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "hi"}}, Now: time.Now()})
+	if len(sp.Messages) != 2 || sp.Messages[0].Text != "ababab" || !strings.Contains(sp.Messages[1].Text, "at most 65536 characters") {
+		t.Fatalf("got %+v", sp.Messages)
+	}
+}

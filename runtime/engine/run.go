@@ -386,12 +386,27 @@ func (r *run) Unset(name string) {
 	}
 }
 
-func (r *run) AddTag(tag string) {
+func (r *run) AddTag(tag string) error {
 	if tag == "" || r.contact.HasTag(tag) {
-		return
+		return nil
+	}
+	if len(tag) > flows.MaxTagLen {
+		return fmt.Errorf("tag %q is longer than %d characters", short(tag), flows.MaxTagLen)
+	}
+	if len(r.contact.Tags) >= flows.MaxTags {
+		return fmt.Errorf("the contact already has %d tags, the most it may have", flows.MaxTags)
 	}
 	r.contact.Tags = append(r.contact.Tags, tag)
 	r.touchContact()
+	return nil
+}
+
+// short cuts long text for error messages.
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
 }
 
 func (r *run) RemoveTag(tag string) {
