@@ -32,11 +32,13 @@ examples:
 	$(GO) run ./cmd/switchboard validate --strict flows/examples/*.yaml
 	$(GO) run ./cmd/switchboard test flows/examples
 
-# Fuzz the parsers for a while (FUZZTIME=5m make fuzz); new findings land in testdata.
+# Fuzz the parsers for a while (FUZZTIME=5m make fuzz): bot files, stored
+# sessions, conversation test files. New findings land in testdata.
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./flows -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run XXX -fuzz FuzzUnmarshalSession -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/convo -run XXX -fuzz FuzzParseTest -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./runtime/... ./flows/...
