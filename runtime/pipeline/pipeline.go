@@ -1,0 +1,287 @@
+// Package pipeline carries inbound messages, named events and due timers
+// through the engine and the store. One goroutine (a shard) owns a contact
+// at a time, so each conversation is processed in order while
+// conversations run in parallel; the effects of every step — the inbound
+// message, the session, the contact, the replies and the timers — commit in
+// one transaction, batched across conversations, before the caller hears
+// back. A caller that has its answer may acknowledge its channel: nothing it
+// was told about can be lost.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/engine"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// Errors the pipeline answers with.
+var (
+	ErrClosed     = errors.New("pipeline: closed")
+	ErrUnknownBot = errors.New("pipeline: unknown bot")
+	ErrNoContact  = errors.New("pipeline: no such contact")
+)
+
+// Config configures a Pipeline. Store and Engine are required.
+type Config struct {
+	Store  store.Store
+	Engine *engine.Engine
+	// Shards is the number of goroutines contacts are spread over; 0 means
+	// 256. More shards hide commit latency behind other conversations.
+	Shards int
+	// CommitBatch and CommitDelay shape the group commit: up to CommitBatch
+	// steps share a transaction, gathered for at most CommitDelay.
+	CommitBatch int
+	CommitDelay time.Duration
+	// TimerPoll is how often due timers are looked for; 0 means 100ms.
+	TimerPoll time.Duration
+	// CacheSize bounds the contacts (with their sessions) each shard keeps
+	// in memory; 0 means 4096.
+	CacheSize int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Pipeline runs conversations. Start it, send it work, Close it.
+type Pipeline struct {
+	cfg       Config
+	bots      atomic.Pointer[map[string]*flows.Bot]
+	committer *store.Committer
+	shards    []*shard
+
+	mu     sync.RWMutex // held for reading while enqueuing, for writing by Close
+	closed bool
+	wg     sync.WaitGroup
+	stop   chan struct{}
+
+	inflight sync.Map // timer id → struct{}: timers handed to a shard, not yet done
+	seed     atomic.Uint64
+}
+
+// New returns a pipeline; Start runs it.
+func New(cfg Config) *Pipeline {
+	if cfg.Shards <= 0 {
+		cfg.Shards = 256
+	}
+	if cfg.CommitBatch <= 0 {
+		cfg.CommitBatch = 512
+	}
+	if cfg.CommitDelay <= 0 {
+		cfg.CommitDelay = time.Millisecond
+	}
+	if cfg.TimerPoll <= 0 {
+		cfg.TimerPoll = 100 * time.Millisecond
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 4096
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	p := &Pipeline{cfg: cfg, stop: make(chan struct{})}
+	empty := map[string]*flows.Bot{}
+	p.bots.Store(&empty)
+	p.seed.Store(uint64(cfg.Now().UnixNano()))
+	return p
+}
+
+// SetBots replaces the bots the pipeline runs. Conversations of a bot that
+// changed go on from where they stand in the new version.
+func (p *Pipeline) SetBots(bots map[string]*flows.Bot) {
+	m := make(map[string]*flows.Bot, len(bots))
+	for id, b := range bots {
+		m[id] = b
+	}
+	p.bots.Store(&m)
+}
+
+// Bot returns a running bot.
+func (p *Pipeline) Bot(id string) *flows.Bot { return (*p.bots.Load())[id] }
+
+// Start starts the shards, the group committer and the timer loop.
+func (p *Pipeline) Start() {
+	p.committer = store.NewCommitter(p.cfg.Store, p.cfg.CommitBatch, p.cfg.CommitDelay)
+	p.shards = make([]*shard, p.cfg.Shards)
+	for i := range p.shards {
+		sh := &shard{p: p, jobs: make(chan *job, 64), cache: newCache(p.cfg.CacheSize)}
+		p.shards[i] = sh
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			sh.run()
+		}()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.timerLoop()
+	}()
+}
+
+// Close stops taking work, finishes what was taken, and stops every
+// goroutine it started. Work still queued when ctx ends is answered with
+// ErrClosed.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	for _, sh := range p.shards {
+		close(sh.jobs)
+	}
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.committer != nil {
+		return p.committer.Close()
+	}
+	return nil
+}
+
+// ContactID is the id of the contact a channel knows as sender on a bot. It
+// is derived, not stored, so that a message can be routed to its shard
+// before the contact is looked up.
+func ContactID(bot, channel, sender string) string {
+	h := sha256.Sum256([]byte(bot + "\x00" + channel + "\x00" + sender))
+	return "c" + base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:15])
+}
+
+// Inbound is a message a channel received.
+type Inbound struct {
+	Bot     string
+	Channel string
+	// Sender is the channel's id of the user.
+	Sender string
+	// ID is the channel's id of the message; messages with the same channel
+	// and ID are handled once. Empty: no de-duplication.
+	ID string
+	// Name is the user's name, when the channel knows it.
+	Name    string
+	Content flows.Content
+	// Replied marks channels that deliver the replies in their answer (the
+	// REST channel): the replies are stored as sent rather than queued for
+	// the outbox.
+	Replied bool
+}
+
+// Result is what handling a message or an event produced, once committed.
+type Result struct {
+	Contact *flows.Contact
+	// Replies are the outbound messages of the step, as stored (with Seq).
+	Replies []store.Message
+	// Duplicate is set when the message had been handled before; nothing
+	// was done.
+	Duplicate bool
+	// Handover is the live-chat request the step made, if any.
+	Handover *flows.HandoverRequest
+}
+
+// Handle runs an inbound message and returns once its effects are durable.
+func (p *Pipeline) Handle(ctx context.Context, in Inbound) (*Result, error) {
+	if p.Bot(in.Bot) == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownBot, in.Bot)
+	}
+	id := ContactID(in.Bot, in.Channel, in.Sender)
+	return p.do(ctx, &job{contact: id, inbound: &in})
+}
+
+// Event sends a named event to a contact (entering CATCH skills).
+func (p *Pipeline) Event(ctx context.Context, contactID, name string, data map[string]any) (*Result, error) {
+	return p.do(ctx, &job{contact: contactID, event: &flows.Event{Kind: flows.EventNamed, Name: name, Data: data}})
+}
+
+func (p *Pipeline) do(ctx context.Context, j *job) (*Result, error) {
+	j.ctx = ctx
+	j.done = make(chan struct{})
+	if err := p.enqueue(ctx, j); err != nil {
+		return nil, err
+	}
+	select {
+	case <-j.done:
+		return j.res, j.err
+	case <-ctx.Done():
+		// The shard still finishes the job; its caller stops waiting.
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, j *job) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed || p.shards == nil {
+		return ErrClosed
+	}
+	sh := p.shards[shardOf(j.contact, len(p.shards))]
+	select {
+	case sh.jobs <- j:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func shardOf(contact string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(contact))
+	return int(h.Sum32() % uint32(n))
+}
+
+// timerLoop hands due timers to their contacts' shards. A timer stays in
+// the store until the step it starts commits its cancellation, so a crash
+// in between fires it again after a restart.
+func (p *Pipeline) timerLoop() {
+	t := time.NewTicker(p.cfg.TimerPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		timers, err := p.cfg.Store.DueTimers(ctx, p.cfg.Now(), store.MaxDueTimers)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, store.ErrClosed) {
+				p.cfg.Log.Warn("due timers", "err", err)
+			}
+			continue
+		}
+		for i := range timers {
+			tm := timers[i]
+			if _, busy := p.inflight.LoadOrStore(tm.ID, struct{}{}); busy {
+				continue
+			}
+			j := &job{contact: tm.Contact, timer: &tm, ctx: context.Background(), done: make(chan struct{})}
+			if err := p.enqueue(context.Background(), j); err != nil {
+				p.inflight.Delete(tm.ID)
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,275 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/engine"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// job is one piece of work for a contact: exactly one of inbound, event
+// and timer is set.
+type job struct {
+	ctx     context.Context
+	contact string
+	inbound *Inbound
+	event   *flows.Event
+	timer   *flows.Timer
+
+	done chan struct{}
+	res  *Result
+	err  error
+}
+
+// shard owns the contacts that hash to it: only its goroutine reads or
+// writes their state, so its cache is always current.
+type shard struct {
+	p     *Pipeline
+	jobs  chan *job
+	cache *cache
+}
+
+func (sh *shard) run() {
+	for j := range sh.jobs {
+		j.res, j.err = sh.process(j)
+		if j.timer != nil {
+			sh.p.inflight.Delete(j.timer.ID)
+			if j.err != nil {
+				sh.p.cfg.Log.Warn("timer", "timer", j.timer.ID, "contact", j.contact, "err", j.err)
+			}
+		}
+		close(j.done)
+	}
+}
+
+// stepTimeout bounds one step and its commit.
+const stepTimeout = 30 * time.Second
+
+func (sh *shard) process(j *job) (*Result, error) {
+	p := sh.p
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	now := p.cfg.Now()
+	in := j.inbound
+
+	var dedup string
+	if in != nil && in.ID != "" {
+		dedup = in.Bot + "\x00" + in.Channel + "\x00" + in.ID
+		seen, err := p.cfg.Store.Seen(ctx, dedup)
+		if err != nil {
+			return nil, err
+		}
+		if seen {
+			return &Result{Duplicate: true}, nil
+		}
+	}
+
+	st, err := sh.load(ctx, j.contact)
+	if err != nil {
+		return nil, err
+	}
+	newContact := st == nil
+	if newContact {
+		if j.timer != nil {
+			// The contact is gone: its timer has nothing left to do.
+			return nil, sh.dropTimer(ctx, j, "its contact no longer exists")
+		}
+		if in == nil {
+			return nil, fmt.Errorf("%w %q", ErrNoContact, j.contact)
+		}
+		st = &state{contact: &flows.Contact{
+			ID: j.contact, Bot: in.Bot, Channel: in.Channel, ExternalID: in.Sender, Name: in.Name,
+			CreatedAt: now, UpdatedAt: now,
+		}}
+	}
+	bot := p.Bot(st.contact.Bot)
+	if bot == nil {
+		if j.timer != nil {
+			return nil, sh.dropTimer(ctx, j, "bot "+st.contact.Bot+" is not running")
+		}
+		return nil, fmt.Errorf("%w %q", ErrUnknownBot, st.contact.Bot)
+	}
+
+	batch := &store.Batch{ContactID: j.contact, DedupKey: dedup}
+	var ev flows.Event
+	switch {
+	case in != nil:
+		content := in.Content
+		ev = flows.Event{Kind: flows.EventMessage, Message: &content}
+		batch.Messages = append(batch.Messages, store.Message{
+			ID: in.ID, Time: now, Direction: store.DirectionIn, Author: store.AuthorUser,
+			Channel: in.Channel, ExternalID: in.ID, Content: in.Content,
+		})
+		if in.Name != "" && st.contact.Name == "" {
+			c := st.contact.Clone()
+			c.Name = in.Name
+			st.contact = c
+			batch.Contact = c
+		}
+	case j.event != nil:
+		ev = *j.event
+	case j.timer != nil:
+		ev = flows.Event{Kind: flows.EventTimer, Timer: j.timer}
+	}
+	if newContact {
+		batch.Contact = st.contact
+	}
+
+	res := &Result{Contact: st.contact}
+	var sp *flows.Sprint
+	if !st.contact.Banned {
+		// A banned contact's messages are stored and go no further.
+		sess, err := st.decodeSession()
+		if err != nil {
+			return nil, err
+		}
+		sp = p.cfg.Engine.Step(engine.Input{
+			Bot: bot, Session: sess, Contact: st.contact, Event: ev, Now: now, Seed: p.seed.Add(1),
+		})
+		batch.Session = sp.Session
+		batch.Timers = sp.Timers
+		batch.CancelTimers = sp.CancelTimers
+		if sp.ContactDirty {
+			sp.Contact.UpdatedAt = now
+			batch.Contact = sp.Contact
+		}
+		status := store.StatusQueued
+		if in != nil && in.Replied {
+			status = store.StatusSent
+		}
+		for _, m := range sp.Messages {
+			batch.Messages = append(batch.Messages, store.Message{
+				Time: now, Direction: store.DirectionOut, Author: store.AuthorBot,
+				Channel: st.contact.Channel, Status: status, Content: m,
+			})
+		}
+		res.Handover = sp.Handover
+	} else if j.timer != nil {
+		batch.CancelTimers = []string{j.timer.ID}
+	}
+	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 {
+		return res, nil
+	}
+	if err := p.committer.Submit(ctx, batch); err != nil {
+		// Nothing of the step is durable: forget what the cache may not
+		// reflect, so the next job reads the store.
+		sh.cache.drop(j.contact)
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	if batch.Contact != nil {
+		st.contact = batch.Contact
+		res.Contact = batch.Contact
+	}
+	if sp != nil {
+		if err := st.encodeSession(sp.Session); err != nil {
+			sh.cache.drop(j.contact)
+			return nil, err
+		}
+	}
+	sh.cache.put(j.contact, st)
+	for _, m := range batch.Messages {
+		if m.Direction == store.DirectionOut {
+			res.Replies = append(res.Replies, m)
+		}
+	}
+	return res, nil
+}
+
+// dropTimer cancels a timer that can no longer do anything, so it does not
+// come due again at every poll.
+func (sh *shard) dropTimer(ctx context.Context, j *job, why string) error {
+	sh.p.cfg.Log.Warn("dropping timer", "timer", j.timer.ID, "contact", j.contact, "reason", why)
+	return sh.p.committer.Submit(ctx, &store.Batch{ContactID: j.contact, CancelTimers: []string{j.timer.ID}})
+}
+
+// state is what a shard keeps of a contact between steps.
+type state struct {
+	contact *flows.Contact
+	// session is the encoded session, nil when there is none.
+	session []byte
+}
+
+func (s *state) decodeSession() (*flows.Session, error) {
+	if s.session == nil {
+		return nil, nil
+	}
+	return flows.UnmarshalSession(s.session)
+}
+
+func (s *state) encodeSession(sess *flows.Session) error {
+	b, err := flows.AppendSession(s.session[:0], sess)
+	if err != nil {
+		return err
+	}
+	s.session = b
+	return nil
+}
+
+// load returns the contact's state from the cache or the store; nil when
+// the contact does not exist.
+func (sh *shard) load(ctx context.Context, id string) (*state, error) {
+	if st, ok := sh.cache.get(id); ok {
+		return st, nil
+	}
+	st := sh.p.cfg.Store
+	c, err := st.Contact(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &state{contact: c}
+	sess, err := st.Session(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		if err := s.encodeSession(sess); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// cache keeps the most recently used contacts of a shard, bounded.
+type cache struct {
+	max   int
+	items map[string]*state
+	order []string // insertion order, for eviction
+}
+
+func newCache(max int) *cache { return &cache{max: max, items: map[string]*state{}} }
+
+func (c *cache) get(id string) (*state, bool) {
+	s, ok := c.items[id]
+	return s, ok
+}
+
+func (c *cache) put(id string, s *state) {
+	if _, ok := c.items[id]; !ok {
+		for len(c.items) >= c.max && len(c.order) > 0 {
+			delete(c.items, c.order[0])
+			c.order = c.order[1:]
+		}
+		if len(c.order) >= 2*c.max {
+			// Dropped ids linger in order; rebuild it from what is cached.
+			order := make([]string, 0, len(c.items)+1)
+			for _, o := range c.order {
+				if _, ok := c.items[o]; ok {
+					order = append(order, o)
+				}
+			}
+			c.order = order
+		}
+		c.order = append(c.order, id)
+	}
+	c.items[id] = s
+}
+
+func (c *cache) drop(id string) { delete(c.items, id) }
