@@ -1,6 +1,6 @@
-// Command switchboard works with bot files: it validates them, runs their
-// conversation tests, lets you chat with a bot in the terminal and prints
-// the bot-file schema. Each command lives in its own file; main only
+// Command switchboard runs bots and works with bot files: it serves them,
+// validates them, runs their conversation tests, lets you chat with a bot in
+// the terminal and prints the bot-file schema. Each command lives in its own file; main only
 // dispatches.
 package main
 
@@ -53,6 +53,7 @@ func init() {
 		{"validate", "[--strict] [--json] FILE...", "check bot files (and *.test.yaml files) and print every problem as file:line:col: message", cmdValidate},
 		{"test", "[-v] [--run REGEX] [FILE_OR_DIR...]", "run conversation tests: *.test.yaml files, or every one under a directory", cmdTest},
 		{"chat", "[--data DIR] [--contact ID] [--name NAME] [--attr k=v]... FILE", "talk to a bot in the terminal; --data keeps the conversation across runs", cmdChat},
+		{"serve", "[--addr HOST:PORT] [--data DIR] [--bots DIR] [--default-bot ID]", "run the server: every bot in the bots folder, on the REST channel", cmdServe},
 		{"schema", "", "print the JSON Schema of bot files", cmdSchema},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "[COMMAND]", "show this help, or a command's flags", cmdHelp},

@@ -268,7 +268,7 @@ func (r *run) message(ev *flows.Event) {
 }
 
 // pickOffer finds the offered button or quick reply a message picks: by
-// payload, or by its title typed out.
+// its payload, or by its title or payload typed out.
 func (r *run) pickOffer(msg *flows.Content) *flows.Offer {
 	offers := r.sess.Offered
 	if msg.Payload != "" {
@@ -284,7 +284,9 @@ func (r *run) pickOffer(msg *flows.Content) *flows.Offer {
 		return nil
 	}
 	for i := range offers {
-		if strings.EqualFold(offers[i].Title, text) {
+		// A title typed out, or a payload sent back as text (REST clients
+		// send a tapped button's payload as the message).
+		if strings.EqualFold(offers[i].Title, text) || offers[i].Payload == text {
 			return &offers[i]
 		}
 	}

@@ -386,3 +386,26 @@ skills:
 		t.Fatalf("no failure in trace: %+v", sp.Trace[len(sp.Trace)-1])
 	}
 }
+
+func TestPayloadSentAsTextTapsTheButton(t *testing.T) {
+	bot := load(t, `
+id: pay
+skills:
+  /start:
+    - text: pick
+      buttons: [{title: Track my order, goto: track}, {title: Maybe, payload: maybe}]
+    - listen: answer
+    - text: "answer {{ answer }}"
+  track:
+    - text: tracking
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	if got := texts(step(e, bot, sp, msg("track", ""), t0)); got != "tracking" {
+		t.Fatalf("goto payload as text: %q", got)
+	}
+	sp = step(e, bot, nil, msg("hi", ""), t0) // Step took the first session over
+	if got := texts(step(e, bot, sp, msg("maybe", ""), t0)); got != "answer maybe" {
+		t.Fatalf("postback payload as text: %q", got)
+	}
+}

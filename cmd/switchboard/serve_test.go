@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuf is a buffer the server writes while the test reads.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestServe starts the server on a free loopback port with a folder holding
+// a good bot, a broken one and a test file, talks to it over REST, and
+// stops it.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("id: good\nskills:\n  /start:\n    - text: Hello from good\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("id: broken\nskills:\n  /start:\n    - txet: oops\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "good.test.yaml"), []byte("bot: good.yaml\ntests: []\n"), 0o644)
+	var out, errOut syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: dir})
+	}()
+	var base string
+	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
+	for i := 0; i < 500 && base == ""; i++ {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("server did not start:\n%s\n%s", out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "broken.yaml:4:7: unknown block type \"txet\"") || !strings.Contains(errOut.String(), "broken.yaml: skipped") {
+		t.Fatalf("broken bot not reported:\n%s", errOut.String())
+	}
+	resp, err := http.Post(base+"/webhooks/rest/webhook", "application/json", strings.NewReader(`{"sender":"u","message":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Hello from good") {
+		t.Fatalf("reply: %s", body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(shutdownTimeout + 5*time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := serve(context.Background(), io.Discard, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "d"), Bots: filepath.Join(dir, "missing")}); err == nil || !strings.Contains(err.Error(), "bots folder") {
+		t.Fatalf("missing folder: %v", err)
+	}
+	if err := serve(context.Background(), io.Discard, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "d"), Bots: dir}); err == nil || !strings.Contains(err.Error(), "no bot") {
+		t.Fatalf("empty folder: %v", err)
+	}
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/channel"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+)
+
+// restCapabilities are what the REST channel's JSON can carry, following
+// Rasa's REST input channel: text, buttons and images; quick replies
+// become buttons and the rest becomes text.
+var restCapabilities = channel.Capabilities{Buttons: true, Images: true}
+
+// restRequest is Rasa's REST input: the sender's id, the message, and
+// free-form metadata.
+type restRequest struct {
+	Sender   string         `json:"sender"`
+	Message  *string        `json:"message"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// restReply is one bot message in Rasa's REST output format.
+type restReply struct {
+	RecipientID string       `json:"recipient_id"`
+	Text        string       `json:"text,omitempty"`
+	Buttons     []restButton `json:"buttons,omitempty"`
+	Image       string       `json:"image,omitempty"`
+}
+
+type restButton struct {
+	Title   string `json:"title"`
+	Payload string `json:"payload,omitempty"`
+	URL     string `json:"url,omitempty"`
+}
+
+// maxSenderLen and maxMessageLen bound what one REST call may carry.
+const (
+	maxSenderLen  = 256
+	maxMessageLen = 16 << 10
+)
+
+// restWebhook answers POST /webhooks/rest/webhook (the default bot) and
+// /webhooks/rest/{bot}/webhook synchronously with the bot's replies, once
+// the message and the replies are stored.
+func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
+	bot, _ := ctx.UserValue("bot").(string)
+	if bot == "" {
+		bot = s.defaultBot()
+	}
+	if s.cfg.Pipeline.Bot(bot) == nil {
+		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", fmt.Sprintf("no bot %q is running", bot), map[string]any{"bots": s.bots()})
+		return
+	}
+	var req restRequest
+	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body must be JSON like {\"sender\": \"u1\", \"message\": \"hi\"}: "+err.Error(), nil)
+		return
+	}
+	switch {
+	case req.Sender == "":
+		writeError(ctx, fasthttp.StatusBadRequest, "missing_sender", `"sender" is required: the id of the user on your side`, nil)
+		return
+	case len(req.Sender) > maxSenderLen:
+		writeError(ctx, fasthttp.StatusBadRequest, "sender_too_long", fmt.Sprintf(`"sender" may be at most %d bytes`, maxSenderLen), nil)
+		return
+	case req.Message == nil:
+		writeError(ctx, fasthttp.StatusBadRequest, "missing_message", `"message" is required: the user's text, or a button's payload`, nil)
+		return
+	case len(*req.Message) > maxMessageLen:
+		writeError(ctx, fasthttp.StatusBadRequest, "message_too_long", fmt.Sprintf(`"message" may be at most %d bytes`, maxMessageLen), nil)
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	res, err := s.cfg.Pipeline.Handle(rctx, pipeline.Inbound{
+		Bot: bot, Channel: "rest", Sender: req.Sender, Content: flows.Content{Text: *req.Message}, Replied: true,
+	})
+	if err != nil {
+		s.handleError(ctx, err)
+		return
+	}
+	out := []restReply{}
+	for _, r := range res.Replies {
+		for _, c := range channel.Degrade(r.Content, restCapabilities) {
+			reply := restReply{RecipientID: req.Sender, Text: c.Text}
+			for _, b := range c.Buttons {
+				reply.Buttons = append(reply.Buttons, restButton(b))
+			}
+			if c.Image != nil {
+				reply.Image = c.Image.URL
+				if reply.Text == "" {
+					reply.Text = c.Image.Caption
+				}
+			}
+			out = append(out, reply)
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, pipeline.ErrClosed):
+		ctx.Response.Header.Set("Retry-After", "5")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time; it may still be answered", nil)
+	default:
+		s.cfg.Log.Error("handling message", "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "the message could not be handled", nil)
+	}
+}

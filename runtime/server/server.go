@@ -1,0 +1,150 @@
+// Package server is Switchboard's HTTP surface on fasthttp: channel
+// webhooks (the REST channel now), health endpoints, and the API to come.
+// Every response that is not a success carries a JSON error body with a
+// code a client can act on.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+)
+
+// Config configures a Server.
+type Config struct {
+	Pipeline *pipeline.Pipeline
+	// DefaultBot answers /webhooks/rest/webhook; empty means the first
+	// running bot by id.
+	DefaultBot string
+	// MaxBodySize bounds request bodies; 0 means 1 MiB.
+	MaxBodySize int
+	// RequestTimeout bounds the handling of one request; 0 means 10s.
+	RequestTimeout time.Duration
+	Log            *slog.Logger
+}
+
+// Server serves HTTP. Its zero value is not usable: use New.
+type Server struct {
+	cfg  Config
+	srv  *fasthttp.Server
+	bots func() []string
+}
+
+// New builds the server and its routes.
+func New(cfg Config, botIDs func() []string) *Server {
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Server{cfg: cfg, bots: botIDs}
+	r := router.New()
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.POST("/webhooks/rest/webhook", s.restWebhook)
+	r.POST("/webhooks/rest/{bot}/webhook", s.restWebhook)
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+string(ctx.Path()), nil)
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()), nil)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:            r.Handler,
+		Name:               "switchboard",
+		MaxRequestBodySize: cfg.MaxBodySize,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": cfg.MaxBodySize})
+				return
+			}
+			writeError(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error(), nil)
+		},
+		Logger: slogPrinter{cfg.Log},
+	}
+	return s
+}
+
+// Serve serves on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
+
+// Shutdown stops accepting connections and waits for open requests, up to
+// ctx's deadline.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, 200, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	ids := s.bots()
+	if len(ids) == 0 {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "no_bots", "no bot is running: check the bots folder for errors", nil)
+		return
+	}
+	writeJSON(ctx, 200, map[string]any{"status": "ready", "bots": ids})
+}
+
+// defaultBot is the bot of the REST channel's plain webhook.
+func (s *Server) defaultBot() string {
+	if s.cfg.DefaultBot != "" {
+		return s.cfg.DefaultBot
+	}
+	ids := s.bots()
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// errorBody is the shape of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Details any    `json:"details,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string, details any) {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.Error.Details = code, msg, details
+	writeJSON(ctx, status, b)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = 500, []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// slogPrinter routes fasthttp's log lines to slog.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) {
+	p.l.Warn("http", "msg", sprintf(format, args...))
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
