@@ -51,6 +51,20 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// OnCommit, when set, is called after every committed step, on the
+	// contact's shard goroutine: it must not block (hand the work to a
+	// goroutine of its own). Live views and the outbox dispatcher use it.
+	OnCommit func(Committed)
+}
+
+// Committed describes a step that is durable.
+type Committed struct {
+	Contact *flows.Contact
+	// Messages are the step's inbound and outbound messages, as stored.
+	Messages []store.Message
+	Handover *flows.HandoverRequest
+	// HandoverEnd is set when the bot stopped waiting for a handover.
+	HandoverEnd string
 }
 
 // Pipeline runs conversations. Start it, send it work, Close it.

@@ -171,6 +171,13 @@ func (sh *shard) process(j *job) (*Result, error) {
 		}
 	}
 	sh.cache.put(j.contact, st)
+	if p.cfg.OnCommit != nil {
+		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handover: res.Handover}
+		if sp != nil {
+			c.HandoverEnd = sp.HandoverEnd
+		}
+		p.cfg.OnCommit(c)
+	}
 	for _, m := range batch.Messages {
 		if m.Direction == store.DirectionOut {
 			res.Replies = append(res.Replies, m)

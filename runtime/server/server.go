@@ -31,6 +31,9 @@ type Config struct {
 	// RequestTimeout bounds the handling of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	Log            *slog.Logger
+	// Mount adds the routes of other parts of the runtime (web chat, API,
+	// metrics), each of which owns its own handlers.
+	Mount []func(r *router.Router)
 }
 
 // Server serves HTTP. Its zero value is not usable: use New.
@@ -57,6 +60,9 @@ func New(cfg Config, botIDs func() []string) *Server {
 	r.GET("/readyz", s.readyz)
 	r.POST("/webhooks/rest/webhook", s.restWebhook)
 	r.POST("/webhooks/rest/{bot}/webhook", s.restWebhook)
+	for _, m := range cfg.Mount {
+		m(r)
+	}
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+string(ctx.Path()), nil)
 	}
