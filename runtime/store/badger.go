@@ -539,6 +539,96 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 	return out, nil
 }
 
+func (s *badgerStore) Outbox(ctx context.Context, now time.Time, limit int) ([]Message, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	limit = pageSize(limit, 100, MaxOutbox)
+	var bound uint64
+	switch {
+	case now.Before(minDue):
+		bound = 0 // only the messages clamped to minDue
+	case now.After(maxDue):
+		bound = 1<<64 - 1
+	default:
+		bound = dueBits(now)
+	}
+	var out []Message
+	prefix := []byte(tOutbox)
+	err := s.db.View(func(txn *badger.Txn) error {
+		// The o/ keys say all: they end with the message's reference.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		var key []byte
+		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := it.Item().Key()
+			if len(k) < len(prefix)+8 {
+				return fmt.Errorf("store: bad outbox key %q", k)
+			}
+			if binary.BigEndian.Uint64(k[len(prefix):]) > bound {
+				return nil
+			}
+			m, err := readMessage(txn, k[len(prefix)+8:], &key)
+			if errors.Is(err, ErrNotFound) {
+				continue // cannot happen: a message and its o/ entry are written together
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *badgerStore) MessageByExternal(ctx context.Context, channel, externalID string) (*Message, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	var m Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		var ref []byte
+		if err := getIn(txn, keyMessageExternal(nil, channel, externalID), func(v []byte) error {
+			ref = bytes.Clone(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		var err error
+		m, err = readMessage(txn, ref, new([]byte))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// readMessage reads the message of a reference ({lp contact id}{seq}),
+// building its key in *buf.
+func readMessage(txn *badger.Txn, ref []byte, buf *[]byte) (Message, error) {
+	contact, seq, ok := parseMessageRef(ref)
+	if !ok {
+		return Message{}, fmt.Errorf("store: bad message reference %q", ref)
+	}
+	m := Message{Contact: string(contact), Seq: seq}
+	*buf = append(append((*buf)[:0], tMessage...), ref...)
+	err := getIn(txn, *buf, func(v []byte) error { return decodeMessage(v, &m) })
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("message %d of contact %q: %w", seq, m.Contact, err)
+	}
+	return m, err
+}
+
 // Commit validates every batch, then writes them in as few transactions as
 // Badger's size limit allows (one, almost always).
 func (s *badgerStore) Commit(ctx context.Context, batches ...*Batch) error {
@@ -671,6 +761,11 @@ func (w *writer) apply(b *Batch) error {
 			if err := w.putLastSeq(m.Contact, m.Seq); err != nil {
 				return err
 			}
+		}
+	}
+	for i := range b.Updates {
+		if err := w.updateMessage(&b.Updates[i], cid); err != nil {
+			return err
 		}
 	}
 	for _, id := range b.CancelTimers {
@@ -824,12 +919,139 @@ func (w *writer) putMessage(m *Message, cid string) error {
 	}
 	m.Seq = last + 1
 	w.s.ov.seqs[m.Contact] = m.Seq
+	queued := m.Direction == DirectionOut && m.Status == StatusQueued
+	if queued && m.NextAttempt.IsZero() {
+		m.NextAttempt = m.Time
+	}
 	k := w.mark()
 	w.arena = keyMessage(w.arena, m.Contact, m.Seq)
 	key := w.since(k)
 	v := w.mark()
 	w.arena = appendMessage(w.arena, m)
+	if err := w.set(key, w.since(v)); err != nil {
+		return err
+	}
+	if queued {
+		if err := w.setOutbox(outboxDue(m), m.Contact, m.Seq); err != nil {
+			return err
+		}
+	}
+	if m.Direction == DirectionOut && m.ExternalID != "" {
+		return w.setMessageExternal(m.Channel, m.ExternalID, m.Contact, m.Seq)
+	}
+	return nil
+}
+
+func (w *writer) setOutbox(due uint64, contact string, seq uint64) error {
+	k := w.mark()
+	w.arena = keyOutbox(w.arena, due, contact, seq)
+	return w.set(w.since(k), nil)
+}
+
+func (w *writer) setMessageExternal(channel, ext, contact string, seq uint64) error {
+	k := w.mark()
+	w.arena = keyMessageExternal(w.arena, channel, ext)
+	key := w.since(k)
+	v := w.mark()
+	w.arena = appendMessageRef(w.arena, contact, seq)
 	return w.set(key, w.since(v))
+}
+
+// updateMessage applies a StatusUpdate: it rewrites the stored message
+// (its content bytes are copied, not decoded) and moves its o/ and e/
+// entries. The message is read in the transaction, so an update sees the
+// messages and updates applied before it in the same Commit.
+func (w *writer) updateMessage(u *StatusUpdate, cid string) error {
+	contact := u.contact(cid)
+	k := w.mark()
+	w.arena = keyMessage(w.arena, contact, u.Seq)
+	key := w.since(k)
+	var old, m Message
+	v := w.mark()
+	err := getIn(w.txn, key, func(val []byte) error {
+		i, err := decodeMessageHead(val, &old)
+		if err != nil {
+			return err
+		}
+		if old.Direction != DirectionOut {
+			return fmt.Errorf("%w: status update of message %d of contact %q, which is inbound", ErrInvalid, u.Seq, contact)
+		}
+		m = old
+		m.Status = u.Status
+		if u.ExternalID != "" {
+			m.ExternalID = u.ExternalID
+		}
+		if u.Error != "" {
+			m.Error = u.Error
+		}
+		if u.Attempts != 0 {
+			m.Attempts = u.Attempts
+		}
+		if !u.NextAttempt.IsZero() {
+			m.NextAttempt = u.NextAttempt
+		}
+		w.arena = appendMessageHead(w.arena, &m)
+		w.arena = append(w.arena, val[i:]...)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: status update of message %d of contact %q: %w", ErrInvalid, u.Seq, contact, ErrNotFound)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			err = fmt.Errorf("store: message %d of contact %q: %w", u.Seq, contact, err)
+		}
+		return err
+	}
+	if err := w.set(key, w.since(v)); err != nil {
+		return err
+	}
+	wasQueued, queued := old.Status == StatusQueued, m.Status == StatusQueued
+	oldDue, due := outboxDue(&old), outboxDue(&m)
+	if wasQueued && (!queued || oldDue != due) {
+		k := w.mark()
+		w.arena = keyOutbox(w.arena, oldDue, contact, u.Seq)
+		if err := w.txn.Delete(w.since(k)); err != nil {
+			return err
+		}
+	}
+	if queued && (!wasQueued || oldDue != due) {
+		if err := w.setOutbox(due, contact, u.Seq); err != nil {
+			return err
+		}
+	}
+	if m.ExternalID == old.ExternalID {
+		return nil
+	}
+	if old.ExternalID != "" {
+		if err := w.dropMessageExternal(old.Channel, old.ExternalID, contact, u.Seq); err != nil {
+			return err
+		}
+	}
+	return w.setMessageExternal(m.Channel, m.ExternalID, contact, u.Seq)
+}
+
+// dropMessageExternal deletes the e/ entry of a message's previous external
+// id, if it still refers to the message.
+func (w *writer) dropMessageExternal(channel, ext, contact string, seq uint64) error {
+	k := w.mark()
+	w.arena = keyMessageExternal(w.arena, channel, ext)
+	key := w.since(k)
+	r := w.mark()
+	w.arena = appendMessageRef(w.arena, contact, seq)
+	ref := w.since(r)
+	mine := false
+	err := getIn(w.txn, key, func(v []byte) error {
+		mine = bytes.Equal(v, ref)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if mine {
+		return w.txn.Delete(key)
+	}
+	return nil
 }
 
 // putLastSeq records the contact's last Seq, where the next commit (after

@@ -16,17 +16,29 @@ import (
 //	b/{lp bot}{contact id}               empty: a bot's contacts in ID order
 //	s/{contact id}                       session, flows.MarshalSession
 //	q/{contact id}                       last message Seq of the contact
-//	m/{lp contact id}{seq}               message, encodeMessage
+//	m/{lp contact id}{seq}               message, appendMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
 //	i/{timer id}                         {due}{contact id} of the timer: finds its t/ and k/ keys
 //	k/{lp contact id}{due}{timer id}     empty: a contact's timers in due order
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
+//	o/{due}{lp contact id}{seq}          empty: the outbox, queued outbound messages by next attempt
+//	e/{lp channel}{external id}          {lp contact id}{seq}: outbound message by channel id
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. The i/ index lets CancelTimers and a
 // rescheduling Timers entry find the t/ and k/ keys from the ID alone. A k/
 // key ends like the timer's t/ key ({due}{timer id}), so ContactTimers reads
 // a contact's timers earliest first and finds each t/ key from the k/ one.
+//
+// {lp contact id}{seq} is a message reference: the end of its m/ key, which
+// the o/ key ends with and the e/ value holds, so the outbox and the receipt
+// lookup find the message from their own entry. An o/ entry exists exactly
+// while its outbound message has StatusQueued; its due is the message's
+// NextAttempt (see outboxDue), which a StatusUpdate reads from the stored
+// message to find the entry to move or delete. An e/ entry is written for
+// an outbound message with an external id, when it is committed or when a
+// StatusUpdate sets one; a message that gets a new external id drops its
+// old entry, unless another message has claimed it since.
 
 const (
 	tContact   = "c/"
@@ -39,6 +51,8 @@ const (
 	tTimerID   = "i/"
 	tByContact = "k/"
 	tDedup     = "d/"
+	tOutbox    = "o/"
+	tMsgExt    = "e/"
 )
 
 func appendLP(dst []byte, s string) []byte {
@@ -67,6 +81,29 @@ func prefixMessages(dst []byte, contact string) []byte {
 
 func keyMessage(dst []byte, contact string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefixMessages(dst, contact), seq)
+}
+
+// appendMessageRef appends {lp contact id}{seq}.
+func appendMessageRef(dst []byte, contact string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendLP(dst, contact), seq)
+}
+
+// parseMessageRef reads a reference written by appendMessageRef.
+func parseMessageRef(ref []byte) (contact []byte, seq uint64, ok bool) {
+	l, n := binary.Uvarint(ref)
+	if n <= 0 || l > uint64(len(ref)) || uint64(len(ref)-n) != l+8 {
+		return nil, 0, false
+	}
+	return ref[n : n+int(l)], binary.BigEndian.Uint64(ref[n+int(l):]), true
+}
+
+func keyOutbox(dst []byte, due uint64, contact string, seq uint64) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, tOutbox...), due)
+	return appendMessageRef(dst, contact, seq)
+}
+
+func keyMessageExternal(dst []byte, channel, ext string) []byte {
+	return append(appendLP(append(dst, tMsgExt...), channel), ext...)
 }
 
 // dueBits is the sortable form of a due time; callers keep times within

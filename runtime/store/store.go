@@ -1,5 +1,6 @@
 // Package store keeps the runtime's durable state: contacts, sessions,
-// conversations (message logs), timers and the inbound de-duplication record.
+// conversations (message logs), timers, the inbound de-duplication record,
+// and the outbox of outbound messages waiting to be sent.
 //
 // Store is an interface so that a distributed engine can replace the embedded
 // Badger one when the runtime grows to several nodes; no Badger type appears
@@ -47,12 +48,29 @@ type Store interface {
 	// in ID order among equal due times. It returns at most MaxDueTimers:
 	// the earliest, should the contact have more.
 	ContactTimers(ctx context.Context, contactID string) ([]flows.Timer, error)
+	// Outbox returns up to limit (100 when 0, at most MaxOutbox) outbound
+	// messages with status StatusQueued whose NextAttempt is at or before
+	// now, earliest NextAttempt first (equal times in a fixed order, a
+	// contact's messages in Seq order). Reading the outbox claims nothing:
+	// a message stays in it until a StatusUpdate gives it another status
+	// or moves its NextAttempt, so a dispatcher must not hand the same
+	// message out twice while a send is in flight. The order is by due
+	// time only: a message waiting for a retry can be overtaken by a later
+	// message of the same contact.
+	Outbox(ctx context.Context, now time.Time, limit int) ([]Message, error)
+	// MessageByExternal returns the outbound message to which the channel
+	// gave externalID (Message.Channel and Message.ExternalID, set when the
+	// message was committed or by a StatusUpdate), for delivery receipts,
+	// or ErrNotFound. Should two outbound messages of a channel carry the
+	// same external id, the last one to get it is found.
+	MessageByExternal(ctx context.Context, channel, externalID string) (*Message, error)
 	// Commit applies all batches in one transaction. Only when the
 	// transaction would exceed the engine's size limit is it split, between
 	// batches, never inside one: then an error after the first part returns
 	// a *PartialCommitError saying how many batches are durable. Any other
 	// error means nothing was written. Commit assigns the Seq (and fills an
-	// empty Contact) of every message in the batches.
+	// empty Contact) of every message in the batches, and the NextAttempt
+	// (its Time) of a queued outbound message that has none.
 	Commit(ctx context.Context, batches ...*Batch) error
 	// Close waits for the calls in progress and releases the store; calls
 	// after Close return ErrClosed. Close a Committer before its store.
@@ -61,7 +79,9 @@ type Store interface {
 
 // Batch is everything one engine step changes for one conversation, applied
 // atomically. Within a batch, CancelTimers apply before Timers, so a batch
-// may cancel and set a timer with the same ID.
+// may cancel and set a timer with the same ID, and Updates apply after
+// Messages (and after the batches before it in the same Commit). A batch may
+// hold only Updates: that is what a dispatcher commits.
 type Batch struct {
 	// ContactID is the conversation the session and the messages belong
 	// to. It defaults to Contact.ID, so it is only needed when the contact
@@ -77,8 +97,14 @@ type Batch struct {
 	// Messages are appended to their contact's conversation. The store
 	// assigns each a Seq, increasing per contact, and writes it back into
 	// the slice (meaningful once Commit returned nil); an empty
-	// Message.Contact means ContactID and is filled in.
+	// Message.Contact means ContactID and is filled in. An outbound message
+	// with StatusQueued enters the outbox, due at its NextAttempt, which
+	// defaults to (and is filled in with) its Time.
 	Messages []Message
+	// Updates change the delivery status of stored outbound messages (see
+	// StatusUpdate). An update for a message that does not exist, or that
+	// is inbound, fails the batch.
+	Updates []StatusUpdate
 	// Timers are set, keyed by due time; setting an existing ID moves it.
 	// An empty Timer.Contact means ContactID.
 	Timers []flows.Timer
@@ -130,6 +156,27 @@ func (b *Batch) validate() error {
 		if m.Direction != DirectionIn && m.Direction != DirectionOut {
 			return fmt.Errorf("%w: message %d: direction %q is neither %q nor %q", ErrInvalid, i, m.Direction, DirectionIn, DirectionOut)
 		}
+		if m.Attempts < 0 {
+			return fmt.Errorf("%w: message %d: negative attempts", ErrInvalid, i)
+		}
+	}
+	for i := range b.Updates {
+		u := &b.Updates[i]
+		c := u.contact(cid)
+		if c == "" {
+			return fmt.Errorf("%w: status update %d has no contact", ErrInvalid, i)
+		}
+		if u.Seq == 0 {
+			return fmt.Errorf("%w: status update %d (contact %q) has no Seq", ErrInvalid, i, c)
+		}
+		switch u.Status {
+		case StatusQueued, StatusSent, StatusDelivered, StatusRead, StatusFailed:
+		default:
+			return fmt.Errorf("%w: status update of message %d of contact %q: unknown status %q", ErrInvalid, u.Seq, c, u.Status)
+		}
+		if u.Attempts < 0 {
+			return fmt.Errorf("%w: status update of message %d of contact %q: negative attempts", ErrInvalid, u.Seq, c)
+		}
 	}
 	for i := range b.Timers {
 		t := &b.Timers[i]
@@ -156,6 +203,66 @@ var (
 	minDue = time.Unix(0, -1<<63)
 	maxDue = time.Unix(0, 1<<63-1)
 )
+
+// outboxDue is the sortable due time of a queued outbound message: its
+// NextAttempt (its Time if it has none), clamped to minDue..maxDue.
+func outboxDue(m *Message) uint64 {
+	t := m.NextAttempt
+	if t.IsZero() {
+		t = m.Time
+	}
+	switch {
+	case t.Before(minDue):
+		return 0
+	case t.After(maxDue):
+		return 1<<64 - 1
+	}
+	return dueBits(t)
+}
+
+// StatusUpdate changes the delivery state of one stored outbound message,
+// named by its contact and Seq. Status is always set; the other fields
+// replace the stored ones only when not zero, so that a delivery receipt
+// ({Status: StatusDelivered}) keeps the attempts and last error that the
+// dispatcher recorded.
+//
+// The outbox follows: a message leaves it when its status becomes anything
+// but StatusQueued; queued (again), it is in the outbox at its NextAttempt,
+// the update's or else the stored one. Typical updates:
+//
+//   - sent:  {Status: StatusSent, ExternalID: id, Attempts: n}
+//   - retry: {Status: StatusQueued, Attempts: n, Error: err, NextAttempt: now+backoff}
+//   - given up: {Status: StatusFailed, Attempts: n, Error: err}
+//   - receipt: {Status: StatusDelivered} or {Status: StatusRead}
+//
+// The store applies statuses in the order it is given them; it does not
+// refuse a receipt that would go back (read, then delivered).
+type StatusUpdate struct {
+	// Contact and Seq name the message; an empty Contact means the
+	// batch's ContactID.
+	Contact string
+	Seq     uint64
+	// Status is one of the Status* constants.
+	Status string
+	// ExternalID is the id the channel gave the message, indexed for
+	// MessageByExternal (under the message's Channel).
+	ExternalID string
+	// Error is the last send error.
+	Error string
+	// Attempts is how many sends were tried.
+	Attempts int
+	// NextAttempt is when a queued message is due for its next send; zero
+	// keeps the stored one (a message re-queued without one is due at the
+	// time of its previous attempt, at once as a rule).
+	NextAttempt time.Time
+}
+
+func (u *StatusUpdate) contact(cid string) string {
+	if u.Contact != "" {
+		return u.Contact
+	}
+	return cid
+}
 
 // contact is the contact m belongs to in a batch for cid.
 func (m *Message) contact(cid string) string {
@@ -184,6 +291,7 @@ const (
 	StatusQueued    = "queued"
 	StatusSent      = "sent"
 	StatusDelivered = "delivered"
+	StatusRead      = "read"
 	StatusFailed    = "failed"
 )
 
@@ -201,7 +309,16 @@ type Message struct {
 	Channel    string
 	ExternalID string
 	// Status is one of the Status* constants, for outbound messages.
-	Status  string
+	Status string
+	// Attempts is how many times sending an outbound message was tried.
+	Attempts int
+	// NextAttempt is when a queued outbound message is due to be sent
+	// (again): its place in the outbox. Times outside the years 1678 to
+	// 2262 sort as the nearest of those bounds.
+	NextAttempt time.Time
+	// Error is the last send error of an outbound message. It is kept
+	// when a later attempt succeeds.
+	Error   string
 	Content flows.Content
 }
 
@@ -231,6 +348,9 @@ const (
 // MaxDueTimers bounds one DueTimers call, and what ContactTimers returns.
 const MaxDueTimers = 1000
 
+// MaxOutbox bounds one Outbox call.
+const MaxOutbox = 1000
+
 // pageSize applies DefaultPage and MaxPage.
 func pageSize(limit, def, max int) int {
 	if limit <= 0 {
@@ -241,7 +361,8 @@ func pageSize(limit, def, max int) int {
 
 // Errors.
 var (
-	// ErrNotFound is returned when a contact or session does not exist.
+	// ErrNotFound is returned when a contact, session or message does not
+	// exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store: closed")
