@@ -9,13 +9,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/botdir"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/server"
@@ -67,14 +66,31 @@ type serveConfig struct {
 // serve runs until ctx ends, then stops within shutdownTimeout.
 func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	bots, err := loadBots(cfg.Bots, errOut)
-	if err != nil {
+	var p *pipeline.Pipeline
+	starting := true
+	bots := botdir.New(cfg.Bots,
+		func(m map[string]*flows.Bot) {
+			if p != nil {
+				p.SetBots(m)
+			}
+		},
+		func(file string, ds flows.Diagnostics) {
+			switch {
+			case ds.HasErrors() && starting:
+				fmt.Fprintf(errOut, "%s\n%s: skipped: it has errors\n", ds.Error(), file)
+			case ds.HasErrors():
+				log.Warn("bot file has errors; the running version stays", "file", file, "errors", ds.Error())
+			case !starting:
+				log.Info("bot file reloaded", "file", file)
+			}
+		})
+	if _, err := bots.Scan(); err != nil {
 		return err
 	}
-	if len(bots) == 0 {
+	if len(bots.Bots()) == 0 {
 		return fmt.Errorf("no bot in %s loads: fix the errors above, or point --bots at a folder of bot files", cfg.Bots)
 	}
-	if cfg.DefaultBot != "" && bots[cfg.DefaultBot] == nil {
+	if cfg.DefaultBot != "" && bots.Bots()[cfg.DefaultBot] == nil {
 		return fmt.Errorf("--default-bot %q is not one of the bots loaded from %s", cfg.DefaultBot, cfg.Bots)
 	}
 	st, err := store.Open(cfg.Data, store.Options{Logger: log})
@@ -82,19 +98,23 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)
 	}
 	defer st.Close()
-	p := pipeline.New(pipeline.Config{
+	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
 		Log:    log,
 	})
-	p.SetBots(bots)
+	p.SetBots(bots.Bots())
 	p.Start()
-	ids := make([]string, 0, len(bots))
-	for id := range bots {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	srv := server.New(server.Config{Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log}, func() []string { return append([]string(nil), ids...) })
+	starting = false
+	stopWatch := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		bots.Watch(2*time.Second, stopWatch, func(err error) { log.Warn("bots folder", "err", err) })
+	}()
+	defer func() { close(stopWatch); <-watched }()
+	ids := p.BotIDs()
+	srv := server.New(server.Config{Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log}, p.BotIDs)
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.Close(context.Background())
@@ -123,34 +143,4 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		log.Warn("pipeline shutdown", "err", err)
 	}
 	return nil
-}
-
-// loadBots loads every bot file in dir (*.yaml, *.yml, *.json; not test
-// files). A bot with errors is reported with its diagnostics and skipped;
-// the others run.
-func loadBots(dir string, errOut io.Writer) (map[string]*flows.Bot, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("reading the bots folder: %w", err)
-	}
-	bots := map[string]*flows.Bot{}
-	for _, e := range entries {
-		name := e.Name()
-		ext := filepath.Ext(name)
-		if e.IsDir() || strings.HasSuffix(name, ".test.yaml") || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
-			continue
-		}
-		path := filepath.Join(dir, name)
-		bot, ds := flows.LoadFile(path)
-		if bot == nil {
-			fmt.Fprintf(errOut, "%s\n%s: skipped: it has errors\n", ds.Error(), path)
-			continue
-		}
-		if prev := bots[bot.ID]; prev != nil {
-			fmt.Fprintf(errOut, "%s: skipped: bot id %q is already used by %s\n", path, bot.ID, prev.File)
-			continue
-		}
-		bots[bot.ID] = bot
-	}
-	return bots, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -59,6 +60,25 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "Hello from good") {
 		t.Fatalf("reply: %s", body)
+	}
+	// An edit of the bot file is picked up while the server runs.
+	later := time.Now().Add(time.Minute)
+	path := filepath.Join(dir, "good.yaml")
+	os.WriteFile(path, []byte("id: good\nskills:\n  /start:\n    - text: Hello again\n"), 0o644)
+	os.Chtimes(path, later, later)
+	reloaded := false
+	for i := 0; i < 100 && !reloaded; i++ {
+		time.Sleep(50 * time.Millisecond)
+		resp, err := http.Post(base+"/webhooks/rest/webhook", "application/json", strings.NewReader(fmt.Sprintf(`{"sender":"u%d","message":"hi"}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		reloaded = strings.Contains(string(body), "Hello again")
+	}
+	if !reloaded {
+		t.Fatal("the edited bot was not reloaded")
 	}
 	cancel()
 	select {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,17 @@ func (p *Pipeline) SetBots(bots map[string]*flows.Bot) {
 
 // Bot returns a running bot.
 func (p *Pipeline) Bot(id string) *flows.Bot { return (*p.bots.Load())[id] }
+
+// BotIDs lists the running bots' ids, sorted.
+func (p *Pipeline) BotIDs() []string {
+	m := *p.bots.Load()
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
 
 // Start starts the shards, the group committer and the timer loop.
 func (p *Pipeline) Start() {
