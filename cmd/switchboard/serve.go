@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/fasthttp/router"
+
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/api"
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
@@ -25,16 +31,18 @@ import (
 // pipeline drains, the store flushes.
 const shutdownTimeout = 10 * time.Second
 
-// cmdServe runs the server. Settings come from flags, then environment
-// variables (SWITCHBOARD_ADDR, SWITCHBOARD_DATA, SWITCHBOARD_BOTS,
-// SWITCHBOARD_DEFAULT_BOT), then defaults: a flag given on the command line
-// wins over the environment.
+// cmdServe runs the server. Each setting comes from, in order of
+// precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
+// SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
+// file given with --config (YAML: addr, data, bots, default_bot), and the
+// default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
-	addr := fs.String("addr", envOr("SWITCHBOARD_ADDR", "127.0.0.1:8080"), "address to listen on (env SWITCHBOARD_ADDR)")
-	data := fs.String("data", envOr("SWITCHBOARD_DATA", "./data"), "directory of the embedded store (env SWITCHBOARD_DATA)")
-	botsDir := fs.String("bots", envOr("SWITCHBOARD_BOTS", "flows/examples"), "directory of bot files to run (env SWITCHBOARD_BOTS)")
-	defaultBot := fs.String("default-bot", os.Getenv("SWITCHBOARD_DEFAULT_BOT"), "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
+	configFile := fs.String("config", os.Getenv("SWITCHBOARD_CONFIG"), "YAML config file with addr, data, bots, default_bot (env SWITCHBOARD_CONFIG)")
+	fs.String("addr", "127.0.0.1:8080", "address to listen on (env SWITCHBOARD_ADDR)")
+	fs.String("data", "./data", "directory of the embedded store (env SWITCHBOARD_DATA)")
+	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
+	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -43,20 +51,78 @@ func cmdServe(st stdio, args []string) int {
 		fmt.Fprintf(st.err, "switchboard serve: unexpected arguments %s\n", strings.Join(rest, " "))
 		return exitUsage
 	}
+	cfg, err := resolveServeConfig(fs, *configFile, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(st.err, "switchboard serve: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(st.ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, st.out, st.err, serveConfig{Addr: *addr, Data: *data, Bots: *botsDir, DefaultBot: *defaultBot}); err != nil {
+	if err := serve(ctx, st.out, st.err, cfg); err != nil {
 		fmt.Fprintf(st.err, "switchboard serve: %v\n", err)
 		return exitFail
 	}
 	return exitOK
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// serveSettings maps each setting to its flag, environment variable and
+// config-file key.
+var serveSettings = []struct{ flag, env, key string }{
+	{"addr", "SWITCHBOARD_ADDR", "addr"},
+	{"data", "SWITCHBOARD_DATA", "data"},
+	{"bots", "SWITCHBOARD_BOTS", "bots"},
+	{"default-bot", "SWITCHBOARD_DEFAULT_BOT", "default_bot"},
+}
+
+// resolveServeConfig applies the precedence: flag set on the command line,
+// environment, config file, default.
+func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string) string) (serveConfig, error) {
+	file := map[string]string{}
+	if configFile != "" {
+		b, err := os.ReadFile(configFile)
+		if err != nil {
+			return serveConfig{}, fmt.Errorf("reading the config file: %w", err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			pos, msg := flows.YAMLError(b, err)
+			return serveConfig{}, fmt.Errorf("%s:%d:%d: %s", configFile, pos.Line, pos.Col, msg)
+		}
+		if len(doc.Content) > 0 {
+			m := doc.Content[0]
+			if m.Kind != yaml.MappingNode {
+				return serveConfig{}, fmt.Errorf("%s:%d:%d: the config file is a mapping of settings (addr, data, bots, default_bot)", configFile, m.Line, m.Column)
+			}
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				k, v := m.Content[i], m.Content[i+1]
+				known := false
+				for _, s := range serveSettings {
+					known = known || s.key == k.Value
+				}
+				if !known || v.Kind != yaml.ScalarNode {
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots and default_bot, each a string", configFile, k.Line, k.Column, k.Value)
+				}
+				file[k.Value] = v.Value
+			}
+		}
 	}
-	return def
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	val := map[string]string{}
+	for _, s := range serveSettings {
+		f := fs.Lookup(s.flag)
+		switch {
+		case set[s.flag]:
+			val[s.flag] = f.Value.String()
+		case getenv(s.env) != "":
+			val[s.flag] = getenv(s.env)
+		case file[s.key] != "":
+			val[s.flag] = file[s.key]
+		default:
+			val[s.flag] = f.DefValue
+		}
+	}
+	return serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], DefaultBot: val["default-bot"]}, nil
 }
 
 type serveConfig struct {
@@ -98,6 +164,11 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)
 	}
 	defer st.Close()
+	envPW := os.Getenv("SWITCHBOARD_ADMIN_PASSWORD")
+	created, adminPW, err := api.EnsureAdmin(ctx, st, envPW)
+	if err != nil {
+		return fmt.Errorf("creating the admin account: %w", err)
+	}
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
@@ -114,7 +185,9 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}()
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
-	srv := server.New(server.Config{Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log}, p.BotIDs)
+	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log})
+	srv := server.New(server.Config{Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log,
+		Mount: []func(*router.Router){apiv1.Mount}}, p.BotIDs)
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.Close(context.Background())
@@ -123,7 +196,14 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	base := "http://" + l.Addr().String()
 	fmt.Fprintf(out, "Switchboard is running %d bot(s): %s\n", len(ids), strings.Join(ids, ", "))
 	fmt.Fprintf(out, "  REST channel:  POST %s/webhooks/rest/webhook  {\"sender\": \"u1\", \"message\": \"hi\"}\n", base)
+	fmt.Fprintf(out, "  API:           %s/api/v1  (sign in: POST %s/api/v1/auth/login; spec: %s/api/v1/openapi.json)\n", base, base, base)
 	fmt.Fprintf(out, "  health:        %s/healthz\n", base)
+	switch {
+	case created && envPW == "":
+		fmt.Fprintf(out, "  admin account: %s  one-time password: %s  (shown only now: save it)\n", api.AdminEmail, adminPW)
+	case created:
+		fmt.Fprintf(out, "  admin account: %s  (password from SWITCHBOARD_ADMIN_PASSWORD)\n", api.AdminEmail)
+	}
 	fmt.Fprintf(out, "Press Ctrl+C to stop.\n")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

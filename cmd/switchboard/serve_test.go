@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,6 +62,34 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(string(body), "Hello from good") {
 		t.Fatalf("reply: %s", body)
 	}
+	// The empty data folder got an admin account whose one-time password
+	// was printed once; it signs in to the API.
+	m := regexp.MustCompile(`admin account: (\S+)  one-time password: (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no admin password printed:\n%s", out.String())
+	}
+	resp, err = http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, m[1], m[2])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || login.Token == "" {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/bots", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"good"`) {
+		t.Fatalf("bots: %d %s", resp.StatusCode, body)
+	}
+
 	// An edit of the bot file is picked up while the server runs.
 	later := time.Now().Add(time.Minute)
 	path := filepath.Join(dir, "good.yaml")
@@ -98,5 +127,34 @@ func TestServeErrors(t *testing.T) {
 	}
 	if err := serve(context.Background(), io.Discard, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "d"), Bots: dir}); err == nil || !strings.Contains(err.Error(), "no bot") {
 		t.Fatalf("empty folder: %v", err)
+	}
+}
+
+// TestServeSettingsPrecedence: flag, then environment, then config file,
+// then default.
+func TestServeSettingsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "switchboard.yaml")
+	os.WriteFile(conf, []byte("addr: 127.0.0.1:7000\ndata: /from/file\nbots: /bots/file\n"), 0o644)
+	env := map[string]string{"SWITCHBOARD_DATA": "/from/env", "SWITCHBOARD_BOTS": "/bots/env"}
+	fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
+	fs.String("addr", "127.0.0.1:8080", "")
+	fs.String("data", "./data", "")
+	fs.String("bots", "flows/examples", "")
+	fs.String("default-bot", "", "")
+	if err := fs.Parse([]string{"--bots", "/bots/flag"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := resolveServeConfig(fs, conf, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := serveConfig{Addr: "127.0.0.1:7000", Data: "/from/env", Bots: "/bots/flag", DefaultBot: ""}
+	if cfg != want {
+		t.Fatalf("got %+v, want %+v", cfg, want)
+	}
+	os.WriteFile(conf, []byte("adress: x\n"), 0o644)
+	if _, err := resolveServeConfig(fs, conf, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "switchboard.yaml:1:1: unknown setting \"adress\"") {
+		t.Fatalf("bad key: %v", err)
 	}
 }

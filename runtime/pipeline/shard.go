@@ -11,14 +11,16 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/store"
 )
 
-// job is one piece of work for a contact: exactly one of inbound, event
-// and timer is set.
+// job is one piece of work for a contact: exactly one of inbound, event,
+// timer and update is set.
 type job struct {
 	ctx     context.Context
 	contact string
 	inbound *Inbound
 	event   *flows.Event
 	timer   *flows.Timer
+	// update is set by UpdateContact, alone.
+	update func(c *flows.Contact) error
 
 	done chan struct{}
 	res  *Result
@@ -50,6 +52,9 @@ func (sh *shard) run() {
 const stepTimeout = 30 * time.Second
 
 func (sh *shard) process(j *job) (*Result, error) {
+	if j.update != nil {
+		return sh.update(j)
+	}
 	p := sh.p
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()

@@ -23,6 +23,10 @@ import (
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
 //	o/{due}{lp contact id}{seq}          empty: the outbox, queued outbound messages by next attempt
 //	e/{lp channel}{external id}          {lp contact id}{seq}: outbound message by channel id
+//	u/{account id}                       account, JSON (accounts.go)
+//	n/{lower-case email}                 account id: sign-in lookup by email
+//	y/{token id}                         API or session token, JSON, with the SHA-256 of its secret
+//	h/{sha-256 of the token}             token id: bearer lookup (y/ and h/ of an expiring token carry a Badger TTL)
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. The i/ index lets CancelTimers and a
@@ -53,6 +57,10 @@ const (
 	tDedup     = "d/"
 	tOutbox    = "o/"
 	tMsgExt    = "e/"
+	tAccount   = "u/"
+	tEmail     = "n/"
+	tToken     = "y/"
+	tTokenHash = "h/"
 )
 
 func appendLP(dst []byte, s string) []byte {
@@ -128,3 +136,10 @@ func keyContactTimer(dst []byte, contact string, due uint64, id string) []byte {
 func appendTimerIndex(dst []byte, due uint64, contact string) []byte {
 	return append(binary.BigEndian.AppendUint64(dst, due), contact...)
 }
+
+func keyAccount(dst []byte, id string) []byte { return append(append(dst, tAccount...), id...) }
+func keyAccountEmail(dst []byte, e string) []byte {
+	return append(append(dst, tEmail...), e...)
+}
+func keyToken(dst []byte, id string) []byte    { return append(append(dst, tToken...), id...) }
+func keyTokenHash(dst []byte, h []byte) []byte { return append(append(dst, tTokenHash...), h...) }

@@ -75,6 +75,8 @@ type Store interface {
 	// Close waits for the calls in progress and releases the store; calls
 	// after Close return ErrClosed. Close a Committer before its store.
 	Close() error
+	// Accounts keeps API accounts and tokens (accounts.go).
+	Accounts
 }
 
 // Batch is everything one engine step changes for one conversation, applied

@@ -1,0 +1,238 @@
+// Package api is Switchboard's JSON API, version 1, under /api/v1: sign-in
+// and API tokens, bots and the block catalogue, contacts, conversations and
+// events. It mounts on the server's router (server.Config.Mount) and owns its
+// handlers; every error is {"error": {"code", "message", "details"}} with
+// the right HTTP status, like the rest of the server.
+//
+// Every route but sign-in and the OpenAPI document needs a bearer token
+// (Authorization: Bearer <token>) with the scope the route names: read,
+// write (implies read) or admin (implies both).
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// Config configures the API. Store and Pipeline are required.
+type Config struct {
+	Store    store.Store
+	Pipeline *pipeline.Pipeline
+	// BotIDs lists the running bots; nil asks the pipeline (its BotIDs
+	// method, when it has one).
+	BotIDs func() []string
+	// MaxBodySize bounds a request body; 0 means 256 KiB. The server's own
+	// limit applies first.
+	MaxBodySize int
+	// SessionTTL is how long a sign-in's token lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	// RequestTimeout bounds the store and pipeline calls of one request;
+	// 0 means 10 s.
+	RequestTimeout time.Duration
+	// LoginPerIP and LoginPerAccount bound sign-in attempts per client
+	// address and failed attempts per email, within LoginWindow; 0 means
+	// 20, 5 and 15 minutes.
+	LoginPerIP, LoginPerAccount int
+	LoginWindow                 time.Duration
+	// SearchScan bounds the messages (and contacts) one search reads; 0
+	// means 20,000. A search that stops at the bound says so
+	// ("truncated": true) and hands a cursor to go on.
+	SearchScan int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// API serves /api/v1. Build it with New and add it to a router with Mount.
+type API struct {
+	cfg   Config
+	login *limiter
+}
+
+// New returns the API.
+func New(cfg Config) *API {
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = 256 << 10
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.LoginPerIP <= 0 {
+		cfg.LoginPerIP = 20
+	}
+	if cfg.LoginPerAccount <= 0 {
+		cfg.LoginPerAccount = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
+	if cfg.SearchScan <= 0 {
+		cfg.SearchScan = 20000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &API{cfg: cfg, login: newLimiter(cfg.LoginWindow, cfg.Now)}
+}
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// Mount adds the API's routes to r.
+func (a *API) Mount(r *router.Router) {
+	g := r.Group(Prefix)
+	g.GET("/openapi.json", a.openAPI)
+	g.POST("/auth/login", a.postLogin)
+	g.POST("/auth/logout", a.auth(scopeRead, a.postLogout))
+
+	g.GET("/tokens", a.auth(scopeAdmin, a.listTokens))
+	g.POST("/tokens", a.auth(scopeAdmin, a.createToken))
+	g.DELETE("/tokens/{id}", a.auth(scopeAdmin, a.deleteToken))
+
+	g.GET("/bots", a.auth(scopeRead, a.listBots))
+	g.GET("/bots/{id}", a.auth(scopeRead, a.getBot))
+	g.GET("/bots/{id}/source", a.auth(scopeRead, a.getBotSource))
+	g.GET("/blocks", a.auth(scopeRead, a.listBlocks))
+
+	g.GET("/contacts", a.auth(scopeRead, a.listContacts))
+	g.GET("/contacts/{id}", a.auth(scopeRead, a.getContact))
+	g.PATCH("/contacts/{id}", a.auth(scopeWrite, a.patchContact))
+	g.POST("/contacts/{id}/ban", a.auth(scopeWrite, a.banContact(true)))
+	g.POST("/contacts/{id}/unban", a.auth(scopeWrite, a.banContact(false)))
+	g.GET("/contacts/{id}/messages", a.auth(scopeRead, a.listMessages))
+	g.POST("/contacts/{id}/events", a.auth(scopeWrite, a.postEvent))
+	g.GET("/messages/search", a.auth(scopeRead, a.searchMessages))
+}
+
+// botIDs lists the running bots.
+func (a *API) botIDs() []string {
+	if a.cfg.BotIDs != nil {
+		return a.cfg.BotIDs()
+	}
+	if l, ok := any(a.cfg.Pipeline).(interface{ BotIDs() []string }); ok {
+		return l.BotIDs()
+	}
+	return nil
+}
+
+func (a *API) bot(id string) *flows.Bot { return a.cfg.Pipeline.Bot(id) }
+
+// reqCtx is the context of the store and pipeline calls of one request.
+func (a *API) reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.cfg.RequestTimeout)
+}
+
+// errorBody is the shape of every error response, the server's.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Details any    `json:"details,omitempty"`
+	} `json:"error"`
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string, details any) {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.Error.Details = code, msg, details
+	writeJSON(ctx, status, b)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = 500, []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// internal answers 500 for an unexpected error, logging it; context
+// deadlines are 504 and a closed store or pipeline 503.
+func (a *API) internal(ctx *fasthttp.RequestCtx, what string, err error) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(ctx, fasthttp.StatusGatewayTimeout, "timeout", what+": not done in time", nil)
+	case errors.Is(err, store.ErrClosed), errors.Is(err, pipeline.ErrClosed):
+		ctx.Response.Header.Set("Retry-After", "5")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
+	default:
+		a.cfg.Log.Error("api", "what", what, "path", string(ctx.Path()), "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", what+" failed", nil)
+	}
+}
+
+// decode reads a JSON body into v: bounded, one value, no unknown fields.
+// It answers the error itself and returns false on failure.
+func (a *API) decode(ctx *fasthttp.RequestCtx, v any) bool {
+	body := ctx.PostBody()
+	if len(body) > a.cfg.MaxBodySize {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": a.cfg.MaxBodySize})
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the request needs a JSON body", nil)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var field string
+		if _, after, ok := bytes.Cut([]byte(err.Error()), []byte("json: unknown field ")); ok {
+			field = string(after)
+		}
+		if field != "" {
+			unq, _ := strconv.Unquote(field)
+			writeError(ctx, fasthttp.StatusBadRequest, "unknown_field", fmt.Sprintf("the body has a field %s that this endpoint does not take", field), map[string]any{"field": unq})
+			return false
+		}
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body is not the JSON this endpoint takes: "+err.Error(), nil)
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body holds more than one JSON value", nil)
+		return false
+	}
+	return true
+}
+
+// intArg reads an optional integer query argument in [lo, hi]; def when
+// absent.
+func intArg(ctx *fasthttp.RequestCtx, name string, def, lo, hi int) (int, bool) {
+	s := string(ctx.QueryArgs().Peek(name))
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_"+name, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi), map[string]any{name: s})
+		return 0, false
+	}
+	return n, true
+}
+
+func pathID(ctx *fasthttp.RequestCtx) string {
+	id, _ := ctx.UserValue("id").(string)
+	return id
+}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/flows"
+)
+
+// botView is a running bot as the API lists it. Version is the first 12
+// hex digits of the SHA-256 of the bot file: it names the source that
+// runs, until publishing brings numbered versions.
+type botView struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	File    string `json:"file"`
+}
+
+func viewBot(b *flows.Bot) botView {
+	name := b.Name
+	if name == "" {
+		name = b.ID
+	}
+	return botView{ID: b.ID, Name: name, Version: botVersion(b), File: filepath.Base(b.File)}
+}
+
+func botVersion(b *flows.Bot) string {
+	h := sha256.Sum256(b.Source)
+	return hex.EncodeToString(h[:6])
+}
+
+func (a *API) listBots(ctx *fasthttp.RequestCtx) {
+	out := []botView{}
+	for _, id := range a.botIDs() {
+		if b := a.bot(id); b != nil {
+			out = append(out, viewBot(b))
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"bots": out})
+}
+
+// runningBot returns the bot named by the path, or answers 404.
+func (a *API) runningBot(ctx *fasthttp.RequestCtx) *flows.Bot {
+	id := pathID(ctx)
+	b := a.bot(id)
+	if b == nil {
+		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" is running", map[string]any{"bots": a.botIDs()})
+	}
+	return b
+}
+
+func (a *API) getBot(ctx *fasthttp.RequestCtx) {
+	if b := a.runningBot(ctx); b != nil {
+		writeJSON(ctx, fasthttp.StatusOK, viewBot(b))
+	}
+}
+
+// getBotSource answers the running version's file as it was loaded, with
+// its version in ETag.
+func (a *API) getBotSource(ctx *fasthttp.RequestCtx) {
+	b := a.runningBot(ctx)
+	if b == nil {
+		return
+	}
+	ct := "application/yaml; charset=utf-8"
+	if filepath.Ext(b.File) == ".json" {
+		ct = "application/json"
+	}
+	ctx.Response.Header.Set("ETag", `"`+botVersion(b)+`"`)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetContentType(ct)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetBody(b.Source)
+}
+
+// listBlocks answers the block catalogue: every registered block's spec,
+// for the editor's palette and forms.
+func (a *API) listBlocks(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"categories": flows.Categories, "blocks": flows.BlockSpecs()})
+}

@@ -1,0 +1,319 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// listContacts lists contacts in ID order, a page at a time, optionally of
+// one bot. With q it keeps the contacts whose id, name, external id,
+// channel, status, tags or attribute values contain every word of q
+// (ignoring case); such a page reads at most SearchScan contacts, so it may
+// hold fewer than limit contacts and still have a next_cursor.
+func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	bot, cursor := string(args.Peek("bot")), string(args.Peek("cursor"))
+	words := keywords(string(args.Peek("q")))
+	limit, ok := intArg(ctx, "limit", store.DefaultPage, 1, store.MaxPage)
+	if !ok {
+		return
+	}
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	if len(words) == 0 {
+		cs, next, err := a.cfg.Store.Contacts(rctx, bot, cursor, limit)
+		if err != nil {
+			a.internal(ctx, "listing contacts", err)
+			return
+		}
+		if cs == nil {
+			cs = []*flows.Contact{}
+		}
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": cs, "next_cursor": next})
+		return
+	}
+	out := []*flows.Contact{}
+	scanned, last, next := 0, cursor, ""
+	truncated := false
+scan:
+	for {
+		page, more, err := a.cfg.Store.Contacts(rctx, bot, last, store.MaxPage)
+		if err != nil {
+			a.internal(ctx, "searching contacts", err)
+			return
+		}
+		for _, c := range page {
+			if len(out) == limit {
+				next = last
+				break scan
+			}
+			if scanned == a.cfg.SearchScan {
+				next, truncated = last, true
+				break scan
+			}
+			scanned++
+			last = c.ID
+			if matchContact(c, words) {
+				out = append(out, c)
+			}
+		}
+		if more == "" {
+			break
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
+}
+
+// keywords splits a search into lower-case words.
+func keywords(q string) []string { return strings.Fields(strings.ToLower(q)) }
+
+func containsAll(hay string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchContact(c *flows.Contact, words []string) bool {
+	var b strings.Builder
+	for _, s := range []string{c.ID, c.Name, c.ExternalID, c.Channel, c.Status} {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	for _, t := range c.Tags {
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
+	for k, v := range c.Attributes {
+		fmt.Fprintf(&b, "%s=%v\n", k, v)
+	}
+	return containsAll(strings.ToLower(b.String()), words)
+}
+
+// contact reads the contact of the path, or answers 404.
+func (a *API) contact(ctx *fasthttp.RequestCtx, rctx context.Context) *flows.Contact {
+	c, err := a.cfg.Store.Contact(rctx, pathID(ctx))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+pathID(ctx), nil)
+		return nil
+	case err != nil:
+		a.internal(ctx, "reading the contact", err)
+		return nil
+	}
+	return c
+}
+
+func (a *API) getContact(ctx *fasthttp.RequestCtx) {
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	if c := a.contact(ctx, rctx); c != nil {
+		writeJSON(ctx, fasthttp.StatusOK, c)
+	}
+}
+
+// patchContactRequest changes a contact. Attributes are merged: a null
+// value removes one, a declared attribute is converted to its declared
+// type. Tags replaces the tags; AddTags and RemoveTags edit them.
+type patchContactRequest struct {
+	Name       *string        `json:"name"`
+	Attributes map[string]any `json:"attributes"`
+	Tags       *[]string      `json:"tags"`
+	AddTags    []string       `json:"add_tags"`
+	RemoveTags []string       `json:"remove_tags"`
+}
+
+// apiError is an error with its HTTP answer.
+type apiError struct {
+	status  int
+	code    string
+	msg     string
+	details any
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+const (
+	maxTagLen   = 100
+	maxTags     = 100
+	maxAttrName = 100
+)
+
+// apply changes c as the request says, converting attributes with bot's
+// declarations (bot may be nil: a bot that is not running).
+func (req *patchContactRequest) apply(bot *flows.Bot, c *flows.Contact) error {
+	if req.Name != nil {
+		if len(*req.Name) > 200 {
+			return &apiError{400, "invalid_name", `"name" may be at most 200 bytes`, nil}
+		}
+		c.Name = *req.Name
+	}
+	if len(req.Attributes) > 0 && c.Attributes == nil {
+		c.Attributes = map[string]any{}
+	}
+	names := make([]string, 0, len(req.Attributes))
+	for k := range req.Attributes {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := req.Attributes[k]
+		if k == "" || len(k) > maxAttrName {
+			return &apiError{422, "invalid_attribute", fmt.Sprintf("attribute names are 1 to %d bytes", maxAttrName), map[string]any{"attribute": k}}
+		}
+		if v == nil {
+			delete(c.Attributes, k)
+			continue
+		}
+		var decl *flows.Attribute
+		if bot != nil {
+			decl, _ = bot.Attribute(k)
+		}
+		if decl != nil {
+			cv, err := decl.Convert(v)
+			if err != nil {
+				return &apiError{422, "invalid_attribute", err.Error(), map[string]any{"attribute": k, "type": decl.Type}}
+			}
+			c.Attributes[k] = cv
+			continue
+		}
+		switch v.(type) {
+		case string, float64, bool:
+			c.Attributes[k] = v
+		default:
+			return &apiError{422, "invalid_attribute", fmt.Sprintf("attribute %s is not declared by the bot, so it may only be a string, a number or a boolean", k), map[string]any{"attribute": k}}
+		}
+	}
+	if len(c.Attributes) == 0 {
+		c.Attributes = nil
+	}
+	if req.Tags != nil {
+		c.Tags = nil
+	}
+	add := req.AddTags
+	if req.Tags != nil {
+		add = append(slices.Clone(*req.Tags), add...)
+	}
+	for _, t := range add {
+		t = strings.TrimSpace(t)
+		if t == "" || len(t) > maxTagLen {
+			return &apiError{422, "invalid_tag", fmt.Sprintf("tags are 1 to %d bytes", maxTagLen), map[string]any{"tag": t}}
+		}
+		if !c.HasTag(t) {
+			c.Tags = append(c.Tags, t)
+		}
+	}
+	for _, t := range req.RemoveTags {
+		c.Tags = slices.DeleteFunc(c.Tags, func(x string) bool { return x == strings.TrimSpace(t) })
+	}
+	if len(c.Tags) > maxTags {
+		return &apiError{422, "too_many_tags", fmt.Sprintf("a contact may have at most %d tags", maxTags), nil}
+	}
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
+	return nil
+}
+
+func (a *API) patchContact(ctx *fasthttp.RequestCtx) {
+	var req patchContactRequest
+	if !a.decode(ctx, &req) {
+		return
+	}
+	a.updateContact(ctx, func(bot *flows.Bot, c *flows.Contact) error { return req.apply(bot, c) })
+}
+
+func (a *API) banContact(ban bool) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		a.updateContact(ctx, func(_ *flows.Bot, c *flows.Contact) error {
+			c.Banned = ban
+			return nil
+		})
+	}
+}
+
+// updateContact applies fn to the contact of the path and answers the
+// changed contact.
+func (a *API) updateContact(ctx *fasthttp.RequestCtx, fn func(bot *flows.Bot, c *flows.Contact) error) {
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	id := pathID(ctx)
+	var c *flows.Contact
+	var err error
+	// Through the contact's shard, so the change is ordered with the
+	// conversation's steps and the shard's copy stays current.
+	c, err = a.cfg.Pipeline.UpdateContact(rctx, id, func(c *flows.Contact) error { return fn(a.bot(c.Bot), c) })
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		writeError(ctx, ae.status, ae.code, ae.msg, ae.details)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, pipeline.ErrNoContact):
+		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+id, nil)
+	case err != nil:
+		a.internal(ctx, "updating the contact", err)
+	default:
+		writeJSON(ctx, fasthttp.StatusOK, c)
+	}
+}
+
+type eventRequest struct {
+	Name string         `json:"name"`
+	Data map[string]any `json:"data"`
+}
+
+const maxEventName = 100
+
+// postEvent sends a named event to a contact: a CATCH skill for it takes
+// over the conversation (a WAITFOR waiting for it resumes instead).
+func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
+	var req eventRequest
+	if !a.decode(ctx, &req) {
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > maxEventName {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_event_name", fmt.Sprintf(`"name" is required: the event's name, 1 to %d bytes`, maxEventName), nil)
+		return
+	}
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	c := a.contact(ctx, rctx)
+	if c == nil {
+		return
+	}
+	bot := a.bot(c.Bot)
+	if bot == nil {
+		writeError(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
+		return
+	}
+	_, caught := bot.CatchSkill(req.Name)
+	res, err := a.cfg.Pipeline.Event(rctx, c.ID, req.Name, req.Data)
+	switch {
+	case errors.Is(err, pipeline.ErrNoContact):
+		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+c.ID, nil)
+		return
+	case errors.Is(err, pipeline.ErrUnknownBot):
+		writeError(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
+		return
+	case err != nil:
+		a.internal(ctx, "sending the event", err)
+		return
+	}
+	replies := make([]messageView, 0, len(res.Replies))
+	for i := range res.Replies {
+		replies = append(replies, viewMessage(&res.Replies[i]))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contact": res.Contact, "caught": caught, "replies": replies})
+}

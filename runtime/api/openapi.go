@@ -1,0 +1,156 @@
+package api
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// obj is a JSON object of the OpenAPI document.
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func arrayOf(items obj) obj { return obj{"type": "array", "items": items} }
+
+func str() obj { return obj{"type": "string"} }
+
+func props(required []string, p obj) obj {
+	o := obj{"type": "object", "properties": p, "additionalProperties": false}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+func jsonBody(schema obj) obj {
+	return obj{"required": true, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func jsonResp(desc string, schema obj) obj {
+	return obj{"description": desc, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func query(name, desc string, schema obj) obj {
+	return obj{"name": name, "in": "query", "description": desc, "schema": schema}
+}
+
+var idParam = obj{"name": "id", "in": "path", "required": true, "schema": str()}
+
+var limitParam = query("limit", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": 500})
+
+// op describes one operation. scope "" is an operation without auth.
+func op(id, summary, scope string, params []obj, body obj, ok string, okResp obj, errs ...string) obj {
+	o := obj{"operationId": id, "summary": summary}
+	if scope == "" {
+		o["security"] = []obj{}
+	} else {
+		o["x-scope"] = scope
+		errs = append(errs, "401", "403")
+	}
+	if len(params) > 0 {
+		o["parameters"] = params
+	}
+	if body != nil {
+		o["requestBody"] = body
+		errs = append(errs, "400", "413")
+	}
+	resps := obj{ok: okResp}
+	for _, e := range errs {
+		resps[e] = obj{"$ref": "#/components/responses/Error"}
+	}
+	o["responses"] = resps
+	return o
+}
+
+// document builds the OpenAPI 3.1 document of the API.
+func document() obj {
+	errResp := jsonResp("An error: a code a client can act on, a message, details.", ref("Error"))
+	noContent := obj{"description": "Done."}
+	contactPage := props(nil, obj{"contacts": arrayOf(ref("Contact")), "next_cursor": str(), "truncated": obj{"type": "boolean"}})
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":       "Switchboard API",
+			"version":     "1",
+			"description": "Bots, contacts, conversations and events of a Switchboard server. Authenticate with Authorization: Bearer <token>: a sign-in token (POST /auth/login) or an API token. Scopes: read, write (implies read), admin (implies both); each operation names its own in x-scope. Every error is {\"error\": {\"code\", \"message\", \"details\"}}. Request bodies are bounded and unknown fields are refused (code unknown_field).",
+		},
+		"servers":  []obj{{"url": Prefix}},
+		"security": []obj{{"bearer": []string{}}},
+		"paths": obj{
+			"/openapi.json": obj{"get": op("getOpenAPI", "This document.", "", nil, nil, "200", obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{}}})},
+			"/auth/login": obj{"post": op("login", "Sign in with an email and a password; returns a session token. Attempts are limited per client address and per email (429 with Retry-After).", "", nil,
+				jsonBody(props([]string{"email", "password"}, obj{"email": str(), "password": str()})),
+				"200", jsonResp("A session token.", props(nil, obj{"token": str(), "expires_at": obj{"type": "string", "format": "date-time"}, "scopes": arrayOf(str())})), "401", "429")},
+			"/auth/logout": obj{"post": op("logout", "Revoke the token of the request.", "read", nil, nil, "204", noContent)},
+			"/tokens": obj{
+				"get": op("listTokens", "List the API tokens (never their secrets).", "admin", nil, nil, "200", jsonResp("The tokens.", props(nil, obj{"tokens": arrayOf(ref("Token"))}))),
+				"post": op("createToken", "Create an API token. Its secret is in this answer only.", "admin", nil,
+					jsonBody(props([]string{"name", "scopes"}, obj{"name": str(), "scopes": arrayOf(obj{"enum": []string{"read", "write", "admin"}}), "expires_in": obj{"type": "string", "description": "A duration like 720h; empty: no expiry."}})),
+					"201", jsonResp("The token, with its secret.", ref("Token"))),
+			},
+			"/tokens/{id}": obj{"delete": op("revokeToken", "Revoke a token.", "admin", []obj{idParam}, nil, "204", noContent, "404")},
+			"/bots":        obj{"get": op("listBots", "List the running bots.", "read", nil, nil, "200", jsonResp("The bots.", props(nil, obj{"bots": arrayOf(ref("Bot"))})))},
+			"/bots/{id}":   obj{"get": op("getBot", "A running bot.", "read", []obj{idParam}, nil, "200", jsonResp("The bot.", ref("Bot")), "404")},
+			"/bots/{id}/source": obj{"get": op("getBotSource", "The running version's bot file, as loaded; its version in ETag.", "read", []obj{idParam}, nil, "200",
+				obj{"description": "The bot file.", "content": obj{"application/yaml": obj{"schema": str()}, "application/json": obj{}}}, "404")},
+			"/blocks": obj{"get": op("listBlocks", "The block catalogue: every block type's spec, for the editor.", "read", nil, nil, "200",
+				jsonResp("The block specs.", props(nil, obj{"categories": arrayOf(str()), "blocks": arrayOf(obj{"type": "object"})})))},
+			"/contacts": obj{"get": op("listContacts", "List contacts in ID order. With q, only those whose id, name, external id, channel, status, tags or attributes hold every word of q; such a page reads a bounded number of contacts and may be short, with a next_cursor.", "read",
+				[]obj{query("bot", "Only this bot's contacts.", str()), query("q", "Words to look for.", str()), query("cursor", "next_cursor of the previous page.", str()), limitParam}, nil,
+				"200", jsonResp("A page of contacts.", contactPage))},
+			"/contacts/{id}": obj{
+				"get": op("getContact", "A contact.", "read", []obj{idParam}, nil, "200", jsonResp("The contact.", ref("Contact")), "404"),
+				"patch": op("updateContact", "Change a contact's name, attributes (merged; null removes; declared attributes are converted to their type, or 422 invalid_attribute) and tags.", "write", []obj{idParam},
+					jsonBody(props(nil, obj{"name": str(), "attributes": obj{"type": "object"}, "tags": arrayOf(str()), "add_tags": arrayOf(str()), "remove_tags": arrayOf(str())})),
+					"200", jsonResp("The changed contact.", ref("Contact")), "404", "422"),
+			},
+			"/contacts/{id}/ban":   obj{"post": op("banContact", "Ban a contact: its messages are stored and never reach the bot.", "write", []obj{idParam}, nil, "200", jsonResp("The contact.", ref("Contact")), "404")},
+			"/contacts/{id}/unban": obj{"post": op("unbanContact", "Lift a ban.", "write", []obj{idParam}, nil, "200", jsonResp("The contact.", ref("Contact")), "404")},
+			"/contacts/{id}/messages": obj{"get": op("listMessages", "A page of the conversation, ascending. No cursor: the latest; before: older; after: newer (after=0: from the start). next_cursor goes on in the same direction.", "read",
+				[]obj{idParam, query("before", "Messages older than this cursor.", str()), query("after", "Messages newer than this cursor.", str()), limitParam}, nil,
+				"200", jsonResp("A page of messages.", props(nil, obj{"messages": arrayOf(ref("Message")), "next_cursor": str()})), "404")},
+			"/contacts/{id}/events": obj{"post": op("sendEvent", "Send a named event to a contact: the CATCH skill for it takes over (a WAITFOR for it resumes).", "write", []obj{idParam},
+				jsonBody(props([]string{"name"}, obj{"name": str(), "data": obj{"type": "object"}})),
+				"200", jsonResp("What the step produced.", props(nil, obj{"contact": ref("Contact"), "caught": obj{"type": "boolean"}, "replies": arrayOf(ref("Message"))})), "404", "409")},
+			"/messages/search": obj{"get": op("searchMessages", "Messages holding every word of q, in one conversation (contact) or across conversations (of bot, or all). One page reads at most a bounded number of messages; then truncated is true and next_cursor goes on.", "read",
+				[]obj{query("q", "Words to look for.", str()), query("contact", "Search this conversation only.", str()), query("bot", "Search this bot's conversations only.", str()),
+					query("cursor", "next_cursor of the previous page.", str()), query("limit", "Most matches per page.", obj{"type": "integer", "minimum": 1, "maximum": maxSearchLimit})}, nil,
+				"200", jsonResp("Matching messages.", props(nil, obj{"messages": arrayOf(ref("Message")), "next_cursor": str(), "truncated": obj{"type": "boolean"}, "scanned": obj{"type": "integer"}})), "404")},
+		},
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}},
+			"responses":       obj{"Error": errResp},
+			"schemas": obj{
+				"Error": props([]string{"error"}, obj{"error": props([]string{"code", "message"}, obj{"code": str(), "message": str(), "details": obj{}})}),
+				"Token": obj{"type": "object", "properties": obj{"id": str(), "name": str(), "scopes": arrayOf(str()), "created_at": str(), "expires_at": str(), "token": str()}},
+				"Bot":   obj{"type": "object", "properties": obj{"id": str(), "name": str(), "version": str(), "file": str()}},
+				"Contact": obj{"type": "object", "properties": obj{
+					"id": str(), "bot": str(), "channel": str(), "external_id": str(), "name": str(),
+					"attributes": obj{"type": "object"}, "tags": arrayOf(str()), "status": str(), "banned": obj{"type": "boolean"},
+					"created_at": str(), "updated_at": str(),
+				}},
+				"Message": obj{"type": "object", "properties": obj{
+					"contact": str(), "seq": obj{"type": "integer"}, "id": str(), "time": str(),
+					"direction": obj{"enum": []string{"in", "out"}}, "author": str(), "channel": str(), "status": str(),
+					"attempts": obj{"type": "integer"}, "error": str(), "content": obj{"type": "object"},
+				}},
+			},
+		},
+	}
+}
+
+var openAPIJSON = sync.OnceValue(func() []byte {
+	b, err := json.MarshalIndent(document(), "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+func (a *API) openAPI(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetBody(openAPIJSON())
+}
