@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/api"
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
+	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/server"
 	"github.com/switchboard-bots/switchboard/runtime/store"
@@ -34,8 +36,8 @@ const shutdownTimeout = 10 * time.Second
 // cmdServe runs the server. Each setting comes from, in order of
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
-// file given with --config (YAML: addr, data, bots, default_bot), and the
-// default.
+// file given with --config (YAML: addr, data, bots, default_bot, ip_rate,
+// allowed_origins), and the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
 	configFile := fs.String("config", os.Getenv("SWITCHBOARD_CONFIG"), "YAML config file with addr, data, bots, default_bot (env SWITCHBOARD_CONFIG)")
@@ -43,6 +45,8 @@ func cmdServe(st stdio, args []string) int {
 	fs.String("data", "./data", "directory of the embedded store (env SWITCHBOARD_DATA)")
 	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
 	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
+	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
+	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -72,6 +76,8 @@ var serveSettings = []struct{ flag, env, key string }{
 	{"data", "SWITCHBOARD_DATA", "data"},
 	{"bots", "SWITCHBOARD_BOTS", "bots"},
 	{"default-bot", "SWITCHBOARD_DEFAULT_BOT", "default_bot"},
+	{"ip-rate", "SWITCHBOARD_IP_RATE", "ip_rate"},
+	{"allowed-origins", "SWITCHBOARD_ALLOWED_ORIGINS", "allowed_origins"},
 }
 
 // resolveServeConfig applies the precedence: flag set on the command line,
@@ -100,7 +106,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots and default_bot, each a string", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, default_bot, ip_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -122,12 +128,31 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 			val[s.flag] = f.DefValue
 		}
 	}
-	return serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], DefaultBot: val["default-bot"]}, nil
+	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], DefaultBot: val["default-bot"]}
+	rate, err := strconv.ParseFloat(val["ip-rate"], 64)
+	if err != nil || rate < 0 {
+		return serveConfig{}, fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"])
+	}
+	cfg.IPRate = rate
+	for _, o := range strings.Split(val["allowed-origins"], ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
+	}
+	return cfg, nil
 }
 
 type serveConfig struct {
 	Addr, Data, Bots, DefaultBot string
+	// IPRate is the requests per second one client address may make; 0
+	// means no limit.
+	IPRate         float64
+	AllowedOrigins []string
 }
+
+// contactRate bounds the messages one user may send: nobody types ten
+// messages a second.
+var contactRate = server.RateLimit{PerSecond: 10, Burst: 30}
 
 // serve runs until ctx ends, then stops within shutdownTimeout.
 func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
@@ -169,10 +194,16 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("creating the admin account: %w", err)
 	}
+	m := metrics.NewRuntime()
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
 		Log:    log,
+		OnCommit: func(c pipeline.Committed) {
+			for i := range c.Messages {
+				m.Message(c.Messages[i].Channel, c.Messages[i].Direction)
+			}
+		},
 	})
 	p.SetBots(bots.Bots())
 	p.Start()
@@ -186,8 +217,15 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
 	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log})
-	srv := server.New(server.Config{Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log,
-		Mount: []func(*router.Router){apiv1.Mount}}, p.BotIDs)
+	var ipRate server.RateLimit
+	if cfg.IPRate > 0 {
+		ipRate = server.RateLimit{PerSecond: cfg.IPRate, Burst: int(2 * cfg.IPRate)}
+	}
+	srv := server.New(server.Config{
+		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m,
+		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
+		Mount: []func(*router.Router){apiv1.Mount},
+	}, p.BotIDs)
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.Close(context.Background())
@@ -197,7 +235,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	fmt.Fprintf(out, "Switchboard is running %d bot(s): %s\n", len(ids), strings.Join(ids, ", "))
 	fmt.Fprintf(out, "  REST channel:  POST %s/webhooks/rest/webhook  {\"sender\": \"u1\", \"message\": \"hi\"}\n", base)
 	fmt.Fprintf(out, "  API:           %s/api/v1  (sign in: POST %s/api/v1/auth/login; spec: %s/api/v1/openapi.json)\n", base, base, base)
-	fmt.Fprintf(out, "  health:        %s/healthz\n", base)
+	fmt.Fprintf(out, "  health:        %s/healthz   metrics: %s/metrics\n", base, base)
 	switch {
 	case created && envPW == "":
 		fmt.Fprintf(out, "  admin account: %s  one-time password: %s  (shown only now: save it)\n", api.AdminEmail, adminPW)

@@ -142,6 +142,8 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	fs.String("data", "./data", "")
 	fs.String("bots", "flows/examples", "")
 	fs.String("default-bot", "", "")
+	fs.String("ip-rate", "1000", "")
+	fs.String("allowed-origins", "", "")
 	if err := fs.Parse([]string{"--bots", "/bots/flag"}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +151,8 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{Addr: "127.0.0.1:7000", Data: "/from/env", Bots: "/bots/flag", DefaultBot: ""}
-	if cfg != want {
+	want := serveConfig{Addr: "127.0.0.1:7000", Data: "/from/env", Bots: "/bots/flag", DefaultBot: "", IPRate: 1000}
+	if cfg.Addr != want.Addr || cfg.Data != want.Data || cfg.Bots != want.Bots || cfg.DefaultBot != want.DefaultBot || cfg.IPRate != want.IPRate {
 		t.Fatalf("got %+v, want %+v", cfg, want)
 	}
 	os.WriteFile(conf, []byte("adress: x\n"), 0o644)

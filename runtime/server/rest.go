@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -77,6 +78,13 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "message_too_long", fmt.Sprintf(`"message" may be at most %d bytes`, maxMessageLen), nil)
 		return
 	}
+	if s.contactLimit != nil {
+		if ok, wait := s.contactLimit.allow(bot + "\x00" + req.Sender); !ok {
+			s.tooMany(ctx, "contact", wait)
+			return
+		}
+	}
+	start := time.Now()
 	rctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
 	res, err := s.cfg.Pipeline.Handle(rctx, pipeline.Inbound{
@@ -85,6 +93,9 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		s.handleError(ctx, err)
 		return
+	}
+	if m := s.cfg.Metrics; m != nil {
+		m.StepSeconds.Observe(time.Since(start).Seconds())
 	}
 	out := []restReply{}
 	for _, r := range res.Replies {
@@ -113,7 +124,7 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time; it may still be answered", nil)
 	default:
-		s.cfg.Log.Error("handling message", "err", err)
+		s.cfg.Log.Error("handling message", "err", err, "request_id", RequestID(ctx))
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "the message could not be handled", nil)
 	}
 }

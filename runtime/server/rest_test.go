@@ -37,6 +37,12 @@ skills:
 // base URL.
 func serve(t *testing.T) string {
 	t.Helper()
+	return serveWith(t, func(*server.Config) {})
+}
+
+// serveWith is serve with the configuration adjusted by edit.
+func serveWith(t *testing.T, edit func(*server.Config)) string {
+	t.Helper()
 	st, err := store.OpenInMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,9 @@ func serve(t *testing.T) string {
 	p := pipeline.New(pipeline.Config{Store: st, Engine: engine.New(nil), Shards: 4})
 	p.SetBots(map[string]*flows.Bot{"shop": bot})
 	p.Start()
-	srv := server.New(server.Config{Pipeline: p, MaxBodySize: 4096}, func() []string { return []string{"shop"} })
+	cfg := server.Config{Pipeline: p, MaxBodySize: 4096}
+	edit(&cfg)
+	srv := server.New(cfg, func() []string { return []string{"shop"} })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,13 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 )
 
@@ -31,6 +33,23 @@ type Config struct {
 	// RequestTimeout bounds the handling of one request; 0 means 10s.
 	RequestTimeout time.Duration
 	Log            *slog.Logger
+	// AccessLogLevel is the level of the access log line of each request
+	// (5xx answers log at Warn at least); the zero value is Info.
+	AccessLogLevel slog.Level
+	// Metrics, when set, counts requests by route and status, times REST
+	// steps, and is served at GET /metrics.
+	Metrics *metrics.Runtime
+	// IPRateLimit limits requests per client address (health, readiness
+	// and metrics are exempt); ContactRateLimit limits REST messages per
+	// bot and sender. The zero value turns a limit off.
+	IPRateLimit      RateLimit
+	ContactRateLimit RateLimit
+	// AllowedOrigins are the origins (scheme://host[:port]) browsers may
+	// call from, such as the pages embedding the web chat widget; "*"
+	// allows any. Other origins get no CORS headers.
+	AllowedOrigins []string
+	// Now is the clock of the rate limits; nil means time.Now.
+	Now func() time.Time
 	// Mount adds the routes of other parts of the runtime (web chat, API,
 	// metrics), each of which owns its own handlers.
 	Mount []func(r *router.Router)
@@ -41,6 +60,10 @@ type Server struct {
 	cfg  Config
 	srv  *fasthttp.Server
 	bots func() []string
+
+	ipLimit, contactLimit *limiter
+	origins               map[string]struct{}
+	anyOrigin             bool
 }
 
 // New builds the server and its routes.
@@ -54,12 +77,27 @@ func New(cfg Config, botIDs func() []string) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, bots: botIDs}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, bots: botIDs, origins: map[string]struct{}{}}
+	s.ipLimit = newLimiter(cfg.IPRateLimit, cfg.Now)
+	s.contactLimit = newLimiter(cfg.ContactRateLimit, cfg.Now)
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			s.anyOrigin = true
+		}
+		s.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = struct{}{}
+	}
 	r := router.New()
+	r.SaveMatchedRoutePath = true
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.POST("/webhooks/rest/webhook", s.restWebhook)
 	r.POST("/webhooks/rest/{bot}/webhook", s.restWebhook)
+	if cfg.Metrics != nil {
+		r.GET("/metrics", cfg.Metrics.Registry.Handler)
+	}
 	for _, m := range cfg.Mount {
 		m(r)
 	}
@@ -70,7 +108,7 @@ func New(cfg Config, botIDs func() []string) *Server {
 		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()), nil)
 	}
 	s.srv = &fasthttp.Server{
-		Handler:            r.Handler,
+		Handler:            s.middleware(r.Handler),
 		Name:               "switchboard",
 		MaxRequestBodySize: cfg.MaxBodySize,
 		ReadTimeout:        30 * time.Second,

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer runs the real server with the example bots on a free
+// loopback port and returns its base URL.
+func startServer(t *testing.T) string {
+	t.Helper()
+	// The data folder is made first, so that it is removed after the
+	// server stops (cleanups run last first).
+	data := filepath.Join(t.TempDir(), "data")
+	var out, errOut syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: filepath.Join("..", "..", "flows", "examples")})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("server did not stop:\n%s", tail(errOut.String(), 3000))
+		}
+	})
+	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
+	for i := 0; i < 1000; i++ {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("server did not start:\n%s\n%s", out.String(), errOut.String())
+	return ""
+}
+
+func runLoadCmd(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(stdio{ctx: context.Background(), out: &out, err: &errOut}, append([]string{"load"}, args...))
+	return code, out.String(), errOut.String()
+}
+
+// TestLoadAgainstServer drives the support bot through the whole script
+// several times per user and checks every reply.
+func TestLoadAgainstServer(t *testing.T) {
+	base := startServer(t)
+	code, out, errOut := runLoadCmd("--url", base, "--users", "50", "--conns", "4", "--messages", "600")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"messages:  600 in ", "messages/s", "p50 ", "p99 ", "errors:    0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	// A duration bounds the run too.
+	start := time.Now()
+	code, out, errOut = runLoadCmd("--url", base, "--users", "20", "--conns", "2", "--duration", "300ms")
+	if code != exitOK || time.Since(start) > 5*time.Second || !strings.Contains(out, "errors:    0") {
+		t.Fatalf("exit %d after %s\n%s\n%s", code, time.Since(start), out, errOut)
+	}
+}
+
+// TestLoadFailsOnMismatch: a bot that does not follow the script fails the
+// run, with the first mismatch reported.
+func TestLoadFailsOnMismatch(t *testing.T) {
+	base := startServer(t)
+	code, out, errOut := runLoadCmd("--url", base, "--bot", "shop", "--users", "5", "--conns", "2", "--messages", "50", "--max-errors", "3")
+	if code != exitFail || !strings.Contains(errOut, "want \"Hi there! I'm Acme's assistant.\"") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !regexp.MustCompile(`errors:    [345]\n`).MatchString(out) {
+		t.Fatalf("the run did not stop at --max-errors:\n%s", out)
+	}
+}
+
+func TestLoadRefusesOtherHostsAndBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--url", "http://example.com:8080"},
+		{"--url", "http://10.0.0.1:8080"},
+		{"--url", "https://127.0.0.1:8080"},
+		{"--users", "0"},
+		{"--conns", "5000"},
+		{"--duration", "1h"},
+		{"--messages", "-1"},
+	} {
+		code, _, errOut := runLoadCmd(args...)
+		if code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	// Nothing listening: a clear error, no hang.
+	code, _, errOut := runLoadCmd("--url", "http://127.0.0.1:1", "--timeout", "1s")
+	if code != exitFail || !strings.Contains(errOut, "no server at") {
+		t.Errorf("exit %d %s", code, errOut)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
