@@ -196,14 +196,10 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}
 	m := metrics.NewRuntime()
 	p = pipeline.New(pipeline.Config{
-		Store:  st,
-		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
-		Log:    log,
-		OnCommit: func(c pipeline.Committed) {
-			for i := range c.Messages {
-				m.Message(c.Messages[i].Channel, c.Messages[i].Direction)
-			}
-		},
+		Store:    st,
+		Engine:   engine.New(&http.Client{Timeout: 30 * time.Second}),
+		Log:      log,
+		OnCommit: m.Committed,
 	})
 	p.SetBots(bots.Bots())
 	p.Start()

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 )
 
 // Runtime holds the metrics of a Switchboard server.
@@ -87,6 +89,21 @@ func (m *Runtime) Message(channel, direction string) {
 		m.MessagesIn.With(channel).Inc()
 	} else {
 		m.MessagesOut.With(channel).Inc()
+	}
+}
+
+// Committed records a durable step of the pipeline: its messages, the
+// time from arrival to commit, and for a timer how late it fired. It is the
+// pipeline's OnCommit hook (atomics only: it never blocks a shard).
+func (m *Runtime) Committed(c pipeline.Committed) {
+	for i := range c.Messages {
+		m.Message(c.Messages[i].Channel, c.Messages[i].Direction)
+	}
+	if c.Latency > 0 {
+		m.StepSeconds.Observe(c.Latency.Seconds())
+	}
+	if c.Timer != nil {
+		m.ObserveTimer(c.Timer.Due, c.At)
 	}
 }
 

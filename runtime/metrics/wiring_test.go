@@ -26,11 +26,7 @@ func TestPipelineWiring(t *testing.T) {
 	if bot == nil {
 		t.Fatal(ds)
 	}
-	p := pipeline.New(pipeline.Config{Store: st, Engine: engine.New(nil), Shards: 2, OnCommit: func(c pipeline.Committed) {
-		for i := range c.Messages {
-			m.Message(c.Messages[i].Channel, c.Messages[i].Direction)
-		}
-	}})
+	p := pipeline.New(pipeline.Config{Store: st, Engine: engine.New(nil), Shards: 2, OnCommit: m.Committed})
 	p.SetBots(map[string]*flows.Bot{"b": bot})
 	p.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -41,5 +37,8 @@ func TestPipelineWiring(t *testing.T) {
 	}
 	if in, out := m.MessagesIn.With("rest").Value(), m.MessagesOut.With("rest").Value(); in != 1 || out != 2 {
 		t.Fatalf("in %d out %d", in, out)
+	}
+	if n := m.StepSeconds.Count(); n != 1 {
+		t.Fatalf("%d latencies observed, want 1", n)
 	}
 }

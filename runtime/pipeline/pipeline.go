@@ -66,6 +66,13 @@ type Committed struct {
 	Handover *flows.HandoverRequest
 	// HandoverEnd is set when the bot stopped waiting for a handover.
 	HandoverEnd string
+	// Latency is the time from the job's arrival at the pipeline to its
+	// commit: what a channel waits for an answer.
+	Latency time.Duration
+	// Timer is the timer that started the step, if one did.
+	Timer *flows.Timer
+	// At is when the step ran, on the pipeline's clock.
+	At time.Time
 }
 
 // Pipeline runs conversations. Start it, send it work, Close it.
@@ -243,6 +250,7 @@ func (p *Pipeline) Event(ctx context.Context, contactID, name string, data map[s
 
 func (p *Pipeline) do(ctx context.Context, j *job) (*Result, error) {
 	j.ctx = ctx
+	j.queued = time.Now()
 	j.done = make(chan struct{})
 	if err := p.enqueue(ctx, j); err != nil {
 		return nil, err
@@ -303,7 +311,7 @@ func (p *Pipeline) timerLoop() {
 			if _, busy := p.inflight.LoadOrStore(tm.ID, struct{}{}); busy {
 				continue
 			}
-			j := &job{contact: tm.Contact, timer: &tm, ctx: context.Background(), done: make(chan struct{})}
+			j := &job{contact: tm.Contact, timer: &tm, ctx: context.Background(), done: make(chan struct{}), queued: time.Now()}
 			if err := p.enqueue(context.Background(), j); err != nil {
 				p.inflight.Delete(tm.ID)
 				return

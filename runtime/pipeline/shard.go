@@ -16,6 +16,8 @@ import (
 type job struct {
 	ctx     context.Context
 	contact string
+	// queued is when the job reached the pipeline.
+	queued  time.Time
 	inbound *Inbound
 	event   *flows.Event
 	timer   *flows.Timer
@@ -177,7 +179,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 	}
 	sh.cache.put(j.contact, st)
 	if p.cfg.OnCommit != nil {
-		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handover: res.Handover}
+		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handover: res.Handover, Latency: time.Since(j.queued), Timer: j.timer, At: now}
 		if sp != nil {
 			c.HandoverEnd = sp.HandoverEnd
 		}

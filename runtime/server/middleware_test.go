@@ -122,7 +122,6 @@ func TestMetricsEndpoint(t *testing.T) {
 		`switchboard_http_requests_total{route="/webhooks/rest/webhook",status="200"} 1`,
 		`switchboard_http_requests_total{route="/webhooks/rest/webhook",status="400"} 1`,
 		`switchboard_http_requests_total{route="unmatched",status="404"} 1`,
-		`switchboard_step_duration_seconds_count 1`,
 		`switchboard_http_request_duration_seconds_count{route="/webhooks/rest/webhook"} 2`,
 		"# TYPE switchboard_open_sockets gauge",
 		"# TYPE switchboard_outbox_depth gauge",

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -84,7 +83,6 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	start := time.Now()
 	rctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
 	res, err := s.cfg.Pipeline.Handle(rctx, pipeline.Inbound{
@@ -93,9 +91,6 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		s.handleError(ctx, err)
 		return
-	}
-	if m := s.cfg.Metrics; m != nil {
-		m.StepSeconds.Observe(time.Since(start).Seconds())
 	}
 	out := []restReply{}
 	for _, r := range res.Replies {
