@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,9 +25,11 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
+	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/server"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/webchat"
 )
 
 // shutdownTimeout bounds a graceful stop: open requests finish, the
@@ -195,13 +198,42 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		return fmt.Errorf("creating the admin account: %w", err)
 	}
 	m := metrics.NewRuntime()
+	// Every committed step is counted, wakes the outbox dispatcher, and
+	// wakes the web chat sockets of its contact. disp and wc are set before
+	// the pipeline starts, so the hook never sees them nil.
+	var disp *outbox.Dispatcher
+	var wc *webchat.Webchat
 	p = pipeline.New(pipeline.Config{
-		Store:    st,
-		Engine:   engine.New(&http.Client{Timeout: 30 * time.Second}),
-		Log:      log,
-		OnCommit: m.Committed,
+		Store:  st,
+		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
+		Log:    log,
+		OnCommit: func(c pipeline.Committed) {
+			m.Committed(c)
+			disp.Notify()
+			wc.OnCommit(c)
+		},
 	})
 	p.SetBots(bots.Bots())
+	secret, err := webchat.LoadOrCreateSecret(filepath.Join(cfg.Data, "webchat.secret"))
+	if err != nil {
+		return fmt.Errorf("the web chat token secret: %w", err)
+	}
+	wc, err = webchat.New(webchat.Config{
+		Pipeline: p, Store: st, Secret: secret, Log: log,
+		AllowedOrigins: cfg.AllowedOrigins, OpenSockets: m.OpenSockets,
+	})
+	if err != nil {
+		return err
+	}
+	disp = outbox.New(outbox.Config{Store: st, Log: log, Senders: map[string]outbox.Sender{
+		webchat.Channel: wc.Sender(),
+	}})
+	m.SetOutboxDepth(func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, _ := disp.Depth(ctx)
+		return float64(n)
+	})
 	p.Start()
 	starting = false
 	stopWatch := make(chan struct{})
@@ -220,15 +252,38 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	srv := server.New(server.Config{
 		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
-		Mount: []func(*router.Router){apiv1.Mount},
+		Mount: []func(*router.Router){apiv1.Mount, wc.Mount},
 	}, p.BotIDs)
+	// stop takes everything down in order: sockets get a close frame, the
+	// server finishes open requests, the pipeline drains, the outbox stops;
+	// the store closes last (deferred above).
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		for _, s := range []struct {
+			what  string
+			close func(context.Context) error
+		}{
+			{"web chat", wc.Close}, {"http", srv.Shutdown}, {"pipeline", p.Close}, {"outbox", disp.Close},
+		} {
+			if err := s.close(sctx); err != nil {
+				log.Warn("shutdown", "part", s.what, "err", err)
+			}
+		}
+	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		p.Close(context.Background())
+		stop()
 		return err
 	}
 	base := "http://" + l.Addr().String()
 	fmt.Fprintf(out, "Switchboard is running %d bot(s): %s\n", len(ids), strings.Join(ids, ", "))
+	demo := cfg.DefaultBot
+	if demo == "" {
+		demo = ids[0]
+	}
+	fmt.Fprintf(out, "  web chat:      %s/webchat/demo?bot=%s\n", base, demo)
+	fmt.Fprintf(out, "                 embed: <script src=\"%s/webchat/widget.js\" data-bot=\"%s\"></script>\n", base, demo)
 	fmt.Fprintf(out, "  REST channel:  POST %s/webhooks/rest/webhook  {\"sender\": \"u1\", \"message\": \"hi\"}\n", base)
 	fmt.Fprintf(out, "  API:           %s/api/v1  (sign in: POST %s/api/v1/auth/login; spec: %s/api/v1/openapi.json)\n", base, base, base)
 	fmt.Fprintf(out, "  health:        %s/healthz   metrics: %s/metrics\n", base, base)
@@ -243,18 +298,11 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	go func() { served <- srv.Serve(l) }()
 	select {
 	case err := <-served:
-		p.Close(context.Background())
+		stop()
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
 	fmt.Fprintln(out, "Stopping…")
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	if err := p.Close(sctx); err != nil {
-		log.Warn("pipeline shutdown", "err", err)
-	}
+	stop()
 	return nil
 }

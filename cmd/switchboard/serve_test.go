@@ -90,6 +90,17 @@ func TestServe(t *testing.T) {
 		t.Fatalf("bots: %d %s", resp.StatusCode, body)
 	}
 
+	// The web chat demo page of the bot is served, with the widget.
+	resp, err = http.Get(base + "/webchat/demo?bot=good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "/webchat/widget.js") {
+		t.Fatalf("demo page: %d %s", resp.StatusCode, body)
+	}
+
 	// An edit of the bot file is picked up while the server runs.
 	later := time.Now().Add(time.Minute)
 	path := filepath.Join(dir, "good.yaml")

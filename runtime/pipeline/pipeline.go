@@ -220,6 +220,10 @@ type Inbound struct {
 	// REST channel): the replies are stored as sent rather than queued for
 	// the outbox.
 	Replied bool
+	// Event, when set, makes this a named event from the channel (the web
+	// chat's page_visit) instead of a message: nothing is stored as the
+	// user's message, and a new visitor becomes a contact all the same.
+	Event *flows.Event
 }
 
 // Result is what handling a message or an event produced, once committed.

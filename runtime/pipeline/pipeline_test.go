@@ -280,3 +280,25 @@ func TestUnknownBotAndClosedPipeline(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// TestEventFromANewVisitor: a channel event (a page visit) from someone
+// who never wrote makes them a contact and runs the bot, storing no message
+// of theirs.
+func TestEventFromANewVisitor(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	res, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "webchat", Sender: "v1",
+		Event: &flows.Event{Kind: flows.EventNamed, Name: "page_visit", Data: map[string]any{"url": "/pricing"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Contact == nil || res.Contact.ExternalID != "v1" {
+		t.Fatalf("contact: %+v", res.Contact)
+	}
+	msgs, _, _ := st.Messages(context.Background(), res.Contact.ID, store.MessageQuery{})
+	for _, m := range msgs {
+		if m.Direction == store.DirectionIn {
+			t.Fatalf("an event was stored as a message: %s", texts(msgs))
+		}
+	}
+}

@@ -104,6 +104,8 @@ func (sh *shard) process(j *job) (*Result, error) {
 	batch := &store.Batch{ContactID: j.contact, DedupKey: dedup}
 	var ev flows.Event
 	switch {
+	case in != nil && in.Event != nil:
+		ev = *in.Event
 	case in != nil:
 		content := in.Content
 		ev = flows.Event{Kind: flows.EventMessage, Message: &content}
