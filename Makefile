@@ -4,13 +4,17 @@ PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
 RACE_PKGS := ./runtime/... ./cmd/...
 
-.PHONY: run test lint race unit examples fuzz bench generate build
+.PHONY: run chat test lint race unit examples fuzz bench generate build
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
 
-# Chat with the example support bot in the terminal.
+# Serve the example bots (web chat demo, REST channel, API) on 127.0.0.1:8080.
 run:
+	$(GO) run ./cmd/switchboard serve --bots flows/examples --data ./data --default-bot support
+
+# Chat with the example support bot in the terminal.
+chat:
 	$(GO) run ./cmd/switchboard chat flows/examples/support.yaml
 
 # Everything CI runs: formatting, vet, unit tests, the race detector, and the
