@@ -58,7 +58,15 @@
     ".sbw-form{display:flex;border-top:1px solid #eee}.sbw-input{flex:1;border:0;padding:12px;font:inherit;outline:none}.sbw-send{border:0;background:none;color:#2456d3;font-weight:600;padding:0 14px;cursor:pointer}";
   var style = el("style"); style.textContent = css; document.head.appendChild(style);
 
-  var launch = el("button", "sbw-launch", "💬"); launch.setAttribute("aria-label", "Open chat");
+  var launch = el("button", "sbw-launch"); launch.setAttribute("aria-label", "Open chat");
+  // A speech bubble drawn as SVG: an emoji depends on the visitor's fonts.
+  var svgNS = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(svgNS, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24"); icon.setAttribute("width", "26"); icon.setAttribute("height", "26");
+  var bubble = document.createElementNS(svgNS, "path");
+  bubble.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  bubble.setAttribute("fill", "currentColor");
+  icon.appendChild(bubble); launch.appendChild(icon);
   var panel = el("div", "sbw-panel"); panel.setAttribute("role", "dialog"); panel.setAttribute("aria-label", title);
   var head = el("div", "sbw-head"); var headTitle = el("span", null, title); var status = el("span", "sbw-status", "connecting…");
   headTitle.appendChild(status);
