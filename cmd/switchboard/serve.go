@@ -153,6 +153,9 @@ type serveConfig struct {
 	AllowedOrigins []string
 }
 
+// maxUpload bounds a file sent in the web chat; requests may be this large.
+const maxUpload = 10 << 20
+
 // contactRate bounds the messages one user may send: nobody types ten
 // messages a second.
 var contactRate = server.RateLimit{PerSecond: 10, Burst: 30}
@@ -221,6 +224,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	wc, err = webchat.New(webchat.Config{
 		Pipeline: p, Store: st, Secret: secret, Log: log,
 		AllowedOrigins: cfg.AllowedOrigins, OpenSockets: m.OpenSockets,
+		UploadDir: filepath.Join(cfg.Data, "uploads"), MaxUpload: maxUpload,
 	})
 	if err != nil {
 		return err
@@ -250,7 +254,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		ipRate = server.RateLimit{PerSecond: cfg.IPRate, Burst: int(2 * cfg.IPRate)}
 	}
 	srv := server.New(server.Config{
-		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m,
+		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
 		Mount: []func(*router.Router){apiv1.Mount, wc.Mount},
 	}, p.BotIDs)

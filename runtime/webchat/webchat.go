@@ -126,7 +126,12 @@ type Config struct {
 	// OfflineRetry is the RetryAfter of a send to a visitor with no open
 	// socket; 0 means 30s.
 	OfflineRetry time.Duration
-	Log          *slog.Logger
+	// UploadDir keeps the files visitors upload; empty disables uploads.
+	UploadDir string
+	// MaxUpload bounds one uploaded file in bytes; 0 means 10 MiB. The
+	// server's request body limit must allow it.
+	MaxUpload int64
+	Log       *slog.Logger
 }
 
 // Limits on what a client frame may carry.
@@ -162,6 +167,9 @@ func New(cfg Config) (*Webchat, error) {
 	}
 	if cfg.MaxFrame <= 0 {
 		cfg.MaxFrame = 64 << 10
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 10 << 20
 	}
 	if cfg.Rate <= 0 {
 		cfg.Rate = 5
@@ -212,6 +220,8 @@ func (w *Webchat) Mount(r *router.Router) {
 	r.GET("/webchat/socket", w.socket)
 	r.GET("/webchat/widget.js", w.widget)
 	r.GET("/webchat/demo", w.demo)
+	r.POST("/webchat/upload", w.upload)
+	r.GET(filesPath+"{name}", w.file)
 }
 
 // OpenSockets is how many sockets are open, for metrics.
@@ -395,6 +405,8 @@ type (
 		Payload string         `json:"payload,omitempty"`
 		Name    string         `json:"name,omitempty"`
 		Data    map[string]any `json:"data,omitempty"`
+		// Attachments are files uploaded with POST /webchat/upload.
+		Attachments []flows.Media `json:"attachments,omitempty"`
 	}
 	welcomeFrame struct {
 		Type    string         `json:"type"`
@@ -606,8 +618,13 @@ func (c *conn) message(f *clientFrame) {
 	case len(f.Text) > maxText || len(f.Payload) > maxPayload:
 		c.sendError("too_long", fmt.Sprintf("text may be at most %d bytes, payload %d", maxText, maxPayload))
 		return
-	case f.Text == "" && f.Payload == "":
-		c.sendError("bad_frame", "a message needs text or a payload")
+	case f.Text == "" && f.Payload == "" && len(f.Attachments) == 0:
+		c.sendError("bad_frame", "a message needs text, a payload or attachments")
+		return
+	}
+	atts, err := w.attachments(f.Attachments)
+	if err != nil {
+		c.sendError("bad_attachment", err.Error())
 		return
 	}
 	c.write(typingFrame)
@@ -617,7 +634,7 @@ func (c *conn) message(f *clientFrame) {
 		// The id is the visitor's: scoped, so that no visitor can
 		// pre-empt another's message by guessing its id.
 		Bot: c.bot, Channel: Channel, Sender: c.visitor, ID: c.visitor + ":" + f.ID,
-		Content: flows.Content{Text: f.Text, Payload: f.Payload},
+		Content: flows.Content{Text: f.Text, Payload: f.Payload, Attachments: atts},
 	})
 	if err != nil {
 		c.handleError(err)
@@ -842,7 +859,11 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 		} `json:"error"`
 	}
 	b.Error.Code, b.Error.Message = code, msg
-	body, _ := json.Marshal(b)
+	writeJSONBody(ctx, status, b)
+}
+
+func writeJSONBody(ctx *fasthttp.RequestCtx, status int, v any) {
+	body, _ := json.Marshal(v)
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)

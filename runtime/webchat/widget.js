@@ -77,6 +77,16 @@
   var quick = el("div", "sbw-quick");
   var form = el("form", "sbw-form"); var input = el("input", "sbw-input"); input.placeholder = "Type a message"; input.maxLength = 4000;
   var send = el("button", "sbw-send", "Send"); send.type = "submit";
+  // Files: uploaded with the visitor token, then sent as an attachment.
+  var attach = el("button", "sbw-send", "+"); attach.type = "button"; attach.setAttribute("aria-label", "Send a file");
+  var picker = el("input"); picker.type = "file"; picker.accept = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"; picker.style.display = "none";
+  attach.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    var file = picker.files && picker.files[0];
+    picker.value = "";
+    if (file) upload(file);
+  });
+  form.appendChild(attach); form.appendChild(picker);
   form.appendChild(input); form.appendChild(send);
   log.appendChild(typing);
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(quick); panel.appendChild(form);
@@ -128,6 +138,7 @@
     if (f.image) media(f.image, box, true);
     if (f.media) media(f.media, box);
     if (f.file) media(f.file, box);
+    (f.attachments || []).forEach(function (a) { media(a, box); });
     if (f.buttons && f.buttons.length) { var bs = el("div", "sbw-btns"); buttons(f.buttons, bs); box.appendChild(bs); }
     log.insertBefore(box, typing);
     if (f.gallery && f.gallery.length) {
@@ -179,6 +190,25 @@
     while (quick.firstChild) quick.removeChild(quick.firstChild);
     pending.push(f);
     transmit(f);
+  }
+
+  // upload sends a file to the server, then the message that carries it.
+  function upload(file) {
+    var tok = load(tokenKey);
+    if (!tok) { status.textContent = "connect first, then send the file"; return; }
+    var body = new FormData(); body.append("file", file);
+    status.textContent = "uploading " + file.name + "…";
+    fetch(origin.origin + "/webchat/upload", { method: "POST", headers: { Authorization: "Bearer " + tok }, body: body })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (res) {
+        if (!res.ok) { status.textContent = (res.j.error && res.j.error.message) || "the file was not accepted"; return; }
+        status.textContent = "";
+        var f = { type: "message", id: newID(), attachments: [res.j] };
+        ownIDs[f.id] = render({ author: "user", attachments: [res.j], id: f.id }, true);
+        pending.push(f);
+        transmit(f);
+      })
+      .catch(function () { status.textContent = "the file could not be sent"; });
   }
 
   form.addEventListener("submit", function (e) {
