@@ -131,6 +131,7 @@ func (r *run) dispatch(ev flows.Event) {
 	// reaches /_error even when an earlier one in the step did. The block
 	// budget is shared by the whole step.
 	r.inError, r.errInfo, r.intent = false, nil, ""
+	r.ended, r.failed = false, false
 	sess := r.sess
 	switch ev.Kind {
 	case flows.EventTimer:
@@ -213,8 +214,40 @@ func (r *run) namedEvent(ev *flows.Event) {
 		r.ignore()
 		return
 	}
+	r.interrupt(skill)
+}
+
+// interrupt runs an event's skill in the middle of a conversation. A skill
+// that says nothing and simply runs off its end — it sends no message,
+// starts no wait, jumps nowhere else, does not END or fail — is transparent:
+// the interrupted wait resumes, with its timer, as if the event had not
+// come (a page visit during a question does not lose the question). A skill
+// that talks starts a new turn, and the interrupted wait is dropped.
+func (r *run) interrupt(skill string) {
+	sess := r.sess
+	oldSeq, oldWait := sess.Seq, sess.Wait
+	oldFrames := append([]flows.Frame(nil), sess.Frames...)
+	sess.Wait = nil // kept aside, its timer not cancelled yet
+	said := len(r.sprint.Messages)
 	r.advance()
-	r.enterSkill(skill)
+	r.ended = false
+	ref, ok := r.bot.Resolve(skill)
+	if !ok {
+		sess.Seq, sess.Wait = oldSeq, oldWait
+		return
+	}
+	sess.Frames = sess.Frames[:0]
+	r.jump(ref)
+	r.loop()
+	if oldWait != nil && sess.Wait == nil && len(sess.Frames) == 0 && !r.ended && !r.failed && len(r.sprint.Messages) == said {
+		// Back to the interrupted wait: same position, so its timer (set
+		// for oldSeq) is current again.
+		sess.Seq, sess.Wait, sess.Frames = oldSeq, oldWait, oldFrames
+		return
+	}
+	if oldWait != nil && oldWait.TimerID != "" {
+		r.cancelTimer(oldWait.TimerID)
+	}
 }
 
 func (r *run) message(ev *flows.Event) {
@@ -507,6 +540,7 @@ func (r *run) after(node *flows.Node, res flows.Result) bool {
 		return false
 	case flows.ResultEnd:
 		r.sess.Frames = nil
+		r.ended = true
 		return false
 	case flows.ResultFail:
 		err := res.Err
@@ -552,6 +586,7 @@ func (r *run) wait(ws flows.WaitSpec) error {
 // fail routes to /_error with the error, or ends the flow when /_error is
 // missing or is what failed.
 func (r *run) fail(node *flows.Node, err error) {
+	r.failed = true
 	r.trace(node, err)
 	r.errInfo = map[string]any{
 		"message": err.Error(),

@@ -409,3 +409,56 @@ skills:
 		t.Fatalf("postback payload as text: %q", got)
 	}
 }
+
+// TestEventSkillReturnsToTheInterruptedWait: a page visit whose skill has
+// nothing to say does not lose the question the bot was waiting on; one
+// that talks starts a new turn and replaces it.
+func TestEventSkillReturnsToTheInterruptedWait(t *testing.T) {
+	bot := load(t, `
+id: interrupt
+skills:
+  /start:
+    - text: Which topic?
+    - listen: topic
+      timeout: 10m
+      on_timeout: late
+    - text: "topic {{ topic }}"
+  late:
+    - text: too late
+  /_page_visit:
+    - switch:
+        - {if: 'event.data.url == "/pricing"', goto: pricing}
+  pricing:
+    - text: Want a quote?
+    - listen: quote
+`)
+	e := engine.New(nil)
+	pv := func(url string) flows.Event {
+		return flows.Event{Kind: flows.EventNamed, Name: "page_visit", Data: map[string]any{"url": url}}
+	}
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	timer := sp.Timers[0]
+	sp = step(e, bot, sp, pv("/about"), t0)
+	if len(sp.Messages) != 0 || len(sp.CancelTimers) != 0 {
+		t.Fatalf("a silent page visit did something: %+v", sp)
+	}
+	if got := texts(step(e, bot, sp, msg("shipping", ""), t0)); got != "topic shipping" {
+		t.Fatalf("after a silent page visit the answer went to %q", got)
+	}
+
+	// The interrupted wait's timer is still the live one.
+	sp = step(e, bot, nil, msg("hi", ""), t0)
+	timer = sp.Timers[0]
+	sp = step(e, bot, sp, pv("/about"), t0)
+	if got := texts(step(e, bot, sp, flows.Event{Kind: flows.EventTimer, Timer: &timer}, timer.Due)); got != "too late" {
+		t.Fatalf("the interrupted wait's timeout: %q", got)
+	}
+
+	// A page visit that starts its own exchange replaces the question.
+	sp = step(e, bot, nil, msg("hi", ""), t0)
+	timer = sp.Timers[0]
+	sp = step(e, bot, sp, pv("/pricing"), t0)
+	if texts(sp) != "Want a quote?" || len(sp.CancelTimers) != 1 || sp.CancelTimers[0] != timer.ID {
+		t.Fatalf("pricing visit: %q cancel %v", texts(sp), sp.CancelTimers)
+	}
+}

@@ -44,6 +44,9 @@ type run struct {
 	offeredThisStep bool
 	// overflow is set when a block sent past the message limit.
 	overflow error
+	// ended is set by END; failed when a block failed: neither returns to
+	// an interrupted wait.
+	ended, failed bool
 }
 
 var _ flows.Run = (*run)(nil)
