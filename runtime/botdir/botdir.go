@@ -37,6 +37,10 @@ type entry struct {
 	size int64
 	bot  *flows.Bot // the running version loaded from this file, if any
 	bad  bool       // the file's current version has errors
+	// dup is set when the file was refused because another file runs a
+	// bot with its id: it is tried again at every scan, since the other
+	// file may go away (a bot moved from shop.yaml to shop.json).
+	dup bool
 }
 
 // New returns a Dir; Scan loads it.
@@ -94,7 +98,7 @@ func (d *Dir) Scan() (bool, error) {
 			continue // removed while listing: the next scan sees it gone
 		}
 		e := d.files[path]
-		if e != nil && e.mod.Equal(info.ModTime()) && e.size == info.Size() {
+		if e != nil && e.mod.Equal(info.ModTime()) && e.size == info.Size() && !e.dup {
 			continue
 		}
 		if e == nil {
@@ -106,10 +110,19 @@ func (d *Dir) Scan() (bool, error) {
 			changed = true
 		}
 	}
+	removedBot := false
 	for path, e := range d.files {
 		if !seen[path] {
 			delete(d.files, path)
 			if e.bot != nil {
+				changed, removedBot = true, true
+			}
+		}
+	}
+	if removedBot {
+		// A file refused as a duplicate may run now that the other is gone.
+		for path, e := range d.files {
+			if e.dup && d.load(path, e) {
 				changed = true
 			}
 		}
@@ -132,16 +145,17 @@ func (d *Dir) load(path string, e *entry) bool {
 	}
 	for other, o := range d.files {
 		if other != path && o.bot != nil && o.bot.ID == bot.ID {
-			e.bad = true
-			if d.report != nil {
+			// Reported once; retried quietly while the other file runs.
+			if !e.dup && d.report != nil {
 				d.report(path, flows.Diagnostics{{File: path, Line: 1, Col: 1, Severity: flows.SevError,
 					Message: fmt.Sprintf("bot id %q is already used by %s: give this bot another id", bot.ID, other)}})
 			}
+			e.bad, e.dup = true, true
 			return false
 		}
 	}
 	wasBad := e.bad
-	e.bad = false
+	e.bad, e.dup = false, false
 	if d.report != nil && (wasBad || len(ds) > 0) {
 		d.report(path, ds)
 	}

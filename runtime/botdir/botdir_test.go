@@ -123,3 +123,19 @@ func TestWatchStops(t *testing.T) {
 		t.Fatal("watch did not stop")
 	}
 }
+
+// TestMovedBotRunsFromItsNewFile: a bot moved to a file of another name
+// (shop.yaml → shop.json) runs from the new file once the old one is gone,
+// even though the new file did not change in between.
+func TestMovedBotRunsFromItsNewFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "shop.yaml", bot("old"), t0)
+	d := botdir.New(dir, nil, nil)
+	d.Scan()
+	write(t, dir, "shop.json", `{"id": "shop", "skills": {"/start": [{"text": "new"}]}}`, t0)
+	d.Scan() // refused: shop.yaml still runs shop
+	os.Remove(filepath.Join(dir, "shop.yaml"))
+	if changed, _ := d.Scan(); !changed || !strings.Contains(string(d.Bots()["shop"].Source), "new") {
+		t.Fatalf("after the move: %v", d.Bots())
+	}
+}
