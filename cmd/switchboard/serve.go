@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/api"
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
+	"github.com/switchboard-bots/switchboard/runtime/live"
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
@@ -206,6 +207,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	// the pipeline starts, so the hook never sees them nil.
 	var disp *outbox.Dispatcher
 	var wc *webchat.Webchat
+	hub := live.NewHub()
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
@@ -214,6 +216,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 			m.Committed(c)
 			disp.Notify()
 			wc.OnCommit(c)
+			hub.Publish(c)
 		},
 	})
 	p.SetBots(bots.Bots())
@@ -248,7 +251,9 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}()
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
-	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log})
+	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log,
+		BotsDir: cfg.Bots, Rescan: func() error { _, err := bots.Scan(); return err }})
+	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.TokenAuth(apiv1.Authenticate), AllowedOrigins: cfg.AllowedOrigins, Log: log})
 	var ipRate server.RateLimit
 	if cfg.IPRate > 0 {
 		ipRate = server.RateLimit{PerSecond: cfg.IPRate, Burst: int(2 * cfg.IPRate)}
@@ -256,7 +261,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	srv := server.New(server.Config{
 		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
-		Mount: []func(*router.Router){apiv1.Mount, wc.Mount},
+		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount},
 	}, p.BotIDs)
 	// stop takes everything down in order: sockets get a close frame, the
 	// server finishes open requests, the pipeline drains, the outbox stops;
@@ -268,7 +273,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 			what  string
 			close func(context.Context) error
 		}{
-			{"web chat", wc.Close}, {"http", srv.Shutdown}, {"pipeline", p.Close}, {"outbox", disp.Close},
+			{"web chat", wc.Close}, {"live sockets", liveWS.Close}, {"http", srv.Shutdown}, {"pipeline", p.Close}, {"outbox", disp.Close},
 		} {
 			if err := s.close(sctx); err != nil {
 				log.Warn("shutdown", "part", s.what, "err", err)

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -38,6 +39,19 @@ type Config struct {
 	// MaxBodySize bounds a request body; 0 means 256 KiB. The server's own
 	// limit applies first.
 	MaxBodySize int
+	// BotsDir is the bots folder that publishing writes to; empty turns
+	// publishing off (bots_versions.go).
+	BotsDir string
+	// Rescan has the bots folder load its changes at once, so that a
+	// published version runs when the call returns; nil leaves it to the
+	// folder's watcher (publish then answers 202).
+	Rescan func() error
+	// BotFile returns the file the running bot id was loaded from ("" for
+	// none); nil reads the running bot's File.
+	BotFile func(id string) string
+	// MaxBotSize bounds a bot file sent to PUT /bots/{id}; 0 means 1 MiB,
+	// and it is at most flows.MaxFileSize.
+	MaxBotSize int
 	// SessionTTL is how long a sign-in's token lasts; 0 means 12 hours.
 	SessionTTL time.Duration
 	// RequestTimeout bounds the store and pipeline calls of one request;
@@ -61,6 +75,8 @@ type Config struct {
 type API struct {
 	cfg   Config
 	login *limiter
+	// pubMu serializes publishing: one write to the bots folder at a time.
+	pubMu sync.Mutex
 }
 
 // New returns the API.
@@ -68,6 +84,10 @@ func New(cfg Config) *API {
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = 256 << 10
 	}
+	if cfg.MaxBotSize <= 0 {
+		cfg.MaxBotSize = 1 << 20
+	}
+	cfg.MaxBotSize = min(cfg.MaxBotSize, flows.MaxFileSize)
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
@@ -112,6 +132,11 @@ func (a *API) Mount(r *router.Router) {
 	g.GET("/bots", a.auth(scopeRead, a.listBots))
 	g.GET("/bots/{id}", a.auth(scopeRead, a.getBot))
 	g.GET("/bots/{id}/source", a.auth(scopeRead, a.getBotSource))
+	g.PUT("/bots/{id}", a.auth(scopeWrite, a.putBot))
+	g.POST("/bots/{id}/publish", a.auth(scopeWrite, a.publishBot))
+	g.POST("/bots/{id}/rollback", a.auth(scopeWrite, a.rollbackBot))
+	g.GET("/bots/{id}/versions", a.auth(scopeRead, a.listBotVersions))
+	g.GET("/bots/{id}/versions/{n}", a.auth(scopeRead, a.getBotVersion))
 	g.GET("/blocks", a.auth(scopeRead, a.listBlocks))
 
 	g.GET("/contacts", a.auth(scopeRead, a.listContacts))
@@ -122,6 +147,7 @@ func (a *API) Mount(r *router.Router) {
 	g.GET("/contacts/{id}/messages", a.auth(scopeRead, a.listMessages))
 	g.POST("/contacts/{id}/events", a.auth(scopeWrite, a.postEvent))
 	g.GET("/messages/search", a.auth(scopeRead, a.searchMessages))
+	g.GET("/conversations", a.auth(scopeRead, a.listConversations))
 }
 
 // botIDs lists the running bots.
@@ -186,9 +212,14 @@ func (a *API) internal(ctx *fasthttp.RequestCtx, what string, err error) {
 // decode reads a JSON body into v: bounded, one value, no unknown fields.
 // It answers the error itself and returns false on failure.
 func (a *API) decode(ctx *fasthttp.RequestCtx, v any) bool {
+	return a.decodeMax(ctx, v, a.cfg.MaxBodySize)
+}
+
+// decodeMax is decode with a body limit of its own.
+func (a *API) decodeMax(ctx *fasthttp.RequestCtx, v any, limit int) bool {
 	body := ctx.PostBody()
-	if len(body) > a.cfg.MaxBodySize {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": a.cfg.MaxBodySize})
+	if len(body) > limit {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": limit})
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -27,6 +27,8 @@ import (
 //	n/{lower-case email}                 account id: sign-in lookup by email
 //	y/{token id}                         API or session token, JSON, with the SHA-256 of its secret
 //	h/{sha-256 of the token}             token id: bearer lookup (y/ and h/ of an expiring token carry a Badger TTL)
+//	v/{lp bot}{version}                  bot version (published through the API), JSON without the source (botversions.go)
+//	w/{lp bot}{version}                  the source of that version, as is
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. The i/ index lets CancelTimers and a
@@ -61,6 +63,8 @@ const (
 	tEmail     = "n/"
 	tToken     = "y/"
 	tTokenHash = "h/"
+	tBotVer    = "v/"
+	tBotSrc    = "w/"
 )
 
 func appendLP(dst []byte, s string) []byte {
@@ -143,3 +147,15 @@ func keyAccountEmail(dst []byte, e string) []byte {
 }
 func keyToken(dst []byte, id string) []byte    { return append(append(dst, tToken...), id...) }
 func keyTokenHash(dst []byte, h []byte) []byte { return append(append(dst, tTokenHash...), h...) }
+
+func prefixBotVersions(dst []byte, bot string) []byte {
+	return appendLP(append(dst, tBotVer...), bot)
+}
+
+func keyBotVersion(dst []byte, bot string, n int) []byte {
+	return binary.BigEndian.AppendUint64(prefixBotVersions(dst, bot), uint64(n))
+}
+
+func keyBotSource(dst []byte, bot string, n int) []byte {
+	return binary.BigEndian.AppendUint64(appendLP(append(dst, tBotSrc...), bot), uint64(n))
+}

@@ -77,6 +77,8 @@ type Store interface {
 	Close() error
 	// Accounts keeps API accounts and tokens (accounts.go).
 	Accounts
+	// BotVersions keeps the history of published bot files (botversions.go).
+	BotVersions
 }
 
 // Batch is everything one engine step changes for one conversation, applied

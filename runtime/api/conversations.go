@@ -1,0 +1,105 @@
+package api
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// conversationView is one conversation of the list: a contact with at
+// least one message, its latest message and a preview of it.
+type conversationView struct {
+	Contact       *flows.Contact `json:"contact"`
+	LastMessageAt time.Time      `json:"last_message_at"`
+	Preview       string         `json:"preview"`
+	LastMessage   messageView    `json:"last_message"`
+}
+
+// previewLen bounds a preview, in characters.
+const previewLen = 140
+
+// listConversations lists the conversations (contacts with at least one
+// message) in contact ID order, optionally of one bot and only those whose
+// contact has the status, channel and tag asked for (exact matches). A
+// page reads at most SearchScan contacts (and the latest message of each
+// contact that passes the filters), so it may hold fewer than limit
+// conversations and still have a next_cursor; then truncated is true.
+func (a *API) listConversations(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	bot, cursor := string(args.Peek("bot")), string(args.Peek("cursor"))
+	status, channel, tag := string(args.Peek("status")), string(args.Peek("channel")), string(args.Peek("tag"))
+	limit, ok := intArg(ctx, "limit", store.DefaultPage, 1, store.MaxPage)
+	if !ok {
+		return
+	}
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	out := []conversationView{}
+	scanned, last, next := 0, cursor, ""
+	truncated := false
+scan:
+	for {
+		page, more, err := a.cfg.Store.Contacts(rctx, bot, last, store.MaxPage)
+		if err != nil {
+			a.internal(ctx, "listing conversations", err)
+			return
+		}
+		for _, c := range page {
+			if len(out) == limit {
+				next = last
+				break scan
+			}
+			if scanned == a.cfg.SearchScan {
+				next, truncated = last, true
+				break scan
+			}
+			scanned++
+			last = c.ID
+			if (status != "" && c.Status != status) || (channel != "" && c.Channel != channel) || (tag != "" && !c.HasTag(tag)) {
+				continue
+			}
+			ms, _, err := a.cfg.Store.Messages(rctx, c.ID, store.MessageQuery{Limit: 1})
+			if err != nil {
+				a.internal(ctx, "listing conversations", err)
+				return
+			}
+			if len(ms) == 0 {
+				continue
+			}
+			m := &ms[len(ms)-1]
+			out = append(out, conversationView{Contact: c, LastMessageAt: m.Time, Preview: preview(&m.Content), LastMessage: viewMessage(m)})
+		}
+		if more == "" {
+			break
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"conversations": out, "next_cursor": next, "truncated": truncated, "scanned": scanned})
+}
+
+// preview is a message's text (or, without one, what stands for it) cut to
+// previewLen characters.
+func preview(c *flows.Content) string {
+	s := c.Text
+	switch {
+	case s != "":
+	case c.Payload != "":
+		s = c.Payload
+	case c.Image != nil:
+		s = "[image]"
+	case c.File != nil:
+		s = "[file]"
+	case c.Media != nil:
+		s = "[media]"
+	case len(c.Gallery) > 0:
+		s = "[gallery]"
+	}
+	if utf8.RuneCountInString(s) > previewLen {
+		r := []rune(s)
+		s = string(r[:previewLen-1]) + "…"
+	}
+	return s
+}

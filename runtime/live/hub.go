@@ -1,0 +1,280 @@
+// Package live streams what the pipeline commits to live views: the agent
+// console, dashboards, scripts. A Hub fans each committed step out to its
+// subscribers as events; a Server serves them over a WebSocket at GET /ws.
+//
+// Events are JSON objects, each with an id that grows by one per event
+// within the hub (a gap tells a subscriber it was not sent something):
+//
+//	{"id":7,"type":"contact","bot":"shop","contact":{…}}
+//	{"id":8,"type":"message","bot":"shop","contact":{…},"message":{"seq","direction","author","channel","status","content","time"}}
+//	{"id":9,"type":"handover","bot":"shop","contact":{…},"request":{"queue","priority","message","note","form"}}
+//	{"id":10,"type":"handover_end","bot":"shop","contact":{…},"reason":"timeout"}
+//
+// A step's events come in this order: contact (only when the step changed
+// the contact, or created it), its messages in seq order, handover,
+// handover_end. The steps of one contact are published in commit order (one
+// shard owns a contact), so a subscriber sees a conversation in order.
+package live
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+)
+
+// Event types.
+const (
+	TypeContact     = "contact"
+	TypeMessage     = "message"
+	TypeHandover    = "handover"
+	TypeHandoverEnd = "handover_end"
+)
+
+// Event is one event of the hub. JSON is the whole event, id included, as
+// sent to sockets; it is shared by every subscriber and must not be
+// changed.
+type Event struct {
+	ID      uint64
+	Type    string
+	Bot     string
+	Contact string
+	JSON    []byte
+}
+
+// Filter selects events: Bot and Contact, when set, must match. The zero
+// Filter selects everything.
+type Filter struct {
+	Bot     string `json:"bot,omitempty"`
+	Contact string `json:"contact,omitempty"`
+}
+
+func (f *Filter) match(bot, contact string) bool {
+	return (f.Bot == "" || f.Bot == bot) && (f.Contact == "" || f.Contact == contact)
+}
+
+// Reasons a subscription ends.
+var (
+	// ErrSlow: the subscriber's buffer was full when an event came; it was
+	// dropped rather than waited for.
+	ErrSlow = errors.New("live: the subscriber fell behind and was dropped")
+	// ErrHubClosed: the hub was closed.
+	ErrHubClosed = errors.New("live: the hub is closed")
+	// ErrUnsubscribed: the subscriber closed its subscription.
+	ErrUnsubscribed = errors.New("live: unsubscribed")
+)
+
+// DefaultBuffer is a subscription's buffer when Subscribe is given 0.
+const DefaultBuffer = 1024
+
+// Hub fans committed steps out to subscribers. Publish never blocks on a
+// subscriber: each has a bounded buffer, and one whose buffer is full is
+// dropped (its channel closed, Err saying why). The zero Hub is not usable:
+// make one with NewHub.
+type Hub struct {
+	mu     sync.Mutex
+	next   uint64
+	subs   map[*Subscription]struct{}
+	closed bool
+
+	published atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
+
+// Subscription receives the events its filter selects on C, in id order,
+// until it is dropped, the hub closes, or Close is called; then C is closed
+// (after the events already buffered) and Err says why.
+type Subscription struct {
+	C <-chan Event
+
+	h      *Hub
+	ch     chan Event
+	filter atomic.Pointer[Filter]
+	err    error // under h.mu; set once, when ch is closed
+}
+
+// Subscribe adds a subscriber with filter f and a buffer of buffer events
+// (DefaultBuffer when 0 or less). On a closed hub the subscription is
+// ended already.
+func (h *Hub) Subscribe(f Filter, buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = DefaultBuffer
+	}
+	s := &Subscription{h: h, ch: make(chan Event, buffer)}
+	s.C = s.ch
+	s.filter.Store(&f)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.endLocked(ErrHubClosed)
+		return s
+	}
+	h.subs[s] = struct{}{}
+	return s
+}
+
+// SetFilter changes what the subscription receives from the next event on.
+func (s *Subscription) SetFilter(f Filter) { s.filter.Store(&f) }
+
+// Filter is the subscription's filter.
+func (s *Subscription) Filter() Filter { return *s.filter.Load() }
+
+// Close ends the subscription; C is closed.
+func (s *Subscription) Close() {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if _, ok := s.h.subs[s]; ok {
+		delete(s.h.subs, s)
+		s.endLocked(ErrUnsubscribed)
+	}
+}
+
+// Err is why the subscription ended, once C is closed; nil before.
+func (s *Subscription) Err() error {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.err
+}
+
+func (s *Subscription) endLocked(err error) {
+	if s.err == nil {
+		s.err = err
+		close(s.ch)
+	}
+}
+
+// Subscribers is how many subscriptions are open.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// Stats reports the events published and the subscribers dropped for
+// falling behind, since the hub was made.
+func (h *Hub) Stats() (published, dropped uint64) {
+	return h.published.Load(), h.dropped.Load()
+}
+
+// Close ends every subscription (Err is ErrHubClosed) and makes Publish a
+// no-op.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		delete(h.subs, s)
+		s.endLocked(ErrHubClosed)
+	}
+}
+
+// Wire shapes of the events, without the id (added at publication).
+type (
+	messageView struct {
+		Seq       uint64        `json:"seq"`
+		ID        string        `json:"id,omitempty"`
+		Direction string        `json:"direction"`
+		Author    string        `json:"author"`
+		Channel   string        `json:"channel,omitempty"`
+		Status    string        `json:"status,omitempty"`
+		Content   flows.Content `json:"content"`
+		Time      time.Time     `json:"time"`
+	}
+	eventBody struct {
+		Type    string                 `json:"type"`
+		Bot     string                 `json:"bot"`
+		Contact json.RawMessage        `json:"contact"`
+		Message *messageView           `json:"message,omitempty"`
+		Request *flows.HandoverRequest `json:"request,omitempty"`
+		Reason  string                 `json:"reason,omitempty"`
+	}
+)
+
+// pending is an event encoded without its id: body starts with '{'.
+type pending struct {
+	typ  string
+	body []byte
+}
+
+// Publish turns a committed step into events and hands them to the
+// subscribers they are for. It is meant for pipeline.Config.OnCommit: it
+// never blocks on a subscriber, and encodes the events before taking the
+// hub's lock, which it holds only to number and deliver them.
+func (h *Hub) Publish(c pipeline.Committed) {
+	if h == nil || c.Contact == nil {
+		return
+	}
+	contact, err := json.Marshal(c.Contact)
+	if err != nil {
+		return
+	}
+	bot, cid := c.Contact.Bot, c.Contact.ID
+	evs := make([]pending, 0, len(c.Messages)+2)
+	add := func(b eventBody) {
+		b.Bot, b.Contact = bot, contact
+		if body, err := json.Marshal(b); err == nil {
+			evs = append(evs, pending{b.Type, body})
+		}
+	}
+	// A step changed the contact when it stamped it (new contacts too);
+	// a commit of the contact alone (an API update) has no step time.
+	if c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At) {
+		add(eventBody{Type: TypeContact})
+	}
+	for i := range c.Messages {
+		m := &c.Messages[i]
+		id := m.ID
+		if id == "" {
+			id = m.ExternalID
+		}
+		add(eventBody{Type: TypeMessage, Message: &messageView{
+			Seq: m.Seq, ID: id, Direction: m.Direction, Author: m.Author, Channel: m.Channel,
+			Status: m.Status, Content: m.Content, Time: m.Time,
+		}})
+	}
+	if c.Handover != nil {
+		add(eventBody{Type: TypeHandover, Request: c.Handover})
+	}
+	if c.HandoverEnd != "" {
+		add(eventBody{Type: TypeHandoverEnd, Reason: c.HandoverEnd})
+	}
+	if len(evs) == 0 {
+		return
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	for _, p := range evs {
+		h.next++
+		b := make([]byte, 0, len(p.body)+24)
+		b = append(b, `{"id":`...)
+		b = strconv.AppendUint(b, h.next, 10)
+		b = append(b, ',')
+		b = append(b, p.body[1:]...)
+		ev := Event{ID: h.next, Type: p.typ, Bot: bot, Contact: cid, JSON: b}
+		h.published.Add(1)
+		for s := range h.subs {
+			if !s.filter.Load().match(bot, cid) {
+				continue
+			}
+			select {
+			case s.ch <- ev:
+			default:
+				delete(h.subs, s)
+				s.endLocked(ErrSlow)
+				h.dropped.Add(1)
+			}
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package live_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/live"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// step is a committed step of contact id of bot with n messages, numbered
+// from seq on.
+func step(bot, id string, seq uint64, n int) pipeline.Committed {
+	now := time.Now()
+	c := pipeline.Committed{Contact: &flows.Contact{ID: id, Bot: bot, Channel: "rest", UpdatedAt: now.Add(-time.Hour)}, At: now}
+	for i := 0; i < n; i++ {
+		c.Messages = append(c.Messages, store.Message{Contact: id, Seq: seq + uint64(i), Direction: store.DirectionIn, Author: store.AuthorUser, Channel: "rest", Time: now, Content: flows.Content{Text: fmt.Sprint("m", seq+uint64(i))}})
+	}
+	return c
+}
+
+func drain(s *live.Subscription) []live.Event {
+	var out []live.Event
+	for {
+		select {
+		case ev, ok := <-s.C:
+			if !ok {
+				return out
+			}
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+func TestFanOutAndShapes(t *testing.T) {
+	h := live.NewHub()
+	a, b := h.Subscribe(live.Filter{}, 0), h.Subscribe(live.Filter{}, 0)
+	c := step("shop", "c1", 1, 2)
+	c.Contact.UpdatedAt = c.At // the step changed the contact
+	c.Handover = &flows.HandoverRequest{Queue: "sales"}
+	c.HandoverEnd = "timeout"
+	h.Publish(c)
+	h.Publish(pipeline.Committed{Contact: &flows.Contact{ID: "c1", Bot: "shop"}}) // an API update
+	h.Publish(step("shop", "c1", 3, 0))                                           // nothing to say
+	h.Publish(pipeline.Committed{})                                               // no contact: ignored
+	ea, eb := drain(a), drain(b)
+	want := []string{"contact", "message", "message", "handover", "handover_end", "contact"}
+	if len(ea) != len(want) || len(eb) != len(want) {
+		t.Fatalf("got %d and %d events, want %d", len(ea), len(eb), len(want))
+	}
+	for i, ev := range ea {
+		var f struct {
+			ID      uint64
+			Type    string
+			Bot     string
+			Contact flows.Contact
+			Message *struct {
+				Seq                                uint64
+				Direction, Author, Channel, Status string
+				Content                            flows.Content
+				Time                               time.Time
+			}
+			Request *flows.HandoverRequest
+			Reason  string
+		}
+		if err := json.Unmarshal(ev.JSON, &f); err != nil {
+			t.Fatalf("%v: %s", err, ev.JSON)
+		}
+		if f.ID != uint64(i+1) || ev.ID != f.ID || f.Type != want[i] || ev.Type != f.Type || f.Bot != "shop" || f.Contact.ID != "c1" || ev.Contact != "c1" || string(eb[i].JSON) != string(ev.JSON) {
+			t.Fatalf("event %d: %s", i, ev.JSON)
+		}
+		switch f.Type {
+		case "message":
+			if f.Message == nil || f.Message.Seq != uint64(i) || f.Message.Content.Text != fmt.Sprint("m", i) || f.Message.Direction != "in" || f.Message.Author != "user" || f.Message.Time.IsZero() {
+				t.Fatalf("message: %s", ev.JSON)
+			}
+		case "handover":
+			if f.Request == nil || f.Request.Queue != "sales" {
+				t.Fatalf("handover: %s", ev.JSON)
+			}
+		case "handover_end":
+			if f.Reason != "timeout" {
+				t.Fatalf("handover_end: %s", ev.JSON)
+			}
+		}
+	}
+	if pub, dropped := h.Stats(); pub != 6 || dropped != 0 {
+		t.Fatalf("stats %d %d", pub, dropped)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	h := live.NewHub()
+	all := h.Subscribe(live.Filter{}, 0)
+	shop := h.Subscribe(live.Filter{Bot: "shop"}, 0)
+	c2 := h.Subscribe(live.Filter{Contact: "c2"}, 0)
+	h.Publish(step("shop", "c1", 1, 1))
+	h.Publish(step("shop", "c2", 1, 1))
+	h.Publish(step("help", "c3", 1, 1))
+	contacts := func(evs []live.Event) (s string) {
+		for _, e := range evs {
+			s += e.Contact + " "
+		}
+		return s
+	}
+	if got := contacts(drain(all)); got != "c1 c2 c3 " {
+		t.Fatalf("all: %s", got)
+	}
+	if got := contacts(drain(shop)); got != "c1 c2 " {
+		t.Fatalf("shop: %s", got)
+	}
+	if got := contacts(drain(c2)); got != "c2 " {
+		t.Fatalf("c2: %s", got)
+	}
+	c2.SetFilter(live.Filter{Bot: "help"})
+	h.Publish(step("shop", "c2", 2, 1))
+	h.Publish(step("help", "c3", 2, 1))
+	if got := contacts(drain(c2)); got != "c3 " {
+		t.Fatalf("refiltered: %s", got)
+	}
+	c2.Close()
+	if _, ok := <-c2.C; ok || !errors.Is(c2.Err(), live.ErrUnsubscribed) || h.Subscribers() != 2 {
+		t.Fatalf("closed: %v %d", c2.Err(), h.Subscribers())
+	}
+	h.Close()
+	drain(all)
+	if _, ok := <-all.C; ok || !errors.Is(all.Err(), live.ErrHubClosed) || h.Subscribers() != 0 {
+		t.Fatalf("hub closed: %v", all.Err())
+	}
+	h.Publish(step("shop", "c1", 9, 1)) // no-op
+	if s := h.Subscribe(live.Filter{}, 0); !errors.Is(s.Err(), live.ErrHubClosed) {
+		t.Fatal("subscribed to a closed hub")
+	}
+}
+
+// A subscriber that does not read is dropped; Publish, from many
+// goroutines, never waits for it, and the others get everything.
+func TestSlowSubscriberDropped(t *testing.T) {
+	const shards, steps = 8, 500
+	h := live.NewHub()
+	slow := h.Subscribe(live.Filter{}, 4)
+	fast := h.Subscribe(live.Filter{}, shards*steps) // room for everything
+	got := make(chan []live.Event)
+	go func() {
+		var evs []live.Event
+		for ev := range fast.C {
+			evs = append(evs, ev)
+		}
+		got <- evs
+	}()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for s := 0; s < shards; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < steps; i++ {
+				h.Publish(step("shop", fmt.Sprint("c", s), uint64(i+1), 1))
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Publish blocked")
+	}
+	took := time.Since(start)
+	if !errors.Is(slow.Err(), live.ErrSlow) {
+		t.Fatalf("slow subscriber: %v", slow.Err())
+	}
+	if n := len(drain(slow)); n != 4 {
+		t.Fatalf("slow got %d buffered events", n)
+	}
+	h.Close()
+	evs := <-got
+	// The other got everything, in id order, each contact in seq order.
+	if err := fast.Err(); !errors.Is(err, live.ErrHubClosed) || len(evs) != shards*steps {
+		t.Fatalf("fast got %d of %d (%v)", len(evs), shards*steps, err)
+	}
+	last := map[string]uint64{}
+	for i, ev := range evs {
+		if ev.ID != uint64(i+1) {
+			t.Fatalf("event %d has id %d", i, ev.ID)
+		}
+		var f struct{ Message struct{ Seq uint64 } }
+		json.Unmarshal(ev.JSON, &f)
+		if f.Message.Seq != last[ev.Contact]+1 {
+			t.Fatalf("%s: seq %d after %d", ev.Contact, f.Message.Seq, last[ev.Contact])
+		}
+		last[ev.Contact] = f.Message.Seq
+	}
+	_, dropped := h.Stats()
+	t.Logf("%d steps published from %d goroutines in %v; dropped %d", shards*steps, shards, took, dropped)
+}
