@@ -4,7 +4,7 @@ PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
 RACE_PKGS := ./runtime/... ./cmd/...
 
-.PHONY: run chat test lint race unit examples fuzz bench generate build
+.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
@@ -17,9 +17,10 @@ run:
 chat:
 	$(GO) run ./cmd/switchboard chat flows/examples/support.yaml
 
-# Everything CI runs: formatting, vet, unit tests, the race detector, and the
+# Everything CI runs: formatting, vet, unit tests (with the end-to-end tests
+# of e2e/: crash recovery and the browser test), the race detector, and the
 # conversation tests of every example bot.
-test: lint unit race examples
+test: lint browser-deps unit race examples
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -28,6 +29,26 @@ lint:
 
 unit:
 	$(GO) test -count=1 $(PKGS)
+
+# The end-to-end tests alone: they build the binary and run `serve`.
+e2e: browser-deps
+	$(GO) test -count=1 -v ./e2e
+
+# What the browser test needs: Debian's chromium (installed when
+# /usr/bin/chromium is missing; root or sudo) and playwright-core from
+# e2e/browser/package-lock.json. Without node the browser test is skipped.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd e2e/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "npm is not installed: the browser test (e2e/browser) will be skipped"; \
+	fi
 
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
