@@ -191,6 +191,13 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if cfg.DefaultBot != "" && bots.Bots()[cfg.DefaultBot] == nil {
 		return fmt.Errorf("--default-bot %q is not one of the bots loaded from %s", cfg.DefaultBot, cfg.Bots)
 	}
+	if addr := os.Getenv("SWITCHBOARD_PPROF_ADDR"); addr != "" {
+		// Profiles for operators investigating memory or CPU, on a
+		// separate listener that must stay on loopback.
+		if err := servePprof(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	st, err := store.Open(cfg.Data, store.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,5 +170,19 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	os.WriteFile(conf, []byte("adress: x\n"), 0o644)
 	if _, err := resolveServeConfig(fs, conf, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "switchboard.yaml:1:1: unknown setting \"adress\"") {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+func TestPprofOnlyOnLoopback(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, addr := range []string{"0.0.0.0:0", "example.com:6060", "nonsense"} {
+		if err := servePprof(context.Background(), addr, log); err == nil {
+			t.Errorf("%s accepted", addr)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := servePprof(ctx, "127.0.0.1:0", log); err != nil {
+		t.Fatal(err)
 	}
 }
