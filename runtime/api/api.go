@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Config configures the API. Store and Pipeline are required.
@@ -168,44 +169,18 @@ func (a *API) reqCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), a.cfg.RequestTimeout)
 }
 
-// errorBody is the shape of every error response, the server's.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Details any    `json:"details,omitempty"`
-	} `json:"error"`
-}
-
-func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string, details any) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Details = code, msg, details
-	writeJSON(ctx, status, b)
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = 500, []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
-	}
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-}
-
 // internal answers 500 for an unexpected error, logging it; context
 // deadlines are 504 and a closed store or pipeline 503.
 func (a *API) internal(ctx *fasthttp.RequestCtx, what string, err error) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		writeError(ctx, fasthttp.StatusGatewayTimeout, "timeout", what+": not done in time", nil)
+		web.Error(ctx, fasthttp.StatusGatewayTimeout, "timeout", what+": not done in time", nil)
 	case errors.Is(err, store.ErrClosed), errors.Is(err, pipeline.ErrClosed):
 		ctx.Response.Header.Set("Retry-After", "5")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 	default:
 		a.cfg.Log.Error("api", "what", what, "path", string(ctx.Path()), "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "internal", what+" failed", nil)
+		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", what+" failed", nil)
 	}
 }
 
@@ -219,11 +194,11 @@ func (a *API) decode(ctx *fasthttp.RequestCtx, v any) bool {
 func (a *API) decodeMax(ctx *fasthttp.RequestCtx, v any, limit int) bool {
 	body := ctx.PostBody()
 	if len(body) > limit {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": limit})
+		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": limit})
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the request needs a JSON body", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", "the request needs a JSON body", nil)
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -235,14 +210,14 @@ func (a *API) decodeMax(ctx *fasthttp.RequestCtx, v any, limit int) bool {
 		}
 		if field != "" {
 			unq, _ := strconv.Unquote(field)
-			writeError(ctx, fasthttp.StatusBadRequest, "unknown_field", fmt.Sprintf("the body has a field %s that this endpoint does not take", field), map[string]any{"field": unq})
+			web.Error(ctx, fasthttp.StatusBadRequest, "unknown_field", fmt.Sprintf("the body has a field %s that this endpoint does not take", field), map[string]any{"field": unq})
 			return false
 		}
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body is not the JSON this endpoint takes: "+err.Error(), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body is not the JSON this endpoint takes: "+err.Error(), nil)
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body holds more than one JSON value", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body holds more than one JSON value", nil)
 		return false
 	}
 	return true
@@ -257,7 +232,7 @@ func intArg(ctx *fasthttp.RequestCtx, name string, def, lo, hi int) (int, bool) 
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_"+name, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi), map[string]any{name: s})
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_"+name, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi), map[string]any{name: s})
 		return 0, false
 	}
 	return n, true

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Scopes. Each implies the ones before it: admin can do what write can,
@@ -161,7 +162,7 @@ func (a *API) auth(need string, h fasthttp.RequestHandler) fasthttp.RequestHandl
 		scheme, tok, _ := strings.Cut(authz, " ")
 		if authz == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "this endpoint needs a token: Authorization: Bearer <token> (sign in at POST /api/v1/auth/login, or create an API token)", nil)
+			web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "this endpoint needs a token: Authorization: Bearer <token> (sign in at POST /api/v1/auth/login, or create an API token)", nil)
 			return
 		}
 		tok = strings.TrimSpace(tok)
@@ -180,16 +181,16 @@ func (a *API) auth(need string, h fasthttp.RequestHandler) fasthttp.RequestHandl
 		// constant-time all the same.
 		if t == nil || subtle.ConstantTimeCompare(t.Hash, sum[:]) != 1 {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the token is not valid: it was revoked or never existed", nil)
+			web.Error(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the token is not valid: it was revoked or never existed", nil)
 			return
 		}
 		if !t.ExpiresAt.IsZero() && !a.cfg.Now().Before(t.ExpiresAt) {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			writeError(ctx, fasthttp.StatusUnauthorized, "token_expired", "the token has expired: sign in again", map[string]any{"expired_at": t.ExpiresAt})
+			web.Error(ctx, fasthttp.StatusUnauthorized, "token_expired", "the token has expired: sign in again", map[string]any{"expired_at": t.ExpiresAt})
 			return
 		}
 		if !allows(t.Scopes, need) {
-			writeError(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("this endpoint needs the %s scope; the token has %s", need, strings.Join(t.Scopes, ", ")), map[string]any{"required": need, "scopes": t.Scopes})
+			web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("this endpoint needs the %s scope; the token has %s", need, strings.Join(t.Scopes, ", ")), map[string]any{"required": need, "scopes": t.Scopes})
 			return
 		}
 		ctx.SetUserValue(principalKey{}, &principal{token: t})
@@ -230,11 +231,11 @@ func (a *API) postLogin(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if req.Email == "" || req.Password == "" {
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_credentials", `"email" and "password" are required`, nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_credentials", `"email" and "password" are required`, nil)
 		return
 	}
 	if len(req.Password) > maxPasswordLen || len(req.Email) > 320 {
-		writeError(ctx, fasthttp.StatusBadRequest, "credentials_too_long", "the email or the password is too long", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "credentials_too_long", "the email or the password is too long", nil)
 		return
 	}
 	acctKey := "acct:" + strings.ToLower(req.Email)
@@ -261,7 +262,7 @@ func (a *API) postLogin(ctx *fasthttp.RequestCtx) {
 			tooMany(ctx, wait)
 			return
 		}
-		writeError(ctx, fasthttp.StatusUnauthorized, "invalid_credentials", "the email or the password is wrong", nil)
+		web.Error(ctx, fasthttp.StatusUnauthorized, "invalid_credentials", "the email or the password is wrong", nil)
 		return
 	}
 	a.login.reset(acctKey)
@@ -278,7 +279,7 @@ func (a *API) postLogin(ctx *fasthttp.RequestCtx) {
 		a.internal(ctx, "signing in", err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, loginResponse{Token: tok, ExpiresAt: t.ExpiresAt, Scopes: t.Scopes})
+	web.JSON(ctx, fasthttp.StatusOK, loginResponse{Token: tok, ExpiresAt: t.ExpiresAt, Scopes: t.Scopes})
 }
 
 // postLogout revokes the token the request is made with.
@@ -296,7 +297,7 @@ func (a *API) postLogout(ctx *fasthttp.RequestCtx) {
 func tooMany(ctx *fasthttp.RequestCtx, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
-	writeError(ctx, fasthttp.StatusTooManyRequests, "too_many_attempts", fmt.Sprintf("too many sign-in attempts: retry in %d s", secs), map[string]any{"retry_after": secs})
+	web.Error(ctx, fasthttp.StatusTooManyRequests, "too_many_attempts", fmt.Sprintf("too many sign-in attempts: retry in %d s", secs), map[string]any{"retry_after": secs})
 }
 
 // limiter counts events per key in fixed windows.
@@ -397,7 +398,7 @@ func (a *API) listTokens(ctx *fasthttp.RequestCtx) {
 			out = append(out, viewToken(t))
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"tokens": out})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"tokens": out})
 }
 
 type createTokenRequest struct {
@@ -414,16 +415,16 @@ func (a *API) createToken(ctx *fasthttp.RequestCtx) {
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > 100 {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_name", `"name" is required (at most 100 bytes): what the token is for`, nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_name", `"name" is required (at most 100 bytes): what the token is for`, nil)
 		return
 	}
 	if len(req.Scopes) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_scopes", `"scopes" is required: one or more of read, write, admin`, nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_scopes", `"scopes" is required: one or more of read, write, admin`, nil)
 		return
 	}
 	for _, s := range req.Scopes {
 		if scopeRank[s] == 0 {
-			writeError(ctx, fasthttp.StatusBadRequest, "invalid_scopes", fmt.Sprintf("unknown scope %q: use read, write or admin", s), map[string]any{"scope": s})
+			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_scopes", fmt.Sprintf("unknown scope %q: use read, write or admin", s), map[string]any{"scope": s})
 			return
 		}
 	}
@@ -432,7 +433,7 @@ func (a *API) createToken(ctx *fasthttp.RequestCtx) {
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil || d <= 0 {
-			writeError(ctx, fasthttp.StatusBadRequest, "invalid_expires_in", `"expires_in" is a positive duration like "720h"`, map[string]any{"expires_in": req.ExpiresIn})
+			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_expires_in", `"expires_in" is a positive duration like "720h"`, map[string]any{"expires_in": req.ExpiresIn})
 			return
 		}
 		t.ExpiresAt = now.Add(d)
@@ -451,7 +452,7 @@ func (a *API) createToken(ctx *fasthttp.RequestCtx) {
 	v := viewToken(t)
 	v.Token = secret
 	ctx.Response.Header.Set("Location", Prefix+"/tokens/"+t.ID)
-	writeJSON(ctx, fasthttp.StatusCreated, v)
+	web.JSON(ctx, fasthttp.StatusCreated, v)
 }
 
 func (a *API) deleteToken(ctx *fasthttp.RequestCtx) {
@@ -460,7 +461,7 @@ func (a *API) deleteToken(ctx *fasthttp.RequestCtx) {
 	err := a.cfg.Store.DeleteToken(rctx, pathID(ctx))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_token", "no token "+pathID(ctx), nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_token", "no token "+pathID(ctx), nil)
 	case err != nil:
 		a.internal(ctx, "revoking the token", err)
 	default:

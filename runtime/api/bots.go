@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // botView is a running bot as the API lists it. Version is the first 12
@@ -40,7 +41,7 @@ func (a *API) listBots(ctx *fasthttp.RequestCtx) {
 			out = append(out, viewBot(b))
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"bots": out})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"bots": out})
 }
 
 // runningBot returns the bot named by the path, or answers 404.
@@ -48,14 +49,14 @@ func (a *API) runningBot(ctx *fasthttp.RequestCtx) *flows.Bot {
 	id := pathID(ctx)
 	b := a.bot(id)
 	if b == nil {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" is running", map[string]any{"bots": a.botIDs()})
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" is running", map[string]any{"bots": a.botIDs()})
 	}
 	return b
 }
 
 func (a *API) getBot(ctx *fasthttp.RequestCtx) {
 	if b := a.runningBot(ctx); b != nil {
-		writeJSON(ctx, fasthttp.StatusOK, viewBot(b))
+		web.JSON(ctx, fasthttp.StatusOK, viewBot(b))
 	}
 }
 
@@ -80,5 +81,5 @@ func (a *API) getBotSource(ctx *fasthttp.RequestCtx) {
 // listBlocks answers the block catalogue: every registered block's spec,
 // for the editor's palette and forms.
 func (a *API) listBlocks(ctx *fasthttp.RequestCtx) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"categories": flows.Categories, "blocks": flows.BlockSpecs()})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"categories": flows.Categories, "blocks": flows.BlockSpecs()})
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Publishing. The bots folder stays the one source of truth for what runs:
@@ -77,7 +78,7 @@ func (a *API) viewVersion(v *store.BotVersion) versionView {
 func botPathID(ctx *fasthttp.RequestCtx) (string, bool) {
 	id := pathID(ctx)
 	if !botIDRe.MatchString(id) {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", "a bot id is lower-case letters, digits, - and _ (at most 64)", map[string]any{"id": id})
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "a bot id is lower-case letters, digits, - and _ (at most 64)", map[string]any{"id": id})
 		return "", false
 	}
 	return id, true
@@ -115,11 +116,11 @@ func validateBot(ctx *fasthttp.RequestCtx, id, format string, src []byte) (flows
 				n++
 			}
 		}
-		writeError(ctx, fasthttp.StatusUnprocessableEntity, "invalid_bot", fmt.Sprintf("the bot file has %d %s; the first, at %s", n, plural(n, "error", "errors"), first), map[string]any{"diagnostics": viewDiags(ds)})
+		web.Error(ctx, fasthttp.StatusUnprocessableEntity, "invalid_bot", fmt.Sprintf("the bot file has %d %s; the first, at %s", n, plural(n, "error", "errors"), first), map[string]any{"diagnostics": viewDiags(ds)})
 		return nil, false
 	}
 	if bot.ID != id {
-		writeError(ctx, fasthttp.StatusUnprocessableEntity, "id_mismatch", fmt.Sprintf("the file is bot %q but the path names %q: they must be the same", bot.ID, id), map[string]any{"path_id": id, "file_id": bot.ID})
+		web.Error(ctx, fasthttp.StatusUnprocessableEntity, "id_mismatch", fmt.Sprintf("the file is bot %q but the path names %q: they must be the same", bot.ID, id), map[string]any{"path_id": id, "file_id": bot.ID})
 		return nil, false
 	}
 	return ds, true
@@ -148,7 +149,7 @@ func (a *API) putBot(ctx *fasthttp.RequestCtx) {
 	}
 	body := ctx.PostBody()
 	if len(body) > a.cfg.MaxBotSize {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the bot file is larger than the limit", map[string]any{"limit": a.cfg.MaxBotSize})
+		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the bot file is larger than the limit", map[string]any{"limit": a.cfg.MaxBotSize})
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
@@ -172,19 +173,19 @@ func (a *API) putBot(ctx *fasthttp.RequestCtx) {
 				format = sourceFormat(src)
 			case store.FormatYAML, store.FormatJSON:
 			default:
-				writeError(ctx, fasthttp.StatusBadRequest, "invalid_format", "format is yaml or json", map[string]any{"format": format})
+				web.Error(ctx, fasthttp.StatusBadRequest, "invalid_format", "format is yaml or json", map[string]any{"format": format})
 				return
 			}
 		} else {
 			src, format = body, store.FormatJSON
 		}
 	default:
-		writeError(ctx, fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
+		web.Error(ctx, fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send the bot file as application/yaml or application/json, or JSON {\"source\": \"...\", \"note\": \"...\"}", map[string]any{"content_type": mt})
 		return
 	}
 	if len(note) > maxNote {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_note", fmt.Sprintf("a note is at most %d bytes", maxNote), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_note", fmt.Sprintf("a note is at most %d bytes", maxNote), nil)
 		return
 	}
 	ds, ok := validateBot(ctx, id, format, src)
@@ -198,7 +199,7 @@ func (a *API) putBot(ctx *fasthttp.RequestCtx) {
 		a.internal(ctx, "storing the version", err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"bot": id, "version": v.Version, "warnings": viewDiags(ds)})
+	web.JSON(ctx, fasthttp.StatusCreated, map[string]any{"bot": id, "version": v.Version, "warnings": viewDiags(ds)})
 }
 
 // versionRequest is the body of publish and rollback.
@@ -213,7 +214,7 @@ func (a *API) storedVersion(ctx *fasthttp.RequestCtx, id string) *store.BotVersi
 		return nil
 	}
 	if req.Version <= 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_version", "version is a version number, 1 or more", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_version", "version is a version number, 1 or more", nil)
 		return nil
 	}
 	return a.loadVersion(ctx, id, req.Version)
@@ -225,7 +226,7 @@ func (a *API) loadVersion(ctx *fasthttp.RequestCtx, id string, n int) *store.Bot
 	v, err := a.cfg.Store.BotVersion(rctx, id, n)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_version", fmt.Sprintf("bot %s has no version %d", id, n), map[string]any{"bot": id, "version": n})
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_version", fmt.Sprintf("bot %s has no version %d", id, n), map[string]any{"bot": id, "version": n})
 		return nil
 	case err != nil:
 		a.internal(ctx, "reading the version", err)
@@ -270,7 +271,7 @@ func (a *API) rollbackBot(ctx *fasthttp.RequestCtx) {
 
 func (a *API) canPublish(ctx *fasthttp.RequestCtx) bool {
 	if a.cfg.BotsDir == "" {
-		writeError(ctx, fasthttp.StatusNotImplemented, "publishing_off", "this server has no bots folder to publish to", nil)
+		web.Error(ctx, fasthttp.StatusNotImplemented, "publishing_off", "this server has no bots folder to publish to", nil)
 		return false
 	}
 	return true
@@ -315,7 +316,7 @@ func (a *API) publish(ctx *fasthttp.RequestCtx, v *store.BotVersion, rolledBack 
 	if target == "" {
 		target = filepath.Join(dir, id+"."+v.Format)
 		if other, _ := flows.LoadFile(target); other != nil && other.ID != id {
-			writeError(ctx, fasthttp.StatusConflict, "file_taken", fmt.Sprintf("%s in the bots folder holds bot %q", filepath.Base(target), other.ID), map[string]any{"file": filepath.Base(target), "bot": other.ID})
+			web.Error(ctx, fasthttp.StatusConflict, "file_taken", fmt.Sprintf("%s in the bots folder holds bot %q", filepath.Base(target), other.ID), map[string]any{"file": filepath.Base(target), "bot": other.ID})
 			return
 		}
 	}
@@ -348,7 +349,7 @@ func (a *API) publish(ctx *fasthttp.RequestCtx, v *store.BotVersion, rolledBack 
 		}
 		if b := a.bot(id); b == nil || !bytes.Equal(b.Source, v.Source) {
 			a.cfg.Log.Error("api: published bot did not load", "bot", id, "file", target)
-			writeError(ctx, fasthttp.StatusInternalServerError, "publish_failed", "the bot file was written but the server did not load it: see the server log", map[string]any{"file": filepath.Base(target)})
+			web.Error(ctx, fasthttp.StatusInternalServerError, "publish_failed", "the bot file was written but the server did not load it: see the server log", map[string]any{"file": filepath.Base(target)})
 			return
 		}
 	}
@@ -363,7 +364,7 @@ func (a *API) publish(ctx *fasthttp.RequestCtx, v *store.BotVersion, rolledBack 
 	if rolledBack > 0 {
 		out["rolled_back_to"] = rolledBack
 	}
-	writeJSON(ctx, status, out)
+	web.JSON(ctx, status, out)
 }
 
 func plural(n int, one, many string) string {
@@ -419,21 +420,21 @@ func (a *API) listBotVersions(ctx *fasthttp.RequestCtx) {
 	vs, next, err := a.cfg.Store.BotVersions(rctx, id, string(ctx.QueryArgs().Peek("cursor")), limit)
 	switch {
 	case errors.Is(err, store.ErrBadCursor):
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor is not one this endpoint handed out", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor is not one this endpoint handed out", nil)
 		return
 	case err != nil:
 		a.internal(ctx, "listing the versions", err)
 		return
 	}
 	if len(vs) == 0 && a.bot(id) == nil {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" runs or has versions", nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" runs or has versions", nil)
 		return
 	}
 	out := make([]versionView, 0, len(vs))
 	for i := range vs {
 		out = append(out, a.viewVersion(&vs[i]))
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"versions": out, "next_cursor": next})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"versions": out, "next_cursor": next})
 }
 
 // getBotVersion answers a version's source, as getBotSource does.
@@ -445,7 +446,7 @@ func (a *API) getBotVersion(ctx *fasthttp.RequestCtx) {
 	s, _ := ctx.UserValue("n").(string)
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_version", "a version is a number, 1 or more", map[string]any{"version": s})
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_version", "a version is a number, 1 or more", map[string]any{"version": s})
 		return
 	}
 	v := a.loadVersion(ctx, id, n)

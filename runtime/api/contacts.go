@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // listContacts lists contacts in ID order, a page at a time, optionally of
@@ -39,7 +40,7 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 		if cs == nil {
 			cs = []*flows.Contact{}
 		}
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": cs, "next_cursor": next})
+		web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": cs, "next_cursor": next})
 		return
 	}
 	out := []*flows.Contact{}
@@ -71,7 +72,7 @@ scan:
 			break
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
 }
 
 // keywords splits a search into lower-case words.
@@ -107,7 +108,7 @@ func (a *API) contact(ctx *fasthttp.RequestCtx, rctx context.Context) *flows.Con
 	c, err := a.cfg.Store.Contact(rctx, pathID(ctx))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+pathID(ctx), nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+pathID(ctx), nil)
 		return nil
 	case err != nil:
 		a.internal(ctx, "reading the contact", err)
@@ -120,7 +121,7 @@ func (a *API) getContact(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := a.reqCtx()
 	defer cancel()
 	if c := a.contact(ctx, rctx); c != nil {
-		writeJSON(ctx, fasthttp.StatusOK, c)
+		web.JSON(ctx, fasthttp.StatusOK, c)
 	}
 }
 
@@ -258,13 +259,13 @@ func (a *API) updateContact(ctx *fasthttp.RequestCtx, fn func(bot *flows.Bot, c 
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		writeError(ctx, ae.status, ae.code, ae.msg, ae.details)
+		web.Error(ctx, ae.status, ae.code, ae.msg, ae.details)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, pipeline.ErrNoContact):
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+id, nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+id, nil)
 	case err != nil:
 		a.internal(ctx, "updating the contact", err)
 	default:
-		writeJSON(ctx, fasthttp.StatusOK, c)
+		web.JSON(ctx, fasthttp.StatusOK, c)
 	}
 }
 
@@ -284,7 +285,7 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > maxEventName {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_event_name", fmt.Sprintf(`"name" is required: the event's name, 1 to %d bytes`, maxEventName), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_event_name", fmt.Sprintf(`"name" is required: the event's name, 1 to %d bytes`, maxEventName), nil)
 		return
 	}
 	rctx, cancel := a.reqCtx()
@@ -295,17 +296,17 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
 	}
 	bot := a.bot(c.Bot)
 	if bot == nil {
-		writeError(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
+		web.Error(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
 		return
 	}
 	_, caught := bot.CatchSkill(req.Name)
 	res, err := a.cfg.Pipeline.Event(rctx, c.ID, req.Name, req.Data)
 	switch {
 	case errors.Is(err, pipeline.ErrNoContact):
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+c.ID, nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+c.ID, nil)
 		return
 	case errors.Is(err, pipeline.ErrUnknownBot):
-		writeError(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
+		web.Error(ctx, fasthttp.StatusConflict, "bot_not_running", "the contact's bot "+c.Bot+" is not running", nil)
 		return
 	case err != nil:
 		a.internal(ctx, "sending the event", err)
@@ -315,5 +316,5 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
 	for i := range res.Replies {
 		replies = append(replies, viewMessage(&res.Replies[i]))
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"contact": res.Contact, "caught": caught, "replies": replies})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contact": res.Contact, "caught": caught, "replies": replies})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // conversationView is one conversation of the list: a contact with at
@@ -77,7 +78,7 @@ scan:
 			break
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"conversations": out, "next_cursor": next, "truncated": truncated, "scanned": scanned})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"conversations": out, "next_cursor": next, "truncated": truncated, "scanned": scanned})
 }
 
 // preview is a message's text (or, without one, what stands for it) cut to

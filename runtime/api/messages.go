@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // messageView is a stored message as the API shows it.
@@ -59,7 +60,7 @@ func (a *API) listMessages(ctx *fasthttp.RequestCtx) {
 	q := store.MessageQuery{Before: string(args.Peek("before")), After: string(args.Peek("after")), Limit: limit}
 	ms, next, err := a.cfg.Store.Messages(rctx, c.ID, q)
 	if errors.Is(err, store.ErrBadCursor) {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "before and after take the cursors this endpoint returns", map[string]any{"before": q.Before, "after": q.After})
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "before and after take the cursors this endpoint returns", map[string]any{"before": q.Before, "after": q.After})
 		return
 	}
 	if err != nil {
@@ -70,7 +71,7 @@ func (a *API) listMessages(ctx *fasthttp.RequestCtx) {
 	for i := range ms {
 		out = append(out, viewMessage(&ms[i]))
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"messages": out, "next_cursor": next})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"messages": out, "next_cursor": next})
 }
 
 // messageText is what a search looks in: the text, captions, button and
@@ -201,7 +202,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	words := keywords(string(args.Peek("q")))
 	if len(words) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_query", "q is required: the words to look for", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_query", "q is required: the words to look for", nil)
 		return
 	}
 	limit, ok := intArg(ctx, "limit", store.DefaultPage, 1, maxSearchLimit)
@@ -210,7 +211,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 	}
 	cur, ok := parseSearchCursor(string(args.Peek("cursor")))
 	if !ok {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "cursor takes the next_cursor of a previous search", nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "cursor takes the next_cursor of a previous search", nil)
 		return
 	}
 	contact, bot := string(args.Peek("contact")), string(args.Peek("bot"))
@@ -219,18 +220,18 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 	s := &searcher{a: a, ctx: rctx, words: words, limit: limit, out: []messageView{}}
 	fail := func(err error) {
 		if errors.Is(err, store.ErrBadCursor) {
-			writeError(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "cursor takes the next_cursor of a previous search", nil)
+			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "cursor takes the next_cursor of a previous search", nil)
 			return
 		}
 		a.internal(ctx, "searching messages", err)
 	}
 	if contact != "" {
 		if cur.Contact != "" && cur.Contact != contact {
-			writeError(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor belongs to a search of another conversation", nil)
+			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor belongs to a search of another conversation", nil)
 			return
 		}
 		if _, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) {
-			writeError(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+contact, nil)
+			web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+contact, nil)
 			return
 		} else if err != nil {
 			a.internal(ctx, "searching messages", err)
@@ -246,7 +247,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 		fail(err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"messages": s.out, "next_cursor": s.next.String(), "truncated": s.truncated, "scanned": s.scanned})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"messages": s.out, "next_cursor": s.next.String(), "truncated": s.truncated, "scanned": s.scanned})
 }
 
 // scanAll scans every contact (of bot, when set) from cur on.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Subprotocol is the WebSocket subprotocol of /ws. A browser, which cannot
@@ -109,7 +109,7 @@ func NewServer(cfg Config) *Server {
 			return len(cfg.AllowedOrigins) == 0 || origin == "" || slices.Contains(cfg.AllowedOrigins, origin) || slices.Contains(cfg.AllowedOrigins, "*")
 		},
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
-			writeError(ctx, status, "websocket_handshake", reason.Error())
+			web.Error(ctx, status, "websocket_handshake", reason.Error(), nil)
 		},
 	}
 	return s
@@ -184,22 +184,22 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 	s.mu.Unlock()
 	if closed {
 		ctx.Response.Header.Set("Retry-After", "5")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly")
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 		return
 	}
 	if s.cfg.Authenticate == nil {
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "sockets are not enabled: no authentication is configured")
+		web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "sockets are not enabled: no authentication is configured", nil)
 		return
 	}
 	scopes, err := s.cfg.Authenticate(ctx)
 	if err != nil {
 		if errors.Is(err, store.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
 			ctx.Response.Header.Set("Retry-After", "5")
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "the token could not be checked: retry shortly")
+			web.Error(ctx, fasthttp.StatusServiceUnavailable, "unavailable", "the token could not be checked: retry shortly", nil)
 			return
 		}
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "/ws needs a token (Authorization: Bearer <token>, or the subprotocol bearer.<token> next to "+Subprotocol+"): "+err.Error())
+		web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "/ws needs a token (Authorization: Bearer <token>, or the subprotocol bearer.<token> next to "+Subprotocol+"): "+err.Error(), nil)
 		return
 	}
 	ok := false
@@ -207,7 +207,7 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 		ok = ok || scopeRank[sc] >= scopeRank[s.cfg.Scope]
 	}
 	if !ok {
-		writeError(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("/ws needs the %s scope; the token has %s", s.cfg.Scope, strings.Join(scopes, ", ")))
+		web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("/ws needs the %s scope; the token has %s", s.cfg.Scope, strings.Join(scopes, ", ")), nil)
 		return
 	}
 	args := ctx.QueryArgs()
@@ -219,7 +219,7 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 	}
 	s.mu.Unlock()
 	if closed {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly")
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 		return
 	}
 	err = s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
@@ -423,13 +423,7 @@ func (c *wsConn) sendError(code, msg string) {
 func (c *wsConn) end() {
 	c.closeOnce.Do(func() {
 		close(c.done)
-		// fasthttp's hijacked connection ignores Close (it closes the
-		// connection itself once the handler returns): close the real one.
-		nc := c.ws.NetConn()
-		if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
-			nc = u.UnsafeConn()
-		}
-		nc.Close()
+		web.CloseSocket(c.ws)
 	})
 }
 
@@ -442,20 +436,4 @@ func (c *wsConn) shutdown(code int, reason string) {
 	}
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	c.end()
-}
-
-// writeError answers a plain HTTP request with the server's error shape.
-func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
-	var b struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	b.Error.Code, b.Error.Message = code, msg
-	body, _ := json.Marshal(b)
-	ctx.Response.Header.Set("Cache-Control", "no-store")
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
 }

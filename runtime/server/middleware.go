@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/router"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 	"github.com/valyala/fasthttp"
 )
 
@@ -165,7 +166,7 @@ func (s *Server) tooMany(ctx *fasthttp.RequestCtx, limit string, wait time.Durat
 	if limit == "contact" {
 		msg = "too many messages from this sender: retry after the time in Retry-After"
 	}
-	writeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", msg, map[string]any{"limit": limit, "retry_after": secs})
+	web.Error(ctx, fasthttp.StatusTooManyRequests, "rate_limited", msg, map[string]any{"limit": limit, "retry_after": secs})
 }
 
 // cors applies the allow-list. It returns false when it answered the
@@ -188,7 +189,7 @@ func (s *Server) cors(ctx *fasthttp.RequestCtx) bool {
 		return true
 	}
 	if !allowed {
-		writeError(ctx, fasthttp.StatusForbidden, "origin_not_allowed", "this origin may not call this server: add it to the allowed origins", nil)
+		web.Error(ctx, fasthttp.StatusForbidden, "origin_not_allowed", "this origin may not call this server: add it to the allowed origins", nil)
 		return false
 	}
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")

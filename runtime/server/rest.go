@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/channel"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // restCapabilities are what the REST channel's JSON can carry, following
@@ -55,26 +56,26 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 		bot = s.defaultBot()
 	}
 	if s.cfg.Pipeline.Bot(bot) == nil {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", fmt.Sprintf("no bot %q is running", bot), map[string]any{"bots": s.bots()})
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", fmt.Sprintf("no bot %q is running", bot), map[string]any{"bots": s.bots()})
 		return
 	}
 	var req restRequest
 	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body must be JSON like {\"sender\": \"u1\", \"message\": \"hi\"}: "+err.Error(), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body must be JSON like {\"sender\": \"u1\", \"message\": \"hi\"}: "+err.Error(), nil)
 		return
 	}
 	switch {
 	case req.Sender == "":
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_sender", `"sender" is required: the id of the user on your side`, nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_sender", `"sender" is required: the id of the user on your side`, nil)
 		return
 	case len(req.Sender) > maxSenderLen:
-		writeError(ctx, fasthttp.StatusBadRequest, "sender_too_long", fmt.Sprintf(`"sender" may be at most %d bytes`, maxSenderLen), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "sender_too_long", fmt.Sprintf(`"sender" may be at most %d bytes`, maxSenderLen), nil)
 		return
 	case req.Message == nil:
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_message", `"message" is required: the user's text, or a button's payload`, nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_message", `"message" is required: the user's text, or a button's payload`, nil)
 		return
 	case len(*req.Message) > maxMessageLen:
-		writeError(ctx, fasthttp.StatusBadRequest, "message_too_long", fmt.Sprintf(`"message" may be at most %d bytes`, maxMessageLen), nil)
+		web.Error(ctx, fasthttp.StatusBadRequest, "message_too_long", fmt.Sprintf(`"message" may be at most %d bytes`, maxMessageLen), nil)
 		return
 	}
 	if s.contactLimit != nil {
@@ -108,18 +109,18 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 			out = append(out, reply)
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, out)
+	web.JSON(ctx, fasthttp.StatusOK, out)
 }
 
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, pipeline.ErrClosed):
 		ctx.Response.Header.Set("Retry-After", "5")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 	case errors.Is(err, context.DeadlineExceeded):
-		writeError(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time; it may still be answered", nil)
+		web.Error(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time; it may still be answered", nil)
 	default:
 		s.cfg.Log.Error("handling message", "err", err, "request_id", RequestID(ctx))
-		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "the message could not be handled", nil)
+		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the message could not be handled", nil)
 	}
 }

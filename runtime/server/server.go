@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Config configures a Server.
@@ -102,10 +102,10 @@ func New(cfg Config, botIDs func() []string) *Server {
 		m(r)
 	}
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+string(ctx.Path()), nil)
+		web.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+string(ctx.Path()), nil)
 	}
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()), nil)
+		web.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", string(ctx.Method())+" is not allowed on "+string(ctx.Path()), nil)
 	}
 	s.srv = &fasthttp.Server{
 		Handler:            s.middleware(r.Handler),
@@ -116,10 +116,10 @@ func New(cfg Config, botIDs func() []string) *Server {
 		IdleTimeout:        2 * time.Minute,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": cfg.MaxBodySize})
+				web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than the limit", map[string]any{"limit": cfg.MaxBodySize})
 				return
 			}
-			writeError(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error(), nil)
+			web.Error(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error(), nil)
 		},
 		Logger: slogPrinter{cfg.Log},
 	}
@@ -134,16 +134,16 @@ func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
-	writeJSON(ctx, 200, map[string]string{"status": "ok"})
+	web.JSON(ctx, 200, map[string]string{"status": "ok"})
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ids := s.bots()
 	if len(ids) == 0 {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "no_bots", "no bot is running: check the bots folder for errors", nil)
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "no_bots", "no bot is running: check the bots folder for errors", nil)
 		return
 	}
-	writeJSON(ctx, 200, map[string]any{"status": "ready", "bots": ids})
+	web.JSON(ctx, 200, map[string]any{"status": "ready", "bots": ids})
 }
 
 // defaultBot is the bot of the REST channel's plain webhook.
@@ -159,36 +159,9 @@ func (s *Server) defaultBot() string {
 	return ids[0]
 }
 
-// errorBody is the shape of every error response.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Details any    `json:"details,omitempty"`
-	} `json:"error"`
-}
-
-func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string, details any) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Details = code, msg, details
-	writeJSON(ctx, status, b)
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = 500, []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-}
-
 // slogPrinter routes fasthttp's log lines to slog.
 type slogPrinter struct{ l *slog.Logger }
 
 func (p slogPrinter) Printf(format string, args ...any) {
-	p.l.Warn("http", "msg", sprintf(format, args...))
+	p.l.Warn("http", "msg", fmt.Sprintf(format, args...))
 }
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

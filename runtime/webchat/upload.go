@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Uploads: a visitor sends a file with POST /webchat/upload (multipart
@@ -43,42 +44,42 @@ const filesPath = "/webchat/files/"
 
 func (w *Webchat) upload(ctx *fasthttp.RequestCtx) {
 	if w.cfg.UploadDir == "" {
-		writeError(ctx, fasthttp.StatusNotFound, "uploads_disabled", "this server does not take file uploads")
+		web.Error(ctx, fasthttp.StatusNotFound, "uploads_disabled", "this server does not take file uploads", nil)
 		return
 	}
 	if !w.checkOrigin(ctx) {
-		writeError(ctx, fasthttp.StatusForbidden, "origin_not_allowed", "this page's origin may not use the web chat")
+		web.Error(ctx, fasthttp.StatusForbidden, "origin_not_allowed", "this page's origin may not use the web chat", nil)
 		return
 	}
 	tok, _ := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
 	if _, err := verifyToken(w.cfg.Secret, tok); err != nil {
-		writeError(ctx, fasthttp.StatusUnauthorized, "invalid_token", "send the visitor token of the web chat as a Bearer token")
+		web.Error(ctx, fasthttp.StatusUnauthorized, "invalid_token", "send the visitor token of the web chat as a Bearer token", nil)
 		return
 	}
 	fh, err := ctx.FormFile("file")
 	if err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_file", `send the file as multipart form data in the field "file"`)
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_file", `send the file as multipart form data in the field "file"`, nil)
 		return
 	}
 	if fh.Size > w.cfg.MaxUpload {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload))
+		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload), nil)
 		return
 	}
 	f, err := fh.Open()
 	if err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "bad_file", "the file could not be read")
+		web.Error(ctx, fasthttp.StatusBadRequest, "bad_file", "the file could not be read", nil)
 		return
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, w.cfg.MaxUpload+1))
 	if err != nil || int64(len(data)) > w.cfg.MaxUpload {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload))
+		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload), nil)
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(http.DetectContentType(data))
 	typ, ok := uploadTypes[mt]
 	if !ok {
-		writeError(ctx, fasthttp.StatusUnsupportedMediaType, "file_type_not_allowed", "send an image (PNG, JPEG, GIF, WebP), a PDF or a text file")
+		web.Error(ctx, fasthttp.StatusUnsupportedMediaType, "file_type_not_allowed", "send an image (PNG, JPEG, GIF, WebP), a PDF or a text file", nil)
 		return
 	}
 	var id [16]byte
@@ -86,16 +87,16 @@ func (w *Webchat) upload(ctx *fasthttp.RequestCtx) {
 	name := hex.EncodeToString(id[:]) + typ.ext
 	if err := os.MkdirAll(w.cfg.UploadDir, 0o750); err != nil {
 		w.cfg.Log.Error("upload dir", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored")
+		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored", nil)
 		return
 	}
 	path := filepath.Join(w.cfg.UploadDir, name)
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		w.cfg.Log.Error("upload", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored")
+		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored", nil)
 		return
 	}
-	writeJSONBody(ctx, fasthttp.StatusCreated, flows.Media{
+	web.JSON(ctx, fasthttp.StatusCreated, flows.Media{
 		URL: filesPath + name, Kind: typ.kind, Name: cleanName(fh.Filename), MIME: mt, Size: int64(len(data)),
 	})
 }
@@ -121,7 +122,7 @@ func cleanName(s string) string {
 func (w *Webchat) file(ctx *fasthttp.RequestCtx) {
 	name, _ := ctx.UserValue("name").(string)
 	if w.cfg.UploadDir == "" || !fileNameRe.MatchString(name) {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such file")
+		web.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such file", nil)
 		return
 	}
 	var mt, kind string
@@ -132,7 +133,7 @@ func (w *Webchat) file(ctx *fasthttp.RequestCtx) {
 	}
 	data, err := os.ReadFile(filepath.Join(w.cfg.UploadDir, name))
 	if err != nil || mt == "" {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such file")
+		web.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such file", nil)
 		return
 	}
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")

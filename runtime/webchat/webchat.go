@@ -69,7 +69,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +84,7 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // Channel is the channel name of web chat contacts and messages.
@@ -200,7 +200,7 @@ func New(cfg Config) (*Webchat, error) {
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      w.checkOrigin,
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
-			writeError(ctx, status, "websocket_handshake", reason.Error())
+			web.Error(ctx, status, "websocket_handshake", reason.Error(), nil)
 		},
 	}
 	return w, nil
@@ -381,7 +381,7 @@ func (w *Webchat) socket(ctx *fasthttp.RequestCtx) {
 	w.mu.Unlock()
 	if closed {
 		ctx.Response.Header.Set("Retry-After", "5")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly")
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 		return
 	}
 	err := w.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
@@ -797,13 +797,7 @@ func (c *conn) poke() {
 func (c *conn) end() {
 	c.closeOnce.Do(func() {
 		close(c.done)
-		// fasthttp's hijacked connection ignores Close (it closes the
-		// connection itself once the handler returns): close the real one.
-		nc := c.ws.NetConn()
-		if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
-			nc = u.UnsafeConn()
-		}
-		nc.Close()
+		web.CloseSocket(c.ws)
 	})
 }
 
@@ -848,23 +842,4 @@ func (c *conn) write(b []byte) error {
 		c.end()
 	}
 	return err
-}
-
-// writeError answers a plain HTTP request with the server's error shape.
-func writeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
-	var b struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	b.Error.Code, b.Error.Message = code, msg
-	writeJSONBody(ctx, status, b)
-}
-
-func writeJSONBody(ctx *fasthttp.RequestCtx, status int, v any) {
-	body, _ := json.Marshal(v)
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
 }

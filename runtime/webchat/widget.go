@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"regexp"
 
+	"github.com/switchboard-bots/switchboard/runtime/web"
 	"github.com/valyala/fasthttp"
 )
 
@@ -43,11 +44,11 @@ var demoPage = template.Must(template.New("demo").Parse(`<!doctype html>
 func (w *Webchat) demo(ctx *fasthttp.RequestCtx) {
 	bot := string(ctx.QueryArgs().Peek("bot"))
 	if bot == "" {
-		writeError(ctx, fasthttp.StatusBadRequest, "missing_bot", "say which bot to chat with: /webchat/demo?bot=ID")
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_bot", "say which bot to chat with: /webchat/demo?bot=ID", nil)
 		return
 	}
 	if !botIDPattern.MatchString(bot) || w.cfg.Pipeline.Bot(bot) == nil {
-		writeError(ctx, fasthttp.StatusNotFound, "unknown_bot", "no such bot is running")
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no such bot is running", nil)
 		return
 	}
 	scheme := "http"
