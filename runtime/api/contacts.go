@@ -44,35 +44,53 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	out := []*flows.Contact{}
-	scanned, last, next := 0, cursor, ""
-	truncated := false
-scan:
+	next, _, truncated, err := a.scanContacts(rctx, bot, cursor, limit, func(c *flows.Contact) (bool, error) {
+		if matchContact(c, words) {
+			out = append(out, c)
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		a.internal(ctx, "searching contacts", err)
+		return
+	}
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
+}
+
+// scanContacts visits a bot's contacts (all bots' when bot is empty) in ID
+// order after cursor, handing each to keep, until keep has taken limit of
+// them or SearchScan were read. It returns the cursor to go on from (empty
+// at the end) and how many it read; truncated says the scan bound, not
+// limit or the end, stopped it.
+func (a *API) scanContacts(ctx context.Context, bot, cursor string, limit int, keep func(*flows.Contact) (bool, error)) (next string, scanned int, truncated bool, err error) {
+	kept, last := 0, cursor
 	for {
-		page, more, err := a.cfg.Store.Contacts(rctx, bot, last, store.MaxPage)
+		page, more, err := a.cfg.Store.Contacts(ctx, bot, last, store.MaxPage)
 		if err != nil {
-			a.internal(ctx, "searching contacts", err)
-			return
+			return "", scanned, false, err
 		}
 		for _, c := range page {
-			if len(out) == limit {
-				next = last
-				break scan
+			if kept == limit {
+				return last, scanned, false, nil
 			}
 			if scanned == a.cfg.SearchScan {
-				next, truncated = last, true
-				break scan
+				return last, scanned, true, nil
 			}
 			scanned++
 			last = c.ID
-			if matchContact(c, words) {
-				out = append(out, c)
+			took, err := keep(c)
+			if err != nil {
+				return "", scanned, false, err
+			}
+			if took {
+				kept++
 			}
 		}
 		if more == "" {
-			break
+			return "", scanned, false, nil
 		}
 	}
-	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
 }
 
 // keywords splits a search into lower-case words.

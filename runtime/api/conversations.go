@@ -40,43 +40,21 @@ func (a *API) listConversations(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := a.reqCtx()
 	defer cancel()
 	out := []conversationView{}
-	scanned, last, next := 0, cursor, ""
-	truncated := false
-scan:
-	for {
-		page, more, err := a.cfg.Store.Contacts(rctx, bot, last, store.MaxPage)
-		if err != nil {
-			a.internal(ctx, "listing conversations", err)
-			return
+	next, scanned, truncated, err := a.scanContacts(rctx, bot, cursor, limit, func(c *flows.Contact) (bool, error) {
+		if (status != "" && c.Status != status) || (channel != "" && c.Channel != channel) || (tag != "" && !c.HasTag(tag)) {
+			return false, nil
 		}
-		for _, c := range page {
-			if len(out) == limit {
-				next = last
-				break scan
-			}
-			if scanned == a.cfg.SearchScan {
-				next, truncated = last, true
-				break scan
-			}
-			scanned++
-			last = c.ID
-			if (status != "" && c.Status != status) || (channel != "" && c.Channel != channel) || (tag != "" && !c.HasTag(tag)) {
-				continue
-			}
-			ms, _, err := a.cfg.Store.Messages(rctx, c.ID, store.MessageQuery{Limit: 1})
-			if err != nil {
-				a.internal(ctx, "listing conversations", err)
-				return
-			}
-			if len(ms) == 0 {
-				continue
-			}
-			m := &ms[len(ms)-1]
-			out = append(out, conversationView{Contact: c, LastMessageAt: m.Time, Preview: preview(&m.Content), LastMessage: viewMessage(m)})
+		ms, _, err := a.cfg.Store.Messages(rctx, c.ID, store.MessageQuery{Limit: 1})
+		if err != nil || len(ms) == 0 {
+			return false, err
 		}
-		if more == "" {
-			break
-		}
+		m := &ms[len(ms)-1]
+		out = append(out, conversationView{Contact: c, LastMessageAt: m.Time, Preview: preview(&m.Content), LastMessage: viewMessage(m)})
+		return true, nil
+	})
+	if err != nil {
+		a.internal(ctx, "listing conversations", err)
+		return
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"conversations": out, "next_cursor": next, "truncated": truncated, "scanned": scanned})
 }
