@@ -198,6 +198,23 @@ type (
 	}
 )
 
+// wanted reports whether a subscriber's filter selects the events of the
+// contact. When none does, it numbers the contact's n events as published
+// without delivering them, as a subscriber that would not have matched them
+// sees them.
+func (h *Hub) wanted(bot, contact string, n uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.filter.Load().match(bot, contact) {
+			return true
+		}
+	}
+	h.next += n
+	h.published.Add(n)
+	return false
+}
+
 // pending is an event encoded without its id: body starts with '{'.
 type pending struct {
 	typ  string
@@ -210,6 +227,17 @@ type pending struct {
 // hub's lock, which it holds only to number and deliver them.
 func (h *Hub) Publish(c pipeline.Committed) {
 	if h == nil || c.Contact == nil {
+		return
+	}
+	// A step usually has no one watching: skip encoding its events.
+	contactChanged := c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At)
+	n := len(c.Messages)
+	for _, ok := range [...]bool{contactChanged, c.Handover != nil, c.HandoverEnd != ""} {
+		if ok {
+			n++
+		}
+	}
+	if n == 0 || !h.wanted(c.Contact.Bot, c.Contact.ID, uint64(n)) {
 		return
 	}
 	contact, err := json.Marshal(c.Contact)
@@ -226,7 +254,7 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	}
 	// A step changed the contact when it stamped it (new contacts too);
 	// a commit of the contact alone (an API update) has no step time.
-	if c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At) {
+	if contactChanged {
 		add(eventBody{Type: TypeContact})
 	}
 	for i := range c.Messages {

@@ -202,3 +202,20 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	_, dropped := h.Stats()
 	t.Logf("%d steps published from %d goroutines in %v; dropped %d", shards*steps, shards, took, dropped)
 }
+
+// Events nobody's filter selects are numbered all the same: a subscriber
+// that joins later sees ids that count them.
+func TestUnwatchedEventsNumbered(t *testing.T) {
+	h := live.NewHub()
+	h.Publish(step("shop", "c1", 1, 2)) // 2 messages, nobody listening
+	help := h.Subscribe(live.Filter{Bot: "help"}, 0)
+	h.Publish(step("shop", "c2", 1, 1)) // 1 message, filtered out
+	h.Publish(step("help", "c3", 1, 1))
+	evs := drain(help)
+	if len(evs) != 1 || evs[0].ID != 4 || evs[0].Contact != "c3" {
+		t.Fatalf("events after 3 unwatched ones: %+v", evs)
+	}
+	if published, _ := h.Stats(); published != 4 {
+		t.Fatalf("published = %d, want 4", published)
+	}
+}

@@ -41,7 +41,10 @@ type Config struct {
 	// 256. More shards hide commit latency behind other conversations.
 	Shards int
 	// CommitBatch and CommitDelay shape the group commit: up to CommitBatch
-	// steps share a transaction, gathered for at most CommitDelay.
+	// steps share a transaction, gathered for at most CommitDelay. The
+	// default delay, 0, commits at once what is waiting: steps then group
+	// while the previous commit runs, without a floor on every step's
+	// latency (a 1 ms delay cut REST throughput by a fifth).
 	CommitBatch int
 	CommitDelay time.Duration
 	// TimerPoll is how often due timers are looked for; 0 means 100ms.
@@ -99,9 +102,7 @@ func New(cfg Config) *Pipeline {
 	if cfg.CommitBatch <= 0 {
 		cfg.CommitBatch = 512
 	}
-	if cfg.CommitDelay <= 0 {
-		cfg.CommitDelay = time.Millisecond
-	}
+	cfg.CommitDelay = max(cfg.CommitDelay, 0)
 	if cfg.TimerPoll <= 0 {
 		cfg.TimerPoll = 100 * time.Millisecond
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,6 +162,9 @@ type badgerStore struct {
 	arena    []byte     // encoding buffer, reused across commits
 	cache    *metaCache // what commits would read back; see cache.go
 	ov       *overlay   // the running transaction's changes to cache
+
+	// Polls of the timers and the outbox skip their scans through these.
+	timerHint, outboxHint dueHint
 
 	// The value-log GC goroutine is owned by the store: stop ends it and
 	// gcDone tells Close it has.
@@ -458,6 +462,11 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 	default:
 		bound = dueBits(now)
 	}
+	if s.timerHint.skip(bound) {
+		return nil, nil
+	}
+	s.timerHint.begin()
+	first := uint64(math.MaxUint64)
 	var out []flows.Timer
 	prefix := []byte(tTimer)
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -472,7 +481,9 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 			if len(k) < len(prefix)+8 {
 				return fmt.Errorf("store: bad timer key %q", k)
 			}
-			if binary.BigEndian.Uint64(k[len(prefix):]) > bound {
+			due := binary.BigEndian.Uint64(k[len(prefix):])
+			first = min(first, due)
+			if due > bound {
 				return nil
 			}
 			if err := item.Value(func(v []byte) error {
@@ -488,6 +499,10 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 		}
 		return nil
 	})
+	if err != nil {
+		first = 0
+	}
+	s.timerHint.end(first)
 	if err != nil {
 		return nil, err
 	}
@@ -554,6 +569,11 @@ func (s *badgerStore) Outbox(ctx context.Context, now time.Time, limit int) ([]M
 	default:
 		bound = dueBits(now)
 	}
+	if s.outboxHint.skip(bound) {
+		return nil, nil
+	}
+	s.outboxHint.begin()
+	first := uint64(math.MaxUint64)
 	var out []Message
 	prefix := []byte(tOutbox)
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -569,7 +589,9 @@ func (s *badgerStore) Outbox(ctx context.Context, now time.Time, limit int) ([]M
 			if len(k) < len(prefix)+8 {
 				return fmt.Errorf("store: bad outbox key %q", k)
 			}
-			if binary.BigEndian.Uint64(k[len(prefix):]) > bound {
+			due := binary.BigEndian.Uint64(k[len(prefix):])
+			first = min(first, due)
+			if due > bound {
 				return nil
 			}
 			m, err := readMessage(txn, k[len(prefix)+8:], &key)
@@ -583,6 +605,10 @@ func (s *badgerStore) Outbox(ctx context.Context, now time.Time, limit int) ([]M
 		}
 		return nil
 	})
+	if err != nil {
+		first = 0
+	}
+	s.outboxHint.end(first)
 	if err != nil {
 		return nil, err
 	}
@@ -692,7 +718,7 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	s.ov.reset()
-	w := writer{s: s, txn: txn, arena: s.arena[:0]}
+	w := writer{s: s, txn: txn, arena: s.arena[:0], minTimer: math.MaxUint64, minOutbox: math.MaxUint64}
 	for i, b := range bs {
 		if err := w.apply(b); err != nil {
 			return i, err
@@ -703,6 +729,12 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	s.cache.merge(s.ov)
+	if w.minTimer != math.MaxUint64 {
+		s.timerHint.wrote(w.minTimer)
+	}
+	if w.minOutbox != math.MaxUint64 {
+		s.outboxHint.wrote(w.minOutbox)
+	}
 	return len(bs), nil
 }
 
@@ -713,6 +745,8 @@ type writer struct {
 	s     *badgerStore
 	txn   *badger.Txn
 	arena []byte
+	// The earliest timer and outbox entry written, for the due hints.
+	minTimer, minOutbox uint64
 }
 
 // mark returns the arena length, to slice what is appended next.
@@ -943,6 +977,7 @@ func (w *writer) putMessage(m *Message, cid string) error {
 }
 
 func (w *writer) setOutbox(due uint64, contact string, seq uint64) error {
+	w.minOutbox = min(w.minOutbox, due)
 	k := w.mark()
 	w.arena = keyOutbox(w.arena, due, contact, seq)
 	return w.set(w.since(k), nil)
@@ -1136,6 +1171,7 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 			return err
 		}
 	}
+	w.minTimer = min(w.minTimer, due)
 	k := w.mark()
 	w.arena = keyTimer(w.arena, due, t.ID)
 	key := w.since(k)

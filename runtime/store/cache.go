@@ -81,6 +81,12 @@ func (c *metaCache) merge(o *overlay) {
 		c.idents.put(k, v)
 	}
 	for k, v := range o.timers {
+		if !v.exists {
+			// Timer IDs are rarely reused: remembering the cancelled
+			// ones would crowd out the pending ones.
+			c.timers.drop(k)
+			continue
+		}
 		v.contact = strings.Clone(v.contact)
 		c.timers.put(k, v)
 	}
@@ -101,6 +107,8 @@ func (b *bounded[V]) get(k string) (V, bool) {
 	v, ok := b.m[k]
 	return v, ok
 }
+
+func (b *bounded[V]) drop(k string) { delete(b.m, k) }
 
 func (b *bounded[V]) put(k string, v V) {
 	if _, ok := b.m[k]; ok {
