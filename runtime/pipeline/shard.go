@@ -101,7 +101,8 @@ func (sh *shard) process(j *job) (*Result, error) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, st.contact.Bot)
 	}
 
-	batch := &store.Batch{ContactID: j.contact, DedupKey: dedup}
+	// Room for a message and a few replies, the usual step, in one allocation.
+	batch := &store.Batch{ContactID: j.contact, DedupKey: dedup, Messages: make([]store.Message, 0, 4)}
 	var ev flows.Event
 	switch {
 	case in != nil && in.Event != nil:
@@ -187,9 +188,11 @@ func (sh *shard) process(j *job) (*Result, error) {
 		}
 		p.cfg.OnCommit(c)
 	}
-	for _, m := range batch.Messages {
+	// The step's replies follow the inbound message, if any.
+	for i, m := range batch.Messages {
 		if m.Direction == store.DirectionOut {
-			res.Replies = append(res.Replies, m)
+			res.Replies = batch.Messages[i:]
+			break
 		}
 	}
 	return res, nil
