@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,20 +27,24 @@ const (
 	loadMaxDuration = 10 * time.Minute
 	loadMaxUsers    = 1_000_000
 	loadMaxConns    = 1024
+	loadMaxSockets  = 20_000
 )
 
-// cmdLoad drives many distinct users through the REST channel of a running
-// server, checks every reply against the support bot's script, and reports
-// throughput and latency. It only talks to loopback addresses.
+// cmdLoad drives many distinct users through the REST channel (or, with
+// --webchat, the web chat WebSocket) of a running server, checks every
+// reply against the support bot's script, and reports throughput and
+// latency. It only talks to loopback addresses.
 func cmdLoad(st stdio, args []string) int {
 	fs := newFlags(st, "load")
 	rawURL := fs.String("url", "http://127.0.0.1:8080", "base URL of the server (loopback only)")
-	bot := fs.String("bot", "support", "bot to talk to (the script is the support example bot's); empty: the default bot")
-	users := fs.Int("users", 10000, "distinct users (senders)")
-	conns := fs.Int("conns", 64, "connections, each with one message in flight")
+	bot := fs.String("bot", "support", "bot to talk to (the script is the support example bot's); empty: the default bot (REST only)")
+	users := fs.Int("users", 10000, "distinct users (senders) of the REST mode")
+	conns := fs.Int("conns", 64, "connections of the REST mode, each with one message in flight")
+	webchat := fs.Bool("webchat", false, "drive the web chat WebSocket (/webchat/socket) instead of the REST channel")
+	sockets := fs.Int("sockets", 2000, "web chat sockets, each a distinct visitor with one message in flight (with --webchat)")
 	messages := fs.Int("messages", 0, "messages to send in all; 0 with no --duration means 100000")
 	duration := fs.Duration("duration", 0, "run for this long instead of a message count (at most 10m)")
-	timeout := fs.Duration("timeout", 10*time.Second, "time limit of one request")
+	timeout := fs.Duration("timeout", 10*time.Second, "time limit of one request (REST), of one connect or turn (web chat)")
 	maxErrors := fs.Int("max-errors", 100, "stop after this many errors")
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
@@ -49,12 +54,30 @@ func cmdLoad(st stdio, args []string) int {
 		fmt.Fprintf(st.err, "switchboard load: unexpected arguments %s\n", strings.Join(rest, " "))
 		return exitUsage
 	}
-	cfg := loadConfig{Bot: *bot, Users: *users, Conns: *conns, Messages: *messages, Duration: *duration, Timeout: *timeout, MaxErrors: *maxErrors}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var usage string
+	switch {
+	case *webchat && (set["users"] || set["conns"]):
+		usage = "--users and --conns are for the REST mode: with --webchat, each of the --sockets is one visitor"
+	case !*webchat && set["sockets"]:
+		usage = "--sockets goes with --webchat"
+	}
+	if usage != "" {
+		fmt.Fprintf(st.err, "switchboard load: %s\n", usage)
+		return exitUsage
+	}
+	cfg := loadConfig{Bot: *bot, Users: *users, Conns: *conns, Webchat: *webchat, Sockets: *sockets,
+		Messages: *messages, Duration: *duration, Timeout: *timeout, MaxErrors: *maxErrors}
 	if err := cfg.check(*rawURL); err != nil {
 		fmt.Fprintf(st.err, "switchboard load: %v\n", err)
 		return exitUsage
 	}
-	rep, err := runLoad(st.ctx, cfg, st.out)
+	run := runLoad
+	if cfg.Webchat {
+		run = runLoadWebchat
+	}
+	rep, err := run(st.ctx, cfg, st.out)
 	if err != nil {
 		fmt.Fprintf(st.err, "switchboard load: %v\n", err)
 		return exitFail
@@ -70,9 +93,12 @@ func cmdLoad(st stdio, args []string) int {
 type loadConfig struct {
 	Bot                      string
 	Users, Conns, Messages   int
+	Webchat                  bool
+	Sockets                  int
 	Duration, Timeout        time.Duration
 	MaxErrors                int
 	addr, endpoint, hostname string
+	socketURL                string // ws://…/webchat/socket
 }
 
 func (c *loadConfig) check(rawURL string) error {
@@ -96,11 +122,16 @@ func (c *loadConfig) check(rawURL string) error {
 	} else {
 		c.endpoint = base + "/webhooks/rest/" + url.PathEscape(c.Bot) + "/webhook"
 	}
+	c.socketURL = (&url.URL{Scheme: "ws", Host: u.Host, Path: base + "/webchat/socket"}).String()
 	switch {
 	case c.Users < 1 || c.Users > loadMaxUsers:
 		return fmt.Errorf("--users must be between 1 and %d", loadMaxUsers)
 	case c.Conns < 1 || c.Conns > loadMaxConns:
 		return fmt.Errorf("--conns must be between 1 and %d", loadMaxConns)
+	case c.Sockets < 1 || c.Sockets > loadMaxSockets:
+		return fmt.Errorf("--sockets must be between 1 and %d", loadMaxSockets)
+	case c.Webchat && c.Bot == "":
+		return errors.New("--webchat needs a --bot: a web chat visitor talks to one bot")
 	case c.Messages < 0 || c.Messages > loadMaxMessages:
 		return fmt.Errorf("--messages must be between 1 and %d", loadMaxMessages)
 	case c.Duration < 0 || c.Duration > loadMaxDuration:
@@ -123,14 +154,18 @@ func (c *loadConfig) check(rawURL string) error {
 	return nil
 }
 
-// reply is the part of a REST reply the script checks.
+// reply is the part of a bot reply the script checks: a REST reply, or a
+// web chat message frame (whose quick replies count as buttons after its
+// buttons, as the REST channel renders them).
 type reply struct {
-	RecipientID string `json:"recipient_id"`
-	Text        string `json:"text"`
-	Buttons     []struct {
-		Title   string `json:"title"`
-		Payload string `json:"payload"`
-	} `json:"buttons"`
+	RecipientID string        `json:"recipient_id"`
+	Text        string        `json:"text"`
+	Buttons     []replyButton `json:"buttons"`
+}
+
+type replyButton struct {
+	Title   string `json:"title"`
+	Payload string `json:"payload"`
 }
 
 // turn is one scripted exchange: what the user sends (a text, or the
@@ -164,11 +199,35 @@ var supportScript = []turn{
 // loopFrom is the turn the script goes back to after its last.
 const loopFrom = 1
 
+// loadUser is where one user is in the script.
 type loadUser struct {
 	sender string
 	turn   int
 	last   []reply
 }
+
+// next is the user's next turn and what they send: the text of the turn,
+// or the title of the button they tap and its payload (from the previous
+// answer).
+func (u *loadUser) next() (t turn, text, payload string, err error) {
+	t = supportScript[u.turn]
+	if t.tap == "" {
+		return t, t.say, "", nil
+	}
+	payload, err = payloadOf(u.last, t.tap)
+	return t, t.tap, payload, err
+}
+
+// advance moves the user past a turn whose replies, got, were right.
+func (u *loadUser) advance(got []reply) {
+	u.last = got
+	if u.turn++; u.turn == len(supportScript) {
+		u.turn = loopFrom
+	}
+}
+
+// restart starts the script over, for a new sender or visitor.
+func (u *loadUser) restart() { u.turn, u.last = 0, nil }
 
 type loadReport struct {
 	Endpoint   string
@@ -180,6 +239,13 @@ type loadReport struct {
 	Elapsed    time.Duration
 	P50, P90   time.Duration
 	P99, Max   time.Duration
+	// Web chat: Sockets were open when the messages started;
+	// ConnectFailures in all (reconnects after an error included);
+	// ClosedCleanly at the end (the server answered the close frame).
+	Webchat         bool
+	Sockets         int
+	ConnectFailures int64
+	ClosedCleanly   int64
 }
 
 func (r *loadReport) print(w io.Writer) {
@@ -187,9 +253,16 @@ func (r *loadReport) print(w io.Writer) {
 	if r.Elapsed > 0 {
 		rate = float64(r.Messages) / r.Elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "messages:  %d in %.2fs (%d users, %d connections)\n", r.Messages, r.Elapsed.Seconds(), r.Users, r.Conns)
+	if r.Webchat {
+		fmt.Fprintf(w, "messages:  %d in %.2fs (%d sockets)\n", r.Messages, r.Elapsed.Seconds(), r.Conns)
+	} else {
+		fmt.Fprintf(w, "messages:  %d in %.2fs (%d users, %d connections)\n", r.Messages, r.Elapsed.Seconds(), r.Users, r.Conns)
+	}
 	fmt.Fprintf(w, "rate:      %.0f messages/s\n", rate)
 	fmt.Fprintf(w, "latency:   p50 %s  p90 %s  p99 %s  max %s\n", fmtDur(r.P50), fmtDur(r.P90), fmtDur(r.P99), fmtDur(r.Max))
+	if r.Webchat {
+		fmt.Fprintf(w, "sockets:   %d open, %d connect failures, %d closed cleanly\n", r.Sockets, r.ConnectFailures, r.ClosedCleanly)
+	}
 	fmt.Fprintf(w, "errors:    %d\n", r.Errors)
 }
 
@@ -197,13 +270,92 @@ func fmtDur(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + "ms"
 }
 
-// runLoad runs the load and returns its report; the error is for a run
-// that could not start.
-func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadReport, error) {
-	var runID [4]byte
-	rand.Read(runID[:])
-	prefix := "load-" + hex.EncodeToString(runID[:]) + "-"
-	hc := &fasthttp.HostClient{
+// loadRun is the state both modes share: the message quota, the errors,
+// and the end of the run (a message count, --duration, --max-errors, or
+// the caller's context).
+type loadRun struct {
+	cfg      loadConfig
+	ctx      context.Context
+	cancel   context.CancelFunc
+	claimed  atomic.Int64
+	errCount atomic.Int64
+	firstMu  sync.Mutex
+	firstErr string
+}
+
+func newLoadRun(ctx context.Context, cfg loadConfig) *loadRun {
+	r := &loadRun{cfg: cfg}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	return r
+}
+
+// startClock starts --duration; it returns the start time, and the stop
+// of the timer.
+func (r *loadRun) startClock() (time.Time, func() bool) {
+	t := time.AfterFunc(r.cfg.Duration, r.cancel)
+	return time.Now(), t.Stop
+}
+
+// claim takes one message of the quota; false: the run is over.
+func (r *loadRun) claim() bool {
+	return r.ctx.Err() == nil && r.claimed.Add(1) <= int64(r.cfg.Messages)
+}
+
+// fail counts an error (of who, at turn), keeps the first, and ends the
+// run at --max-errors.
+func (r *loadRun) fail(who string, turn int, err error) {
+	if n := r.errCount.Add(1); n == 1 {
+		r.firstMu.Lock()
+		r.firstErr = fmt.Sprintf("%s, turn %d: %v", who, turn, err)
+		r.firstMu.Unlock()
+	}
+	if r.errCount.Load() >= int64(r.cfg.MaxErrors) {
+		r.cancel()
+	}
+}
+
+// report makes the report of the latencies (microseconds, one slice per
+// worker) of the messages that counted.
+func (r *loadRun) report(lats [][]uint32, elapsed time.Duration) *loadReport {
+	var all []uint32
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	q := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		i := int(p*float64(len(all))+0.5) - 1
+		i = max(0, min(i, len(all)-1))
+		return time.Duration(all[i]) * time.Microsecond
+	}
+	r.firstMu.Lock()
+	defer r.firstMu.Unlock()
+	return &loadReport{
+		Endpoint: r.cfg.endpoint, Users: r.cfg.Users, Conns: r.cfg.Conns,
+		Messages: int64(len(all)), Errors: r.errCount.Load(), FirstError: r.firstErr, Elapsed: elapsed,
+		P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: q(1),
+	}
+}
+
+// appendLatency adds d to a worker's latencies, in microseconds.
+func appendLatency(lat []uint32, d time.Duration) []uint32 {
+	return append(lat, uint32(min(max(d.Microseconds(), 0), int64(^uint32(0)))))
+}
+
+// runID is a random prefix that keeps one run's senders apart from
+// another's.
+func runID() string {
+	var id [4]byte
+	rand.Read(id[:])
+	return "load-" + hex.EncodeToString(id[:]) + "-"
+}
+
+// hostClient is the HTTP client of the server, for the probe and the
+// REST mode.
+func hostClient(cfg loadConfig) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
 		Addr:                          cfg.addr,
 		MaxConns:                      cfg.Conns,
 		ReadTimeout:                   cfg.Timeout,
@@ -212,6 +364,13 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 	}
+}
+
+// runLoad runs the load and returns its report; the error is for a run
+// that could not start.
+func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadReport, error) {
+	prefix := runID()
+	hc := hostClient(cfg)
 	defer hc.CloseIdleConnections()
 	// One request first: a server that is not there fails fast.
 	if err := probe(hc, cfg); err != nil {
@@ -219,27 +378,12 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 	}
 	fmt.Fprintf(progress, "load: http://%s%s, %d users, %d connections, up to %d messages or %s\n", cfg.hostname, cfg.endpoint, cfg.Users, cfg.Conns, cfg.Messages, cfg.Duration)
 
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
-	var (
-		claimed  atomic.Int64
-		errCount atomic.Int64
-		firstMu  sync.Mutex
-		firstErr string
-		wg       sync.WaitGroup
-	)
-	fail := func(u *loadUser, err error) {
-		if n := errCount.Add(1); n == 1 {
-			firstMu.Lock()
-			firstErr = fmt.Sprintf("user %s, turn %d: %v", u.sender, u.turn, err)
-			firstMu.Unlock()
-		}
-		if errCount.Load() >= int64(cfg.MaxErrors) {
-			cancel()
-		}
-	}
+	r := newLoadRun(ctx, cfg)
+	defer r.cancel()
+	var wg sync.WaitGroup
 	lats := make([][]uint32, cfg.Conns) // microseconds, per worker
-	start := time.Now()
+	start, stopClock := r.startClock()
+	defer stopClock()
 	for w := 0; w < cfg.Conns; w++ {
 		// Worker w owns users w, w+conns, ...: each user has one message
 		// in flight at a time, so its conversation stays in order.
@@ -258,21 +402,20 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 			defer fasthttp.ReleaseResponse(resp)
 			lat := make([]uint32, 0, 1024)
 			body := make([]byte, 0, 256)
-			for i := 0; ctx.Err() == nil; i++ {
-				if claimed.Add(1) > int64(cfg.Messages) {
-					break
-				}
+			for i := 0; r.claim(); i++ {
 				u := mine[i%len(mine)]
-				t := supportScript[u.turn]
-				msg := t.say
+				failed := func(err error) {
+					r.fail("user "+u.sender, u.turn, err)
+					u.restart() // with a new sender
+					u.sender += "r"
+				}
+				t, msg, payload, err := u.next()
+				if err != nil {
+					failed(err)
+					continue
+				}
 				if t.tap != "" {
-					var err error
-					if msg, err = payloadOf(u.last, t.tap); err != nil {
-						fail(u, err)
-						u.turn, u.last = 0, nil // start over with a new sender
-						u.sender += "r"
-						continue
-					}
+					msg = payload // the REST channel takes a tap's payload as the message
 				}
 				body = appendRequest(body[:0], u.sender, msg)
 				req.Reset()
@@ -283,46 +426,24 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 				req.SetBody(body)
 				resp.Reset()
 				t0 := time.Now()
-				err := hc.DoTimeout(req, resp, cfg.Timeout)
+				err = hc.DoTimeout(req, resp, cfg.Timeout)
 				d := time.Since(t0)
+				var got []reply
 				if err == nil {
-					err = checkTurn(resp, u, t)
+					got, err = checkTurn(resp, u, t)
 				}
 				if err != nil {
-					fail(u, err)
-					u.turn, u.last = 0, nil
-					u.sender += "r"
+					failed(err)
 					continue
 				}
-				lat = append(lat, uint32(min(d.Microseconds(), int64(^uint32(0)))))
-				if u.turn++; u.turn == len(supportScript) {
-					u.turn = loopFrom
-				}
+				lat = appendLatency(lat, d)
+				u.advance(got)
 			}
 			lats[w] = lat
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var all []uint32
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	q := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		i := int(p*float64(len(all))+0.5) - 1
-		i = max(0, min(i, len(all)-1))
-		return time.Duration(all[i]) * time.Microsecond
-	}
-	rep := &loadReport{
-		Endpoint: cfg.endpoint, Users: cfg.Users, Conns: cfg.Conns,
-		Messages: int64(len(all)), Errors: errCount.Load(), FirstError: firstErr, Elapsed: elapsed,
-		P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: q(1),
-	}
-	return rep, nil
+	return r.report(lats, time.Since(start)), nil
 }
 
 func probe(hc *fasthttp.HostClient, cfg loadConfig) error {
@@ -359,36 +480,43 @@ func payloadOf(last []reply, title string) (string, error) {
 	return "", fmt.Errorf("no button %q in the previous answer", title)
 }
 
-// checkTurn checks an answer against the script, and keeps it for the
-// next turn's buttons.
-func checkTurn(resp *fasthttp.Response, u *loadUser, t turn) error {
+// checkTurn checks a REST answer against the script and returns its
+// replies.
+func checkTurn(resp *fasthttp.Response, u *loadUser, t turn) ([]reply, error) {
 	if resp.StatusCode() != 200 {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode(), resp.Body())
+		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode(), resp.Body())
 	}
 	var got []reply
 	if err := json.Unmarshal(resp.Body(), &got); err != nil {
-		return fmt.Errorf("answer is not JSON: %v: %.200s", err, resp.Body())
+		return nil, fmt.Errorf("answer is not JSON: %v: %.200s", err, resp.Body())
 	}
 	if len(got) != len(t.want) {
-		return fmt.Errorf("%d replies, want %d: %.300s", len(got), len(t.want), resp.Body())
+		return nil, fmt.Errorf("%d replies, want %d: %.300s", len(got), len(t.want), resp.Body())
 	}
 	for i, w := range t.want {
-		g := got[i]
-		if g.Text != w.text {
-			return fmt.Errorf("reply %d is %q, want %q", i+1, g.Text, w.text)
+		if err := checkReply(i, got[i], w); err != nil {
+			return nil, err
 		}
-		if g.RecipientID != u.sender {
-			return fmt.Errorf("reply %d is for %q, want %q", i+1, g.RecipientID, u.sender)
-		}
-		if len(g.Buttons) != len(w.buttons) {
-			return fmt.Errorf("reply %d has %d buttons, want %d", i+1, len(g.Buttons), len(w.buttons))
-		}
-		for j, b := range w.buttons {
-			if g.Buttons[j].Title != b {
-				return fmt.Errorf("reply %d button %d is %q, want %q", i+1, j+1, g.Buttons[j].Title, b)
-			}
+		if got[i].RecipientID != u.sender {
+			return nil, fmt.Errorf("reply %d is for %q, want %q", i+1, got[i].RecipientID, u.sender)
 		}
 	}
-	u.last = got
+	return got, nil
+}
+
+// checkReply checks the text and button titles of the turn's reply i
+// (from 0).
+func checkReply(i int, g reply, w wantReply) error {
+	if g.Text != w.text {
+		return fmt.Errorf("reply %d is %q, want %q", i+1, g.Text, w.text)
+	}
+	if len(g.Buttons) != len(w.buttons) {
+		return fmt.Errorf("reply %d has %d buttons, want %d", i+1, len(g.Buttons), len(w.buttons))
+	}
+	for j, b := range w.buttons {
+		if g.Buttons[j].Title != b {
+			return fmt.Errorf("reply %d button %d is %q, want %q", i+1, j+1, g.Buttons[j].Title, b)
+		}
+	}
 	return nil
 }

@@ -41,7 +41,7 @@ const shutdownTimeout = 10 * time.Second
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
 // file given with --config (YAML: addr, data, bots, default_bot, ip_rate,
-// allowed_origins), and the default.
+// webchat_rate, allowed_origins), and the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
 	configFile := fs.String("config", os.Getenv("SWITCHBOARD_CONFIG"), "YAML config file with addr, data, bots, default_bot (env SWITCHBOARD_CONFIG)")
@@ -50,6 +50,7 @@ func cmdServe(st stdio, args []string) int {
 	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
 	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
 	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
+	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
 	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
@@ -81,6 +82,7 @@ var serveSettings = []struct{ flag, env, key string }{
 	{"bots", "SWITCHBOARD_BOTS", "bots"},
 	{"default-bot", "SWITCHBOARD_DEFAULT_BOT", "default_bot"},
 	{"ip-rate", "SWITCHBOARD_IP_RATE", "ip_rate"},
+	{"webchat-rate", "SWITCHBOARD_WEBCHAT_RATE", "webchat_rate"},
 	{"allowed-origins", "SWITCHBOARD_ALLOWED_ORIGINS", "allowed_origins"},
 }
 
@@ -110,7 +112,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, default_bot, ip_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -138,6 +140,11 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 		return serveConfig{}, fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"])
 	}
 	cfg.IPRate = rate
+	rate, err = strconv.ParseFloat(val["webchat-rate"], 64)
+	if err != nil || rate < 0 {
+		return serveConfig{}, fmt.Errorf("web chat rate %q is not a number of messages per second (0 for no limit)", val["webchat-rate"])
+	}
+	cfg.WebchatRate = rate
 	for _, o := range strings.Split(val["allowed-origins"], ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
@@ -150,7 +157,10 @@ type serveConfig struct {
 	Addr, Data, Bots, DefaultBot string
 	// IPRate is the requests per second one client address may make; 0
 	// means no limit.
-	IPRate         float64
+	IPRate float64
+	// WebchatRate is the messages per second one web chat connection may
+	// send; 0 means no limit.
+	WebchatRate    float64
 	AllowedOrigins []string
 }
 
@@ -163,7 +173,11 @@ var contactRate = server.RateLimit{PerSecond: 10, Burst: 30}
 
 // serve runs until ctx ends, then stops within shutdownTimeout.
 func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Log lines are buffered (the access log writes one per request);
+	// what serve prints itself goes out at once.
+	lw := newLogWriter(errOut)
+	defer lw.Close()
+	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var p *pipeline.Pipeline
 	starting := true
 	bots := botdir.New(cfg.Bots,
@@ -231,10 +245,15 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("the web chat token secret: %w", err)
 	}
+	wcRate := float64(webchat.NoRateLimit)
+	if cfg.WebchatRate > 0 {
+		wcRate = cfg.WebchatRate
+	}
 	wc, err = webchat.New(webchat.Config{
 		Pipeline: p, Store: st, Secret: secret, Log: log,
 		AllowedOrigins: cfg.AllowedOrigins, OpenSockets: m.OpenSockets,
 		UploadDir: filepath.Join(cfg.Data, "uploads"), MaxUpload: maxUpload,
+		Rate: wcRate,
 	})
 	if err != nil {
 		return err

@@ -147,7 +147,7 @@ func TestServeErrors(t *testing.T) {
 func TestServeSettingsPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "switchboard.yaml")
-	os.WriteFile(conf, []byte("addr: 127.0.0.1:7000\ndata: /from/file\nbots: /bots/file\n"), 0o644)
+	os.WriteFile(conf, []byte("addr: 127.0.0.1:7000\ndata: /from/file\nbots: /bots/file\nwebchat_rate: 50\n"), 0o644)
 	env := map[string]string{"SWITCHBOARD_DATA": "/from/env", "SWITCHBOARD_BOTS": "/bots/env"}
 	fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
 	fs.String("addr", "127.0.0.1:8080", "")
@@ -155,6 +155,7 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	fs.String("bots", "flows/examples", "")
 	fs.String("default-bot", "", "")
 	fs.String("ip-rate", "1000", "")
+	fs.String("webchat-rate", "5", "")
 	fs.String("allowed-origins", "", "")
 	if err := fs.Parse([]string{"--bots", "/bots/flag"}); err != nil {
 		t.Fatal(err)
@@ -163,9 +164,26 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{Addr: "127.0.0.1:7000", Data: "/from/env", Bots: "/bots/flag", DefaultBot: "", IPRate: 1000}
-	if cfg.Addr != want.Addr || cfg.Data != want.Data || cfg.Bots != want.Bots || cfg.DefaultBot != want.DefaultBot || cfg.IPRate != want.IPRate {
+	want := serveConfig{Addr: "127.0.0.1:7000", Data: "/from/env", Bots: "/bots/flag", DefaultBot: "", IPRate: 1000, WebchatRate: 50}
+	if cfg.Addr != want.Addr || cfg.Data != want.Data || cfg.Bots != want.Bots || cfg.DefaultBot != want.DefaultBot || cfg.IPRate != want.IPRate || cfg.WebchatRate != want.WebchatRate {
 		t.Fatalf("got %+v, want %+v", cfg, want)
+	}
+	// The web chat rate: 5 by default, 0 (no limit) from the environment,
+	// and not a negative number.
+	for _, c := range []struct {
+		env  string
+		want float64
+		bad  bool
+	}{{"", 5, false}, {"0", 0, false}, {"12.5", 12.5, false}, {"-1", 0, true}, {"fast", 0, true}} {
+		cfg, err := resolveServeConfig(fs, "", func(k string) string {
+			if k == "SWITCHBOARD_WEBCHAT_RATE" {
+				return c.env
+			}
+			return ""
+		})
+		if c.bad != (err != nil) || err == nil && cfg.WebchatRate != c.want || err != nil && !strings.Contains(err.Error(), "web chat rate") {
+			t.Errorf("SWITCHBOARD_WEBCHAT_RATE=%q: %v, %v", c.env, cfg.WebchatRate, err)
+		}
 	}
 	os.WriteFile(conf, []byte("adress: x\n"), 0o644)
 	if _, err := resolveServeConfig(fs, conf, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "switchboard.yaml:1:1: unknown setting \"adress\"") {

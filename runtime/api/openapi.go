@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"maps"
 	"sync"
 
 	"github.com/valyala/fasthttp"
@@ -69,7 +70,7 @@ func document() obj {
 	errResp := jsonResp("An error: a code a client can act on, a message, details.", ref("Error"))
 	noContent := obj{"description": "Done."}
 	contactPage := props(nil, obj{"contacts": arrayOf(ref("Contact")), "next_cursor": str(), "truncated": obj{"type": "boolean"}})
-	return obj{
+	doc := obj{
 		"openapi": "3.1.0",
 		"info": obj{
 			"title":       "Switchboard API",
@@ -176,6 +177,14 @@ func document() obj {
 			},
 		},
 	}
+	// The API's parts add their own operations and schemas.
+	paths, schemas := doc["paths"].(obj), doc["components"].(obj)["schemas"].(obj)
+	for _, part := range []func() (paths, schemas obj){} {
+		p, s := part()
+		maps.Copy(paths, p)
+		maps.Copy(schemas, s)
+	}
+	return doc
 }
 
 var openAPIJSON = sync.OnceValue(func() []byte {

@@ -114,7 +114,8 @@ type Config struct {
 	// MaxFrame bounds one client frame in bytes; 0 means 64 KiB.
 	MaxFrame int64
 	// Rate and Burst bound the messages and events one connection may send:
-	// Rate per second on average, Burst at once. 0 means 5 and 20.
+	// Rate per second on average, Burst at once. 0 means 5 and 20;
+	// NoRateLimit (any negative Rate) lifts the limit.
 	Rate  float64
 	Burst int
 	// WriteTimeout bounds one frame write; 0 means 10s.
@@ -133,6 +134,10 @@ type Config struct {
 	MaxUpload int64
 	Log       *slog.Logger
 }
+
+// NoRateLimit, as Config.Rate, lets a connection send messages and events
+// as fast as it likes.
+const NoRateLimit = -1
 
 // Limits on what a client frame may carry.
 const (
@@ -171,7 +176,7 @@ func New(cfg Config) (*Webchat, error) {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 10 << 20
 	}
-	if cfg.Rate <= 0 {
+	if cfg.Rate == 0 {
 		cfg.Rate = 5
 	}
 	if cfg.Burst <= 0 {
@@ -592,14 +597,16 @@ func (c *conn) readLoop() {
 			c.sendError("bad_frame", fmt.Sprintf("unknown frame type %q", f.Type))
 			continue
 		}
-		now := time.Now()
-		tokens = min(float64(w.cfg.Burst), tokens+now.Sub(last).Seconds()*w.cfg.Rate)
-		last = now
-		if tokens < 1 {
-			c.sendError("rate_limited", "too many messages: wait a moment and resend")
-			continue
+		if w.cfg.Rate > 0 {
+			now := time.Now()
+			tokens = min(float64(w.cfg.Burst), tokens+now.Sub(last).Seconds()*w.cfg.Rate)
+			last = now
+			if tokens < 1 {
+				c.sendError("rate_limited", "too many messages: wait a moment and resend")
+				continue
+			}
+			tokens--
 		}
-		tokens--
 		switch f.Type {
 		case "message":
 			c.message(&f)
