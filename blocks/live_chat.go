@@ -13,7 +13,7 @@ type LiveChat struct {
 	Form       flows.Assignments `yaml:"form" doc:"What the bot collected, shown to the agents: names and expressions, like email: contact.email."`
 	Timeout    flows.Duration    `yaml:"timeout" doc:"How long the bot waits for the handover to end before on_timeout."`
 	OnResolved flows.Target      `yaml:"on_resolved" doc:"Where to go when an agent resolved the conversation; without it the flow continues below."`
-	OnNoAgent  flows.Target      `yaml:"on_no_agent" doc:"Where to go when no agent was available; without it the flow continues below."`
+	OnNoAgent  flows.Target      `yaml:"on_no_agent" doc:"Where to go when no agent is online when the handover starts; without it the handover waits for an agent and the user is told to leave a message."`
 	OnTimeout  flows.Target      `yaml:"on_timeout" doc:"Where to go when the handover timed out; without it the flow continues below."`
 }
 
@@ -85,6 +85,8 @@ func (b *LiveChat) Enter(r flows.Run) flows.Result {
 		Message:  text,
 		Note:     note,
 		Form:     form,
+		// With on_no_agent, nobody online ends the handover there.
+		NoAgentBranch: !b.OnNoAgent.IsZero(),
 	}); err != nil {
 		return flows.Fail(err)
 	}

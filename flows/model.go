@@ -104,6 +104,10 @@ const (
 	EventTimer EventKind = "timer"
 	// EventHandover is the end of a live-chat handover.
 	EventHandover EventKind = "handover"
+	// EventSkill runs the skill Name for the user while a live chat goes
+	// on (an agent sends a part of the bot as the answer); the
+	// conversation stays with the agent.
+	EventSkill EventKind = "skill"
 )
 
 // Event is one input to the engine's step function.
@@ -111,7 +115,7 @@ type Event struct {
 	Kind EventKind `json:"kind"`
 	// Message is set for EventMessage.
 	Message *Content `json:"message,omitempty"`
-	// Name and Data are set for EventNamed.
+	// Name and Data are set for EventNamed; Name for EventSkill.
 	Name string         `json:"name,omitempty"`
 	Data map[string]any `json:"data,omitempty"`
 	// Timer is set for EventTimer.
@@ -137,6 +141,10 @@ const (
 	TimerWait TimerKind = "wait"
 	// TimerEvent delivers a delayed named event (SEND with delay). It is never stale.
 	TimerEvent TimerKind = "event"
+	// TimerSystem is the runtime's own (live chat's idle auto-off and
+	// overdue checks): its Event names what to do, and the runtime's hooks
+	// handle it; the engine ignores it.
+	TimerSystem TimerKind = "system"
 )
 
 // Timer is a durable record that turns into an EventTimer when due.
@@ -158,6 +166,10 @@ type HandoverRequest struct {
 	Message  string         `json:"message,omitempty"`
 	Note     string         `json:"note,omitempty"`
 	Form     map[string]any `json:"form,omitempty"`
+	// NoAgentBranch is set when the bot has somewhere to go when no agent
+	// is available: the runtime then ends a handover that finds nobody
+	// online with HandoverNoAgent instead of keeping it waiting.
+	NoAgentBranch bool `json:"no_agent_branch,omitempty"`
 }
 
 // Notification is raised by a TRIGGER block and handed to the bot's

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,8 @@ func cmdLoad(st stdio, args []string) int {
 	duration := fs.Duration("duration", 0, "run for this long instead of a message count (at most 10m)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit of one request (REST), of one connect or turn (web chat)")
 	maxErrors := fs.Int("max-errors", 100, "stop after this many errors")
+	console := fs.Int("console", 0, "open this many agent consoles (/ws sockets) during a REST load, each watching one user's conversation, and time their message events")
+	adminPassword := fs.String("admin-password", os.Getenv("SWITCHBOARD_ADMIN_PASSWORD"), "password of admin@localhost, to sign the consoles in (env SWITCHBOARD_ADMIN_PASSWORD)")
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -67,7 +70,7 @@ func cmdLoad(st stdio, args []string) int {
 		fmt.Fprintf(st.err, "switchboard load: %s\n", usage)
 		return exitUsage
 	}
-	cfg := loadConfig{Bot: *bot, Users: *users, Conns: *conns, Webchat: *webchat, Sockets: *sockets,
+	cfg := loadConfig{Console: *console, AdminPassword: *adminPassword, Bot: *bot, Users: *users, Conns: *conns, Webchat: *webchat, Sockets: *sockets,
 		Messages: *messages, Duration: *duration, Timeout: *timeout, MaxErrors: *maxErrors}
 	if err := cfg.check(*rawURL); err != nil {
 		fmt.Fprintf(st.err, "switchboard load: %v\n", err)
@@ -91,12 +94,15 @@ func cmdLoad(st stdio, args []string) int {
 }
 
 type loadConfig struct {
-	Bot                      string
-	Users, Conns, Messages   int
-	Webchat                  bool
-	Sockets                  int
-	Duration, Timeout        time.Duration
-	MaxErrors                int
+	Bot                    string
+	Users, Conns, Messages int
+	Webchat                bool
+	Sockets                int
+	Duration, Timeout      time.Duration
+	MaxErrors              int
+	// Console is the number of agent consoles watching (REST mode).
+	Console                  int
+	AdminPassword            string
 	addr, endpoint, hostname string
 	socketURL                string // ws://…/webchat/socket
 }
@@ -130,6 +136,10 @@ func (c *loadConfig) check(rawURL string) error {
 		return fmt.Errorf("--conns must be between 1 and %d", loadMaxConns)
 	case c.Sockets < 1 || c.Sockets > loadMaxSockets:
 		return fmt.Errorf("--sockets must be between 1 and %d", loadMaxSockets)
+	case c.Console < 0 || c.Console > loadMaxConsoles || c.Console > c.Users:
+		return fmt.Errorf("--console must be between 0 and %d, and at most --users", loadMaxConsoles)
+	case c.Console > 0 && (c.Webchat || c.Bot == ""):
+		return errors.New("--console goes with a REST load of one --bot")
 	case c.Webchat && c.Bot == "":
 		return errors.New("--webchat needs a --bot: a web chat visitor talks to one bot")
 	case c.Messages < 0 || c.Messages > loadMaxMessages:
@@ -204,6 +214,8 @@ type loadUser struct {
 	sender string
 	turn   int
 	last   []reply
+	// watch is the user's console slot (--console), -1 for none.
+	watch int
 }
 
 // next is the user's next turn and what they send: the text of the turn,
@@ -246,6 +258,10 @@ type loadReport struct {
 	Sockets         int
 	ConnectFailures int64
 	ClosedCleanly   int64
+	// Consoles watching, the message events they timed, and the times.
+	Consoles                           int
+	ConsoleEvents                      int64
+	ConsoleP50, ConsoleP99, ConsoleMax time.Duration
 }
 
 func (r *loadReport) print(w io.Writer) {
@@ -262,6 +278,9 @@ func (r *loadReport) print(w io.Writer) {
 	fmt.Fprintf(w, "latency:   p50 %s  p90 %s  p99 %s  max %s\n", fmtDur(r.P50), fmtDur(r.P90), fmtDur(r.P99), fmtDur(r.Max))
 	if r.Webchat {
 		fmt.Fprintf(w, "sockets:   %d open, %d connect failures, %d closed cleanly\n", r.Sockets, r.ConnectFailures, r.ClosedCleanly)
+	}
+	if r.Consoles > 0 {
+		fmt.Fprintf(w, "consoles:  %d sockets, %d message events, send → console p50 %s  p99 %s  max %s\n", r.Consoles, r.ConsoleEvents, fmtDur(r.ConsoleP50), fmtDur(r.ConsoleP99), fmtDur(r.ConsoleMax))
 	}
 	fmt.Fprintf(w, "errors:    %d\n", r.Errors)
 }
@@ -322,14 +341,7 @@ func (r *loadRun) report(lats [][]uint32, elapsed time.Duration) *loadReport {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	q := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		i := int(p*float64(len(all))+0.5) - 1
-		i = max(0, min(i, len(all)-1))
-		return time.Duration(all[i]) * time.Microsecond
-	}
+	q := func(p float64) time.Duration { return quantileMicros(all, p) }
 	r.firstMu.Lock()
 	defer r.firstMu.Unlock()
 	return &loadReport{
@@ -337,6 +349,16 @@ func (r *loadRun) report(lats [][]uint32, elapsed time.Duration) *loadReport {
 		Messages: int64(len(all)), Errors: r.errCount.Load(), FirstError: r.firstErr, Elapsed: elapsed,
 		P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: q(1),
 	}
+}
+
+// quantileMicros is the p quantile of sorted latencies in microseconds.
+func quantileMicros(sorted []uint32, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return time.Duration(sorted[i]) * time.Microsecond
 }
 
 // appendLatency adds d to a worker's latencies, in microseconds.
@@ -380,6 +402,18 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 
 	r := newLoadRun(ctx, cfg)
 	defer r.cancel()
+	var cons *consoles
+	if cfg.Console > 0 {
+		// Consoles watch the first users.
+		watched := make([]string, cfg.Console)
+		for i := range watched {
+			watched[i] = prefix + strconv.Itoa(i)
+		}
+		var err error
+		if cons, err = openConsoles(r, hc, watched); err != nil {
+			return nil, err
+		}
+	}
 	var wg sync.WaitGroup
 	lats := make([][]uint32, cfg.Conns) // microseconds, per worker
 	start, stopClock := r.startClock()
@@ -389,7 +423,11 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 		// in flight at a time, so its conversation stays in order.
 		var mine []*loadUser
 		for i := w; i < cfg.Users; i += cfg.Conns {
-			mine = append(mine, &loadUser{sender: prefix + strconv.Itoa(i)})
+			u := &loadUser{sender: prefix + strconv.Itoa(i), watch: -1}
+			if i < cfg.Console {
+				u.watch = i
+			}
+			mine = append(mine, u)
 		}
 		if len(mine) == 0 {
 			continue
@@ -406,8 +444,9 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 				u := mine[i%len(mine)]
 				failed := func(err error) {
 					r.fail("user "+u.sender, u.turn, err)
-					u.restart() // with a new sender
+					u.restart() // with a new sender, whom no console watches
 					u.sender += "r"
+					u.watch = -1
 				}
 				t, msg, payload, err := u.next()
 				if err != nil {
@@ -425,6 +464,7 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 				req.Header.SetContentType("application/json")
 				req.SetBody(body)
 				resp.Reset()
+				cons.sending(u.watch)
 				t0 := time.Now()
 				err = hc.DoTimeout(req, resp, cfg.Timeout)
 				d := time.Since(t0)
@@ -443,7 +483,14 @@ func runLoad(ctx context.Context, cfg loadConfig, progress io.Writer) (*loadRepo
 		}(w)
 	}
 	wg.Wait()
-	return r.report(lats, time.Since(start)), nil
+	rep := r.report(lats, time.Since(start))
+	if cons != nil {
+		// Events of the last messages are under way: give them a moment.
+		time.Sleep(200 * time.Millisecond)
+		cons.close()
+		cons.report(rep)
+	}
+	return rep, nil
 }
 
 func probe(hc *fasthttp.HostClient, cfg loadConfig) error {

@@ -21,10 +21,13 @@ import (
 	"github.com/fasthttp/router"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/api"
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
+	"github.com/switchboard-bots/switchboard/runtime/channel"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/live"
+	"github.com/switchboard-bots/switchboard/runtime/livechat"
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
@@ -164,6 +167,14 @@ type serveConfig struct {
 	AllowedOrigins []string
 }
 
+// channelCapabilities says what each built-in channel can do.
+func channelCapabilities(ch string) channel.Capabilities {
+	if ch == webchat.Channel {
+		return webchat.Capabilities
+	}
+	return channel.Capabilities{}
+}
+
 // maxUpload bounds a file sent in the web chat; requests may be this large.
 const maxUpload = 10 << 20
 
@@ -229,17 +240,25 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	var disp *outbox.Dispatcher
 	var wc *webchat.Webchat
 	hub := live.NewHub()
+	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities})
+	hub.SetHandoverView(lc.ViewAny)
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
 		Log:    log,
+		Hook:   lc,
 		OnCommit: func(c pipeline.Committed) {
 			m.Committed(c)
+			lc.Committed(c)
 			disp.Notify()
 			wc.OnCommit(c)
 			hub.Publish(c)
 		},
 	})
+	lc.SetPipeline(p)
+	if err := lc.Load(ctx); err != nil {
+		return err
+	}
 	p.SetBots(bots.Bots())
 	secret, err := webchat.LoadOrCreateSecret(filepath.Join(cfg.Data, "webchat.secret"))
 	if err != nil {
@@ -268,6 +287,8 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		return float64(n)
 	})
 	p.Start()
+	lc.Start()
+	defer lc.Stop()
 	starting = false
 	stopWatch := make(chan struct{})
 	watched := make(chan struct{})
@@ -277,9 +298,18 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}()
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
-	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log,
+	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc,
 		BotsDir: cfg.Bots, Rescan: func() error { _, err := bots.Scan(); return err }})
-	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.TokenAuth(apiv1.Authenticate), AllowedOrigins: cfg.AllowedOrigins, Log: log})
+	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.CookieOrTokenAuth(apiv1.Authenticate, api.SessionCookie), AllowedOrigins: cfg.AllowedOrigins, Log: log,
+		// An agent's open console makes them present for live chat.
+		OnConnect: func(p *access.Principal) func() {
+			if p.Program || p.Account == "" {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return lc.Connected(ctx, p.Account)
+		}})
 	var ipRate server.RateLimit
 	if cfg.IPRate > 0 {
 		ipRate = server.RateLimit{PerSecond: cfg.IPRate, Burst: int(2 * cfg.IPRate)}

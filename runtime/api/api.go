@@ -5,8 +5,11 @@
 // the right HTTP status, like the rest of the server.
 //
 // Every route but sign-in and the OpenAPI document needs a bearer token
-// (Authorization: Bearer <token>) with the scope the route names: read,
-// write (implies read) or admin (implies both).
+// (Authorization: Bearer <token>), or the session cookie of a browser
+// signed in (with the CSRF header on writes: auth.go), with the scope the
+// route names: read, write (implies read) or admin (implies both). Who the
+// caller is (PrincipalOf) narrows what it sees: a manager or an agent only
+// its own bots and their contacts (runtime/access, agents.go).
 package api
 
 import (
@@ -25,6 +28,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/livechat"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/web"
@@ -67,6 +71,8 @@ type Config struct {
 	// means 20,000. A search that stops at the bound says so
 	// ("truncated": true) and hands a cursor to go on.
 	SearchScan int
+	// LiveChat, when set, serves the live-chat routes (handovers.go).
+	LiveChat *livechat.Service
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -78,6 +84,9 @@ type API struct {
 	login *limiter
 	// pubMu serializes publishing: one write to the bots folder at a time.
 	pubMu sync.Mutex
+	// acctMu serializes changes to accounts and teams, so that checks
+	// across accounts (the last admin) hold when the change is stored.
+	acctMu sync.Mutex
 }
 
 // New returns the API.
@@ -149,6 +158,9 @@ func (a *API) Mount(r *router.Router) {
 	g.POST("/contacts/{id}/events", a.auth(scopeWrite, a.postEvent))
 	g.GET("/messages/search", a.auth(scopeRead, a.searchMessages))
 	g.GET("/conversations", a.auth(scopeRead, a.listConversations))
+
+	a.mountAccounts(g)
+	a.mountLiveChat(g)
 }
 
 // botIDs lists the running bots.

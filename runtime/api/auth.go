@@ -18,29 +18,17 @@ import (
 	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
-// Scopes. Each implies the ones before it: admin can do what write can,
-// write what read can.
+// Scopes (access.Allows): each implies the ones before it.
 const (
-	scopeRead  = "read"
-	scopeWrite = "write"
-	scopeAdmin = "admin"
+	scopeRead  = access.ScopeRead
+	scopeWrite = access.ScopeWrite
+	scopeAdmin = access.ScopeAdmin
 )
-
-var scopeRank = map[string]int{scopeRead: 1, scopeWrite: 2, scopeAdmin: 3}
-
-// allows reports whether scopes grant need.
-func allows(scopes []string, need string) bool {
-	for _, s := range scopes {
-		if scopeRank[s] >= scopeRank[need] {
-			return true
-		}
-	}
-	return false
-}
 
 // AdminEmail is the account EnsureAdmin creates.
 const AdminEmail = "admin@localhost"
@@ -66,7 +54,7 @@ func EnsureAdmin(ctx context.Context, st store.Store, password string) (created 
 		return false, "", err
 	}
 	now := time.Now().UTC()
-	err = st.PutAccount(ctx, &store.Account{ID: "acc_" + randomString(12), Email: AdminEmail, PasswordHash: hash, Role: scopeAdmin, CreatedAt: now, UpdatedAt: now})
+	err = st.PutAccount(ctx, &store.Account{ID: "acc_" + randomString(12), Email: AdminEmail, PasswordHash: hash, Name: "Admin", Role: access.RoleAdmin, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return false, "", err
 	}
@@ -148,59 +136,208 @@ func newToken() (string, []byte) {
 	return tok, h[:]
 }
 
-// principal is who a request is made by.
+// Cookies and the header of cookie sessions. A browser signed in with POST
+// /auth/login holds the session token in SessionCookie (HttpOnly: scripts
+// cannot read it) and a CSRF token in CSRFCookie (readable by the page's
+// scripts); a request authenticated by the cookie that changes anything
+// must echo the CSRF token in CSRFHeader. Another site can make the
+// browser send the cookies, but cannot read CSRFCookie to echo it.
+const (
+	SessionCookie = "sb_session"
+	CSRFCookie    = "sb_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// principal is who a request is made by: the token, the account it
+// belongs to (nil for a program token made by no account), and what they
+// may do.
 type principal struct {
 	token *store.Token
+	acct  *store.Account
+	p     *access.Principal
+	// cookie says the request was authenticated by SessionCookie.
+	cookie bool
 }
 
 type principalKey struct{}
 
-// auth wraps h with bearer authentication requiring scope need.
-func (a *API) auth(need string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		authz := string(ctx.Request.Header.Peek("Authorization"))
-		scheme, tok, _ := strings.Cut(authz, " ")
-		if authz == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "this endpoint needs a token: Authorization: Bearer <token> (sign in at POST /api/v1/auth/login, or create an API token)", nil)
-			return
-		}
-		tok = strings.TrimSpace(tok)
-		sum := sha256.Sum256([]byte(tok))
-		rctx, cancel := a.reqCtx()
-		t, err := a.cfg.Store.TokenByHash(rctx, sum[:])
-		cancel()
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			t = nil
-		case err != nil:
-			a.internal(ctx, "checking the token", err)
-			return
-		}
-		// The lookup is by hash; the comparison of the hashes is
-		// constant-time all the same.
-		if t == nil || subtle.ConstantTimeCompare(t.Hash, sum[:]) != 1 {
-			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			web.Error(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the token is not valid: it was revoked or never existed", nil)
-			return
-		}
-		if !t.ExpiresAt.IsZero() && !a.cfg.Now().Before(t.ExpiresAt) {
-			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			web.Error(ctx, fasthttp.StatusUnauthorized, "token_expired", "the token has expired: sign in again", map[string]any{"expired_at": t.ExpiresAt})
-			return
-		}
-		if !allows(t.Scopes, need) {
-			web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("this endpoint needs the %s scope; the token has %s", need, strings.Join(t.Scopes, ", ")), map[string]any{"required": need, "scopes": t.Scopes})
-			return
-		}
-		ctx.SetUserValue(principalKey{}, &principal{token: t})
-		h(ctx)
+// PrincipalOf returns who the request is made by, for handlers behind the
+// API's authentication (nil elsewhere). Handlers in other packages use it
+// to ask what the caller may see (access.Principal.SeesBot, SeesQueue…).
+func PrincipalOf(ctx *fasthttp.RequestCtx) *access.Principal {
+	if p := who(ctx); p != nil {
+		return p.p
 	}
+	return nil
 }
 
 func who(ctx *fasthttp.RequestCtx) *principal {
 	p, _ := ctx.UserValue(principalKey{}).(*principal)
 	return p
+}
+
+// authenticate checks a token and builds its principal: a sign-in token
+// acts with its account's current role, bots and teams (so a change to the
+// account applies to the sessions it has open), an API token as a program
+// with the token's scopes. A token of a disabled account is refused, and
+// so is one whose account was deleted. On ErrTokenExpired the token is
+// returned too, for its expiry.
+func (a *API) authenticate(rctx context.Context, tok string) (*principal, error) {
+	if tok == "" {
+		return nil, ErrNoToken
+	}
+	sum := sha256.Sum256([]byte(tok))
+	t, err := a.cfg.Store.TokenByHash(rctx, sum[:])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, err
+	}
+	// The lookup is by hash; the comparison of the hashes is
+	// constant-time all the same.
+	if subtle.ConstantTimeCompare(t.Hash, sum[:]) != 1 {
+		return nil, ErrInvalidToken
+	}
+	if !t.ExpiresAt.IsZero() && !a.cfg.Now().Before(t.ExpiresAt) {
+		return &principal{token: t}, ErrTokenExpired
+	}
+	pr := &principal{token: t}
+	if t.Account != "" {
+		acct, err := a.cfg.Store.Account(rctx, t.Account)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, ErrInvalidToken
+		case err != nil:
+			return nil, err
+		case acct.Disabled:
+			return nil, ErrAccountDisabled
+		}
+		pr.acct = acct
+	}
+	if t.Kind == store.TokenSession {
+		if pr.acct == nil {
+			return nil, ErrInvalidToken
+		}
+		pr.p = accountPrincipal(pr.acct)
+	} else {
+		pr.p = &access.Principal{Account: t.Account, Name: t.Name, Scopes: slices.Clone(t.Scopes), Program: true}
+	}
+	return pr, nil
+}
+
+// accountPrincipal is a person signed in with acct.
+func accountPrincipal(acct *store.Account) *access.Principal {
+	return &access.Principal{
+		Account: acct.ID, Name: acct.Name, Email: acct.Email, Role: acct.Role,
+		Bots: slices.Clone(acct.Bots), Teams: slices.Clone(acct.Teams), Scopes: access.RoleScopes(acct.Role),
+	}
+}
+
+// credentials finds the token of a request: "Authorization: Bearer", else
+// the session cookie. ok is false for an Authorization header that is not
+// a bearer token.
+func credentials(ctx *fasthttp.RequestCtx) (tok string, cookie, ok bool) {
+	if authz := string(ctx.Request.Header.Peek("Authorization")); authz != "" {
+		scheme, tok, _ := strings.Cut(authz, " ")
+		tok = strings.TrimSpace(tok)
+		return tok, false, strings.EqualFold(scheme, "Bearer") && tok != ""
+	}
+	tok = string(ctx.Request.Header.Cookie(SessionCookie))
+	return tok, true, tok != ""
+}
+
+// csrfToken is the CSRF token of a session: derived from the session's
+// secret, so that it is bound to the session and needs no storing.
+func csrfToken(session string) string {
+	h := sha256.Sum256([]byte("switchboard csrf\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// csrfOK reports whether a cookie-authenticated request may go on: a safe
+// method, or CSRFHeader equal to CSRFCookie, which is the session's.
+func csrfOK(ctx *fasthttp.RequestCtx, session string) bool {
+	switch string(ctx.Method()) {
+	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions:
+		return true
+	}
+	hdr := ctx.Request.Header.Peek(CSRFHeader)
+	cookie := ctx.Request.Header.Cookie(CSRFCookie)
+	want := csrfToken(session)
+	return len(hdr) > 0 && subtle.ConstantTimeCompare(hdr, cookie) == 1 && subtle.ConstantTimeCompare(cookie, []byte(want)) == 1
+}
+
+// auth wraps h with authentication requiring scope need: a bearer token,
+// or the session cookie (with the CSRF header on unsafe methods).
+func (a *API) auth(need string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		tok, cookie, ok := credentials(ctx)
+		if !ok {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "this endpoint needs a token: Authorization: Bearer <token> (sign in at POST /api/v1/auth/login, or create an API token)", nil)
+			return
+		}
+		rctx, cancel := a.reqCtx()
+		p, err := a.authenticate(rctx, tok)
+		cancel()
+		if err != nil {
+			if cookie {
+				// A stale cookie is no use to the browser: drop it.
+				clearSessionCookies(ctx)
+			}
+			switch {
+			case errors.Is(err, ErrInvalidToken):
+				ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
+				web.Error(ctx, fasthttp.StatusUnauthorized, "invalid_token", "the token is not valid: it was revoked or never existed", nil)
+			case errors.Is(err, ErrTokenExpired):
+				ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
+				web.Error(ctx, fasthttp.StatusUnauthorized, "token_expired", "the token has expired: sign in again", map[string]any{"expired_at": p.token.ExpiresAt})
+			case errors.Is(err, ErrAccountDisabled):
+				ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
+				web.Error(ctx, fasthttp.StatusUnauthorized, "account_disabled", "the account of this token is disabled: ask an admin", nil)
+			default:
+				a.internal(ctx, "checking the token", err)
+			}
+			return
+		}
+		if cookie && !csrfOK(ctx, tok) {
+			web.Error(ctx, fasthttp.StatusForbidden, "csrf", "a request signed in by cookie that changes something needs the header "+CSRFHeader+" holding the "+CSRFCookie+" cookie", nil)
+			return
+		}
+		if !p.p.Can(need) {
+			web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("this endpoint needs the %s scope; the token has %s", need, strings.Join(p.p.Scopes, ", ")), map[string]any{"required": need, "scopes": p.p.Scopes})
+			return
+		}
+		p.cookie = cookie
+		ctx.SetUserValue(principalKey{}, p)
+		h(ctx)
+	}
+}
+
+// setSessionCookies hands a browser its session: the token (HttpOnly) and
+// the CSRF token (for its scripts), both SameSite=Strict, Secure on TLS,
+// ending with the session.
+func setSessionCookies(ctx *fasthttp.RequestCtx, tok, csrf string, expires time.Time) {
+	for _, c := range []struct {
+		name, value string
+		httpOnly    bool
+	}{{SessionCookie, tok, true}, {CSRFCookie, csrf, false}} {
+		ck := fasthttp.AcquireCookie()
+		ck.SetKey(c.name)
+		ck.SetValue(c.value)
+		ck.SetPath("/")
+		ck.SetHTTPOnly(c.httpOnly)
+		ck.SetSecure(ctx.IsTLS())
+		ck.SetSameSite(fasthttp.CookieSameSiteStrictMode)
+		ck.SetExpire(expires)
+		ctx.Response.Header.SetCookie(ck)
+		fasthttp.ReleaseCookie(ck)
+	}
+}
+
+// clearSessionCookies tells a browser to forget its session.
+func clearSessionCookies(ctx *fasthttp.RequestCtx) {
+	setSessionCookies(ctx, "", "", fasthttp.CookieExpireDelete)
 }
 
 type loginRequest struct {
@@ -212,14 +349,19 @@ type loginResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Scopes    []string  `json:"scopes"`
+	// CSRFToken is the sb_csrf cookie's value: a browser using the
+	// cookie sends it as X-CSRF-Token.
+	CSRFToken string `json:"csrf_token"`
+	// Account is who signed in, as GET /me shows it.
+	Account meView `json:"account"`
 }
 
 // maxPasswordLen bounds what is hashed.
 const maxPasswordLen = 1024
 
 // postLogin signs in with an email and a password and returns a session
-// token. Attempts are limited per client address (all of them) and per
-// email (the failed ones).
+// token, which it also sets as a cookie. Attempts are limited per client
+// address (all of them) and per email (the failed ones).
 func (a *API) postLogin(ctx *fasthttp.RequestCtx) {
 	ip := ctx.RemoteIP().String()
 	if wait := a.login.hit("ip:"+ip, a.cfg.LoginPerIP); wait > 0 {
@@ -266,23 +408,29 @@ func (a *API) postLogin(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a.login.reset(acctKey)
+	// Said only to someone who knows the password.
+	if acct.Disabled {
+		web.Error(ctx, fasthttp.StatusUnauthorized, "account_disabled", "this account is disabled: ask an admin", nil)
+		return
+	}
 	tok, sum := newToken()
 	now := a.cfg.Now().UTC()
 	t := &store.Token{
 		ID: "ses_" + randomString(12), Name: "sign-in", Kind: store.TokenSession, Hash: sum,
-		Scopes: []string{acct.Role}, Account: acct.ID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL),
-	}
-	if scopeRank[acct.Role] == 0 {
-		t.Scopes = []string{scopeRead}
+		Scopes: access.RoleScopes(acct.Role), Account: acct.ID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL),
 	}
 	if err := a.cfg.Store.PutToken(rctx, t); err != nil {
 		a.internal(ctx, "signing in", err)
 		return
 	}
-	web.JSON(ctx, fasthttp.StatusOK, loginResponse{Token: tok, ExpiresAt: t.ExpiresAt, Scopes: t.Scopes})
+	csrf := csrfToken(tok)
+	setSessionCookies(ctx, tok, csrf, t.ExpiresAt)
+	web.JSON(ctx, fasthttp.StatusOK, loginResponse{Token: tok, ExpiresAt: t.ExpiresAt, Scopes: orEmpty(t.Scopes), CSRFToken: csrf,
+		Account: viewMe(&principal{token: t, acct: acct, p: accountPrincipal(acct)})})
 }
 
-// postLogout revokes the token the request is made with.
+// postLogout revokes the token the request is made with and clears the
+// session cookies.
 func (a *API) postLogout(ctx *fasthttp.RequestCtx) {
 	p := who(ctx)
 	rctx, cancel := a.reqCtx()
@@ -291,6 +439,7 @@ func (a *API) postLogout(ctx *fasthttp.RequestCtx) {
 		a.internal(ctx, "signing out", err)
 		return
 	}
+	clearSessionCookies(ctx)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
@@ -423,7 +572,7 @@ func (a *API) createToken(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	for _, s := range req.Scopes {
-		if scopeRank[s] == 0 {
+		if !access.ValidScope(s) {
 			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_scopes", fmt.Sprintf("unknown scope %q: use read, write or admin", s), map[string]any{"scope": s})
 			return
 		}

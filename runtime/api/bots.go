@@ -19,6 +19,9 @@ type botView struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	File    string `json:"file"`
+	// Skills are the names of the bot's skills, for the console's skill
+	// picker.
+	Skills []string `json:"skills"`
 }
 
 func viewBot(b *flows.Bot) botView {
@@ -26,7 +29,11 @@ func viewBot(b *flows.Bot) botView {
 	if name == "" {
 		name = b.ID
 	}
-	return botView{ID: b.ID, Name: name, Version: botVersion(b), File: filepath.Base(b.File)}
+	skills := make([]string, 0, len(b.Skills))
+	for _, sk := range b.Skills {
+		skills = append(skills, sk.Name)
+	}
+	return botView{ID: b.ID, Name: name, Version: botVersion(b), File: filepath.Base(b.File), Skills: skills}
 }
 
 func botVersion(b *flows.Bot) string {
@@ -34,22 +41,34 @@ func botVersion(b *flows.Bot) string {
 	return hex.EncodeToString(h[:6])
 }
 
+// listBots lists the running bots the caller sees: all of them for an
+// admin or a program, a manager's or agent's own for them.
 func (a *API) listBots(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
 	out := []botView{}
 	for _, id := range a.botIDs() {
-		if b := a.bot(id); b != nil {
+		if b := a.bot(id); b != nil && p.SeesBot(id) {
 			out = append(out, viewBot(b))
 		}
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"bots": out})
 }
 
-// runningBot returns the bot named by the path, or answers 404.
+// runningBot returns the bot named by the path, or answers 404 (for a bot
+// the caller does not see too).
 func (a *API) runningBot(ctx *fasthttp.RequestCtx) *flows.Bot {
 	id := pathID(ctx)
 	b := a.bot(id)
-	if b == nil {
-		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" is running", map[string]any{"bots": a.botIDs()})
+	p := PrincipalOf(ctx)
+	if b == nil || !p.SeesBot(id) {
+		seen := []string{}
+		for _, o := range a.botIDs() {
+			if p.SeesBot(o) {
+				seen = append(seen, o)
+			}
+		}
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" is running", map[string]any{"bots": seen})
+		return nil
 	}
 	return b
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/web"
 )
@@ -74,11 +75,31 @@ func (a *API) viewVersion(v *store.BotVersion) versionView {
 }
 
 // botPathID returns the bot id of the path, or answers 404 for one that
-// cannot be a bot's.
+// cannot be a bot's or that the caller does not see (a manager's or
+// agent's bots are theirs alone: another bot is not shown to exist).
 func botPathID(ctx *fasthttp.RequestCtx) (string, bool) {
 	id := pathID(ctx)
 	if !botIDRe.MatchString(id) {
 		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "a bot id is lower-case letters, digits, - and _ (at most 64)", map[string]any{"id": id})
+		return "", false
+	}
+	if !PrincipalOf(ctx).SeesBot(id) {
+		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", "no bot "+id+" runs or has versions", nil)
+		return "", false
+	}
+	return id, true
+}
+
+// botWritePathID is botPathID for the routes that change a bot: they
+// need an admin, a program (with the write scope) or a manager of the
+// bot; an agent gets 403.
+func botWritePathID(ctx *fasthttp.RequestCtx) (string, bool) {
+	id, ok := botPathID(ctx)
+	if !ok {
+		return "", false
+	}
+	if p := PrincipalOf(ctx); p.Restricted() && p.Role != access.RoleManager {
+		web.Error(ctx, fasthttp.StatusForbidden, "forbidden", "changing a bot needs an admin or a manager of the bot", map[string]any{"bot": id})
 		return "", false
 	}
 	return id, true
@@ -143,7 +164,7 @@ func sourceFormat(src []byte) string {
 
 // putBot validates a bot file and stores it as a new draft version.
 func (a *API) putBot(ctx *fasthttp.RequestCtx) {
-	id, ok := botPathID(ctx)
+	id, ok := botWritePathID(ctx)
 	if !ok {
 		return
 	}
@@ -236,7 +257,7 @@ func (a *API) loadVersion(ctx *fasthttp.RequestCtx, id string, n int) *store.Bot
 }
 
 func (a *API) publishBot(ctx *fasthttp.RequestCtx) {
-	id, ok := botPathID(ctx)
+	id, ok := botWritePathID(ctx)
 	if !ok || !a.canPublish(ctx) {
 		return
 	}
@@ -247,7 +268,7 @@ func (a *API) publishBot(ctx *fasthttp.RequestCtx) {
 
 // rollbackBot publishes an older version's source as a new version.
 func (a *API) rollbackBot(ctx *fasthttp.RequestCtx) {
-	id, ok := botPathID(ctx)
+	id, ok := botWritePathID(ctx)
 	if !ok || !a.canPublish(ctx) {
 		return
 	}

@@ -29,10 +29,11 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
+	bots := botsOf(ctx, bot)
 	rctx, cancel := a.reqCtx()
 	defer cancel()
 	if len(words) == 0 {
-		cs, next, err := a.cfg.Store.Contacts(rctx, bot, cursor, limit)
+		cs, next, err := a.contactPage(rctx, bots, cursor, limit)
 		if err != nil {
 			a.internal(ctx, "listing contacts", err)
 			return
@@ -44,7 +45,7 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	out := []*flows.Contact{}
-	next, _, truncated, err := a.scanContacts(rctx, bot, cursor, limit, func(c *flows.Contact) (bool, error) {
+	next, _, truncated, err := a.scanContacts(rctx, bots, cursor, limit, func(c *flows.Contact) (bool, error) {
 		if matchContact(c, words) {
 			out = append(out, c)
 			return true, nil
@@ -58,15 +59,70 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contacts": out, "next_cursor": next, "truncated": truncated})
 }
 
-// scanContacts visits a bot's contacts (all bots' when bot is empty) in ID
-// order after cursor, handing each to keep, until keep has taken limit of
-// them or SearchScan were read. It returns the cursor to go on from (empty
-// at the end) and how many it read; truncated says the scan bound, not
-// limit or the end, stopped it.
-func (a *API) scanContacts(ctx context.Context, bot, cursor string, limit int, keep func(*flows.Contact) (bool, error)) (next string, scanned int, truncated bool, err error) {
+// botSet is the bots whose contacts a request reads: every bot (all), or
+// the ones listed (none when empty).
+type botSet struct {
+	all  bool
+	bots []string
+}
+
+// botsOf is the bots a request reads contacts of: the one it asks for
+// (bot; "" for any) narrowed to the ones its principal sees. A bot the
+// principal does not see gives none: an empty page, as for a bot without
+// contacts.
+func botsOf(ctx *fasthttp.RequestCtx, bot string) botSet {
+	p := PrincipalOf(ctx)
+	seen, all := p.BotSet()
+	switch {
+	case bot != "" && p.SeesBot(bot):
+		return botSet{bots: []string{bot}}
+	case bot != "":
+		return botSet{}
+	}
+	return botSet{all: all, bots: seen}
+}
+
+// contactPage is Store.Contacts over a set of bots: their contacts in ID
+// order after cursor, limit of them, and the cursor of the next page. For
+// several bots it merges a page of each.
+func (a *API) contactPage(ctx context.Context, bs botSet, cursor string, limit int) ([]*flows.Contact, string, error) {
+	switch {
+	case bs.all:
+		return a.cfg.Store.Contacts(ctx, "", cursor, limit)
+	case len(bs.bots) == 0:
+		return nil, "", nil
+	case len(bs.bots) == 1:
+		return a.cfg.Store.Contacts(ctx, bs.bots[0], cursor, limit)
+	}
+	var all []*flows.Contact
+	more := false
+	for _, b := range sortedSet(bs.bots) {
+		page, next, err := a.cfg.Store.Contacts(ctx, b, cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		all = append(all, page...)
+		more = more || next != ""
+	}
+	slices.SortFunc(all, func(x, y *flows.Contact) int { return strings.Compare(x.ID, y.ID) })
+	if len(all) > limit {
+		all, more = all[:limit], true
+	}
+	if !more || len(all) == 0 {
+		return all, "", nil
+	}
+	return all, all[len(all)-1].ID, nil
+}
+
+// scanContacts visits the contacts of bots in ID order after cursor,
+// handing each to keep, until keep has taken limit of them or SearchScan
+// were read. It returns the cursor to go on from (empty at the end) and
+// how many it read; truncated says the scan bound, not limit or the end,
+// stopped it.
+func (a *API) scanContacts(ctx context.Context, bots botSet, cursor string, limit int, keep func(*flows.Contact) (bool, error)) (next string, scanned int, truncated bool, err error) {
 	kept, last := 0, cursor
 	for {
-		page, more, err := a.cfg.Store.Contacts(ctx, bot, last, store.MaxPage)
+		page, more, err := a.contactPage(ctx, bots, last, store.MaxPage)
 		if err != nil {
 			return "", scanned, false, err
 		}
@@ -121,11 +177,12 @@ func matchContact(c *flows.Contact, words []string) bool {
 	return containsAll(strings.ToLower(b.String()), words)
 }
 
-// contact reads the contact of the path, or answers 404.
+// contact reads the contact of the path, or answers 404: for a contact
+// of a bot the caller does not see too, which is not shown to exist.
 func (a *API) contact(ctx *fasthttp.RequestCtx, rctx context.Context) *flows.Contact {
 	c, err := a.cfg.Store.Contact(rctx, pathID(ctx))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesBot(c.Bot)):
 		web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+pathID(ctx), nil)
 		return nil
 	case err != nil:
@@ -271,9 +328,15 @@ func (a *API) updateContact(ctx *fasthttp.RequestCtx, fn func(bot *flows.Bot, c 
 	id := pathID(ctx)
 	var c *flows.Contact
 	var err error
+	p := PrincipalOf(ctx)
 	// Through the contact's shard, so the change is ordered with the
 	// conversation's steps and the shard's copy stays current.
-	c, err = a.cfg.Pipeline.UpdateContact(rctx, id, func(c *flows.Contact) error { return fn(a.bot(c.Bot), c) })
+	c, err = a.cfg.Pipeline.UpdateContact(rctx, id, func(c *flows.Contact) error {
+		if !p.SeesBot(c.Bot) {
+			return store.ErrNotFound
+		}
+		return fn(a.bot(c.Bot), c)
+	})
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
@@ -336,3 +399,6 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contact": res.Contact, "caught": caught, "replies": replies})
 }
+
+// has reports whether bot is in the set.
+func (bs botSet) has(bot string) bool { return bs.all || slices.Contains(bs.bots, bot) }

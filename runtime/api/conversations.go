@@ -40,7 +40,7 @@ func (a *API) listConversations(ctx *fasthttp.RequestCtx) {
 	rctx, cancel := a.reqCtx()
 	defer cancel()
 	out := []conversationView{}
-	next, scanned, truncated, err := a.scanContacts(rctx, bot, cursor, limit, func(c *flows.Contact) (bool, error) {
+	next, scanned, truncated, err := a.scanContacts(rctx, botsOf(ctx, bot), cursor, limit, func(c *flows.Contact) (bool, error) {
 		if (status != "" && c.Status != status) || (channel != "" && c.Channel != channel) || (tag != "" && !c.HasTag(tag)) {
 			return false, nil
 		}

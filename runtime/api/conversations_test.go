@@ -145,11 +145,11 @@ func TestAuthenticate(t *testing.T) {
 	var a *api.API
 	e := start(t, func(c *api.Config) { a = api.New(*c) })
 	read := e.token("read")
-	if sc, err := a.Authenticate(read); err != nil || len(sc) != 1 || sc[0] != "read" {
-		t.Fatalf("read token: %v %v", sc, err)
+	if p, err := a.Authenticate(read); err != nil || len(p.Scopes) != 1 || p.Scopes[0] != "read" || !p.Program {
+		t.Fatalf("read token: %+v %v", p, err)
 	}
-	if sc, err := a.Authenticate(e.admin); err != nil || len(sc) == 0 {
-		t.Fatalf("admin: %v %v", sc, err)
+	if p, err := a.Authenticate(e.admin); err != nil || !p.Admin() || p.Email != api.AdminEmail || p.Program {
+		t.Fatalf("admin: %+v %v", p, err)
 	}
 	if _, err := a.Authenticate("sb_nonsense"); !errors.Is(err, api.ErrInvalidToken) {
 		t.Fatalf("nonsense: %v", err)

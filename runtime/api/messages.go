@@ -23,6 +23,7 @@ type messageView struct {
 	Time      time.Time     `json:"time"`
 	Direction string        `json:"direction"`
 	Author    string        `json:"author"`
+	Agent     string        `json:"agent,omitempty"`
 	Channel   string        `json:"channel,omitempty"`
 	Status    string        `json:"status,omitempty"`
 	Attempts  int           `json:"attempts,omitempty"`
@@ -36,7 +37,7 @@ func viewMessage(m *store.Message) messageView {
 		id = m.ExternalID
 	}
 	return messageView{
-		Contact: m.Contact, Seq: m.Seq, ID: id, Time: m.Time, Direction: m.Direction, Author: m.Author,
+		Contact: m.Contact, Seq: m.Seq, ID: id, Time: m.Time, Direction: m.Direction, Author: m.Author, Agent: m.Agent,
 		Channel: m.Channel, Status: m.Status, Attempts: m.Attempts, Error: m.Error, Content: m.Content,
 	}
 }
@@ -230,7 +231,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor belongs to a search of another conversation", nil)
 			return
 		}
-		if _, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) {
+		if c, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesBot(c.Bot)) {
 			web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+contact, nil)
 			return
 		} else if err != nil {
@@ -243,24 +244,34 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 				return
 			}
 		}
-	} else if err := s.scanAll(bot, cur); err != nil {
+	} else if err := s.scanAll(botsOf(ctx, bot), cur); err != nil {
 		fail(err)
 		return
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"messages": s.out, "next_cursor": s.next.String(), "truncated": s.truncated, "scanned": s.scanned})
 }
 
-// scanAll scans every contact (of bot, when set) from cur on.
-func (s *searcher) scanAll(bot string, cur searchCursor) error {
+// scanAll scans every contact of bots from cur on.
+func (s *searcher) scanAll(bots botSet, cur searchCursor) error {
 	last := cur.Contact
 	if cur.Contact != "" && cur.Before != "" {
+		// A cursor is the client's to change: it must not open a
+		// conversation outside bots.
+		if !bots.all {
+			c, err := s.a.cfg.Store.Contact(s.ctx, cur.Contact)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !bots.has(c.Bot)) {
+				return store.ErrBadCursor
+			} else if err != nil {
+				return err
+			}
+		}
 		goOn, err := s.scanContact(cur.Contact, cur.Before)
 		if err != nil || !goOn {
 			return err
 		}
 	}
 	for {
-		page, more, err := s.a.cfg.Store.Contacts(s.ctx, bot, last, 100)
+		page, more, err := s.a.contactPage(s.ctx, bots, last, 100)
 		if err != nil {
 			return err
 		}

@@ -154,7 +154,7 @@ func document() obj {
 			"schemas": obj{
 				"Error":      props([]string{"error"}, obj{"error": props([]string{"code", "message"}, obj{"code": str(), "message": str(), "details": obj{}})}),
 				"Token":      obj{"type": "object", "properties": obj{"id": str(), "name": str(), "scopes": arrayOf(str()), "created_at": str(), "expires_at": str(), "token": str()}},
-				"Bot":        obj{"type": "object", "properties": obj{"id": str(), "name": str(), "version": str(), "file": str()}},
+				"Bot":        obj{"type": "object", "properties": obj{"id": str(), "name": str(), "version": str(), "file": str(), "skills": arrayOf(str())}},
 				"Diagnostic": obj{"type": "object", "properties": obj{"line": obj{"type": "integer"}, "col": obj{"type": "integer"}, "severity": obj{"enum": []string{"error", "warning"}}, "message": str()}},
 				"BotVersion": obj{"type": "object", "properties": obj{
 					"bot": str(), "version": obj{"type": "integer"}, "format": obj{"enum": []string{"yaml", "json"}}, "author": str(), "note": str(),
@@ -171,7 +171,7 @@ func document() obj {
 				}},
 				"Message": obj{"type": "object", "properties": obj{
 					"contact": str(), "seq": obj{"type": "integer"}, "id": str(), "time": str(),
-					"direction": obj{"enum": []string{"in", "out"}}, "author": str(), "channel": str(), "status": str(),
+					"direction": obj{"enum": []string{"in", "out"}}, "author": str(), "agent": str(), "channel": str(), "status": str(),
 					"attempts": obj{"type": "integer"}, "error": str(), "content": obj{"type": "object"},
 				}},
 			},
@@ -179,7 +179,7 @@ func document() obj {
 	}
 	// The API's parts add their own operations and schemas.
 	paths, schemas := doc["paths"].(obj), doc["components"].(obj)["schemas"].(obj)
-	for _, part := range []func() (paths, schemas obj){} {
+	for _, part := range []func() (paths, schemas obj){accountsOpenAPI, liveChatOpenAPI} {
 		p, s := part()
 		maps.Copy(paths, p)
 		maps.Copy(schemas, s)

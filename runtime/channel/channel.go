@@ -6,6 +6,7 @@ package channel
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
 )
@@ -21,6 +22,10 @@ type Capabilities struct {
 	// MaxText is the longest text one message may carry; 0 means no limit.
 	// Longer text is split at line or word boundaries.
 	MaxText int `json:"max_text,omitempty"`
+	// ReplyWindow is how long after the user's last message the business
+	// may write freely (24 hours on Messenger and WhatsApp); 0 means no
+	// window.
+	ReplyWindow time.Duration `json:"reply_window,omitempty"`
 }
 
 // Degrade rewrites a message for a channel, returning the messages to send

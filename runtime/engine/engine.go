@@ -167,6 +167,8 @@ func (r *run) dispatch(ev flows.Event) {
 		r.resume(&ev)
 	case flows.EventMessage:
 		r.message(&ev)
+	case flows.EventSkill:
+		r.aside(ev.Name)
 	default:
 		r.ignore()
 	}
@@ -248,6 +250,41 @@ func (r *run) interrupt(skill string) {
 	if oldWait != nil && oldWait.TimerID != "" {
 		r.cancelTimer(oldWait.TimerID)
 	}
+}
+
+// aside runs a skill for the user during a live chat, for an agent who
+// sends a part of the bot as the answer. The skill talks, changes the
+// contact, and runs until it ends or would wait for the user; then the
+// conversation is back with the agent: the handover wait is restored as it
+// was, and whatever the skill would have waited for (its timer too) or
+// started (another handover, an END) is dropped. Outside a live chat the
+// event is ignored.
+func (r *run) aside(skill string) {
+	sess := r.sess
+	ref, ok := r.bot.Resolve(skill)
+	if w := sess.Wait; w == nil || w.Kind != flows.WaitHandover || !ok {
+		r.ignore()
+		return
+	}
+	oldSeq, oldWait := sess.Seq, sess.Wait
+	oldFrames := append([]flows.Frame(nil), sess.Frames...)
+	timers := len(r.sprint.Timers)
+	sess.Wait = nil
+	r.advance()
+	sess.Frames = sess.Frames[:0]
+	r.jump(ref)
+	r.loop()
+	// Only delayed events (SEND with a delay) of the skill stay set.
+	kept := r.sprint.Timers[:timers]
+	for _, t := range r.sprint.Timers[timers:] {
+		if t.Kind == flows.TimerEvent {
+			kept = append(kept, t)
+		}
+	}
+	r.sprint.Timers = kept
+	r.sprint.Handover = nil
+	r.ended, r.failed = false, false
+	sess.Seq, sess.Wait, sess.Frames = oldSeq, oldWait, oldFrames
 }
 
 func (r *run) message(ev *flows.Event) {

@@ -462,3 +462,47 @@ skills:
 		t.Fatalf("pricing visit: %q cancel %v", texts(sp), sp.CancelTimers)
 	}
 }
+
+// TestSkillAsideDuringLiveChat: an agent sends a skill as the answer; the
+// bot says it and the conversation stays with the agent.
+func TestSkillAsideDuringLiveChat(t *testing.T) {
+	bot := load(t, `
+id: lc
+skills:
+  /start:
+    - live_chat: support
+      timeout: 1h
+    - text: back with the bot
+  hours:
+    - text: We open at 9.
+    - data: {contact.asked_hours: "true"}
+    - listen: more
+      timeout: 5m
+    - text: never said
+`)
+	e := engine.New(nil)
+	sp := step(e, bot, nil, msg("hi", ""), t0)
+	waitTimer := sp.Timers[0]
+	sp = step(e, bot, sp, flows.Event{Kind: flows.EventSkill, Name: "hours"}, t0.Add(time.Minute))
+	if texts(sp) != "We open at 9." || len(sp.Timers) != 0 || len(sp.CancelTimers) != 0 || sp.Handover != nil {
+		t.Fatalf("aside: said %q, timers %+v, cancels %v", texts(sp), sp.Timers, sp.CancelTimers)
+	}
+	if w := sp.Session.Wait; w == nil || w.Kind != flows.WaitHandover || w.TimerID != waitTimer.ID {
+		t.Fatalf("the handover wait is not back: %+v", sp.Session.Wait)
+	}
+	if sp.Contact.Attributes["asked_hours"] != true {
+		t.Fatalf("the skill's DATA was lost: %+v", sp.Contact.Attributes)
+	}
+	// The user's message still goes to the agent, not to the skill's LISTEN.
+	if sp = step(e, bot, sp, msg("thanks", ""), t0.Add(2*time.Minute)); texts(sp) != "" {
+		t.Fatalf("the bot answered during the live chat: %q", texts(sp))
+	}
+	sp = step(e, bot, sp, flows.Event{Kind: flows.EventHandover, Outcome: flows.HandoverResolved}, t0.Add(3*time.Minute))
+	if texts(sp) != "back with the bot" {
+		t.Fatalf("after the handover: %q", texts(sp))
+	}
+	// Outside a live chat the event does nothing.
+	if sp = step(e, bot, sp, flows.Event{Kind: flows.EventSkill, Name: "hours"}, t0.Add(4*time.Minute)); texts(sp) != "" {
+		t.Fatalf("a skill event outside a live chat: %q", texts(sp))
+	}
+}

@@ -7,11 +7,12 @@
 //
 //	{"id":7,"type":"contact","bot":"shop","contact":{…}}
 //	{"id":8,"type":"message","bot":"shop","contact":{…},"message":{"seq","direction","author","channel","status","content","time"}}
-//	{"id":9,"type":"handover","bot":"shop","contact":{…},"request":{"queue","priority","message","note","form"}}
+//	{"id":9,"type":"handover","bot":"shop","contact":{…},"handover":{"id","status","queue","assignee",…}}
 //	{"id":10,"type":"handover_end","bot":"shop","contact":{…},"reason":"timeout"}
 //
 // A step's events come in this order: contact (only when the step changed
-// the contact, or created it), its messages in seq order, handover,
+// the contact, or created it), its messages in seq order, handover (one per
+// handover the step created or changed, carrying all of it),
 // handover_end. The steps of one contact are published in commit order (one
 // shard owns a contact), so a subscriber sees a conversation in order.
 package live
@@ -19,6 +20,7 @@ package live
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
 )
 
 // Event types.
@@ -44,18 +47,47 @@ type Event struct {
 	Type    string
 	Bot     string
 	Contact string
-	JSON    []byte
+	// Queue is a handover event's queue.
+	Queue string
+	JSON  []byte
 }
 
-// Filter selects events: Bot and Contact, when set, must match. The zero
-// Filter selects everything.
+// Filter selects events: Bot and Contact, when set, must match, and the
+// bot must be one of Bots when that is not empty. The zero Filter selects
+// everything. Bots is what a socket's principal may see (a manager's or
+// agent's bots), set by the server; Bot and Contact are what the client
+// asks for, so a client narrows its stream but never widens it.
 type Filter struct {
-	Bot     string `json:"bot,omitempty"`
-	Contact string `json:"contact,omitempty"`
+	Bot string `json:"bot,omitempty"`
+	// Contact and Types select within Bot: with neither, every event;
+	// with Contact, that conversation's events; with Types, the events of
+	// those types from every conversation; with both, either (a console
+	// follows the handovers of its queues and the conversation it has
+	// open).
+	Contact string   `json:"contact,omitempty"`
+	Types   []string `json:"types,omitempty"`
+	// Bots, when set, bounds everything else: the principal's bots.
+	Bots []string `json:"bots,omitempty"`
+	// SeesQueue, when set, must accept the queue of a handover event: an
+	// agent sees the handovers of its teams only.
+	SeesQueue func(bot, queue string) bool `json:"-"`
 }
 
-func (f *Filter) match(bot, contact string) bool {
-	return (f.Bot == "" || f.Bot == bot) && (f.Contact == "" || f.Contact == contact)
+func (f *Filter) match(bot, contact, typ, queue string) bool {
+	if (f.Bot != "" && f.Bot != bot) || (len(f.Bots) > 0 && !slices.Contains(f.Bots, bot)) {
+		return false
+	}
+	if typ == TypeHandover && f.SeesQueue != nil && !f.SeesQueue(bot, queue) {
+		return false
+	}
+	switch {
+	case f.Contact == "" && len(f.Types) == 0:
+		return true
+	case f.Contact == contact:
+		return true
+	default:
+		return slices.Contains(f.Types, typ)
+	}
 }
 
 // Reasons a subscription ends.
@@ -84,7 +116,14 @@ type Hub struct {
 
 	published atomic.Uint64
 	dropped   atomic.Uint64
+
+	handoverView atomic.Pointer[func(*store.Handover) any]
 }
+
+// SetHandoverView sets how handover events show a handover (the live chat
+// service's view, with names and deadlines); without one they carry the
+// stored record.
+func (h *Hub) SetHandoverView(view func(*store.Handover) any) { h.handoverView.Store(&view) }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
@@ -189,36 +228,50 @@ type (
 		Time      time.Time     `json:"time"`
 	}
 	eventBody struct {
-		Type    string                 `json:"type"`
-		Bot     string                 `json:"bot"`
-		Contact json.RawMessage        `json:"contact"`
-		Message *messageView           `json:"message,omitempty"`
-		Request *flows.HandoverRequest `json:"request,omitempty"`
-		Reason  string                 `json:"reason,omitempty"`
+		Type     string          `json:"type"`
+		Bot      string          `json:"bot"`
+		Contact  json.RawMessage `json:"contact"`
+		Message  *messageView    `json:"message,omitempty"`
+		Handover any             `json:"handover,omitempty"`
+		Reason   string          `json:"reason,omitempty"`
+		queue    string
 	}
 )
 
-// wanted reports whether a subscriber's filter selects the events of the
-// contact. When none does, it numbers the contact's n events as published
+// wanted reports whether a subscriber's filter selects one of the events
+// (of kinds) of the contact. When none does, it numbers the events as published
 // without delivering them, as a subscriber that would not have matched them
 // sees them.
-func (h *Hub) wanted(bot, contact string, n uint64) bool {
+func (h *Hub) wanted(bot, contact string, kinds []kind) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if s.filter.Load().match(bot, contact) {
-			return true
+		f := s.filter.Load()
+		for _, k := range kinds {
+			if f.match(bot, contact, k.typ, k.queue) {
+				return true
+			}
 		}
+	}
+	n := uint64(0)
+	for _, k := range kinds {
+		n += uint64(max(k.n, 1))
 	}
 	h.next += n
 	h.published.Add(n)
 	return false
 }
 
+// kind is one kind of event a step makes: n of them (1 when 0).
+type kind struct {
+	typ, queue string
+	n          int
+}
+
 // pending is an event encoded without its id: body starts with '{'.
 type pending struct {
-	typ  string
-	body []byte
+	typ, queue string
+	body       []byte
 }
 
 // Publish turns a committed step into events and hands them to the
@@ -231,13 +284,20 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	}
 	// A step usually has no one watching: skip encoding its events.
 	contactChanged := c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At)
-	n := len(c.Messages)
-	for _, ok := range [...]bool{contactChanged, c.Handover != nil, c.HandoverEnd != ""} {
-		if ok {
-			n++
-		}
+	var kinds []kind
+	if contactChanged {
+		kinds = append(kinds, kind{typ: TypeContact})
 	}
-	if n == 0 || !h.wanted(c.Contact.Bot, c.Contact.ID, uint64(n)) {
+	if len(c.Messages) > 0 {
+		kinds = append(kinds, kind{typ: TypeMessage, n: len(c.Messages)})
+	}
+	for _, ho := range c.Handovers {
+		kinds = append(kinds, kind{typ: TypeHandover, queue: ho.Queue})
+	}
+	if c.HandoverEnd != "" {
+		kinds = append(kinds, kind{typ: TypeHandoverEnd})
+	}
+	if len(kinds) == 0 || !h.wanted(c.Contact.Bot, c.Contact.ID, kinds) {
 		return
 	}
 	contact, err := json.Marshal(c.Contact)
@@ -249,7 +309,7 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	add := func(b eventBody) {
 		b.Bot, b.Contact = bot, contact
 		if body, err := json.Marshal(b); err == nil {
-			evs = append(evs, pending{b.Type, body})
+			evs = append(evs, pending{b.Type, b.queue, body})
 		}
 	}
 	// A step changed the contact when it stamped it (new contacts too);
@@ -268,8 +328,13 @@ func (h *Hub) Publish(c pipeline.Committed) {
 			Status: m.Status, Content: m.Content, Time: m.Time,
 		}})
 	}
-	if c.Handover != nil {
-		add(eventBody{Type: TypeHandover, Request: c.Handover})
+	view := h.handoverView.Load()
+	for _, ho := range c.Handovers {
+		var v any = ho
+		if view != nil {
+			v = (*view)(ho)
+		}
+		add(eventBody{Type: TypeHandover, Handover: v, queue: ho.Queue})
 	}
 	if c.HandoverEnd != "" {
 		add(eventBody{Type: TypeHandoverEnd, Reason: c.HandoverEnd})
@@ -290,10 +355,10 @@ func (h *Hub) Publish(c pipeline.Committed) {
 		b = strconv.AppendUint(b, h.next, 10)
 		b = append(b, ',')
 		b = append(b, p.body[1:]...)
-		ev := Event{ID: h.next, Type: p.typ, Bot: bot, Contact: cid, JSON: b}
+		ev := Event{ID: h.next, Type: p.typ, Bot: bot, Contact: cid, Queue: p.queue, JSON: b}
 		h.published.Add(1)
 		for s := range h.subs {
-			if !s.filter.Load().match(bot, cid) {
+			if !s.filter.Load().match(bot, cid, p.typ, p.queue) {
 				continue
 			}
 			select {

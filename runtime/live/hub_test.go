@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,8 +46,9 @@ func TestFanOutAndShapes(t *testing.T) {
 	a, b := h.Subscribe(live.Filter{}, 0), h.Subscribe(live.Filter{}, 0)
 	c := step("shop", "c1", 1, 2)
 	c.Contact.UpdatedAt = c.At // the step changed the contact
-	c.Handover = &flows.HandoverRequest{Queue: "sales"}
+	c.Handovers = []*store.Handover{{ID: "h1", Bot: "shop", Contact: "c1", Queue: "sales", Status: store.HandoverNew}}
 	c.HandoverEnd = "timeout"
+	h.SetHandoverView(func(ho *store.Handover) any { return map[string]string{"id": ho.ID, "queue": ho.Queue, "seen": "view"} })
 	h.Publish(c)
 	h.Publish(pipeline.Committed{Contact: &flows.Contact{ID: "c1", Bot: "shop"}}) // an API update
 	h.Publish(step("shop", "c1", 3, 0))                                           // nothing to say
@@ -68,8 +70,8 @@ func TestFanOutAndShapes(t *testing.T) {
 				Content                            flows.Content
 				Time                               time.Time
 			}
-			Request *flows.HandoverRequest
-			Reason  string
+			Handover map[string]string
+			Reason   string
 		}
 		if err := json.Unmarshal(ev.JSON, &f); err != nil {
 			t.Fatalf("%v: %s", err, ev.JSON)
@@ -83,7 +85,7 @@ func TestFanOutAndShapes(t *testing.T) {
 				t.Fatalf("message: %s", ev.JSON)
 			}
 		case "handover":
-			if f.Request == nil || f.Request.Queue != "sales" {
+			if f.Handover["id"] != "h1" || f.Handover["queue"] != "sales" || f.Handover["seen"] != "view" {
 				t.Fatalf("handover: %s", ev.JSON)
 			}
 		case "handover_end":
@@ -217,5 +219,31 @@ func TestUnwatchedEventsNumbered(t *testing.T) {
 	}
 	if published, _ := h.Stats(); published != 4 {
 		t.Fatalf("published = %d, want 4", published)
+	}
+}
+
+// A console's filter: the handovers of its queues from everywhere, and
+// everything of the conversation it has open.
+func TestFilterTypesContactAndQueues(t *testing.T) {
+	h := live.NewHub()
+	billing := func(bot, queue string) bool { return queue == "billing" }
+	console := h.Subscribe(live.Filter{Contact: "c2", Types: []string{live.TypeHandover}, SeesQueue: billing}, 0)
+	handover := func(contact, queue string) pipeline.Committed {
+		c := step("shop", contact, 1, 1)
+		c.Handovers = []*store.Handover{{ID: "h-" + contact, Bot: "shop", Contact: contact, Queue: queue, Status: store.HandoverNew}}
+		return c
+	}
+	h.Publish(step("shop", "c1", 1, 1))  // a message elsewhere: no
+	h.Publish(step("shop", "c2", 1, 1))  // a message of the open conversation: yes
+	h.Publish(handover("c3", "billing")) // a handover of its queue: yes, not its message
+	h.Publish(handover("c4", "sales"))   // another team's handover: no
+	h.Publish(handover("c2", "sales"))   // nor in the open conversation: only the message
+	var got []string
+	for _, ev := range drain(console) {
+		got = append(got, ev.Type+":"+ev.Contact+":"+ev.Queue)
+	}
+	want := "message:c2: handover:c3:billing message:c2:"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("console got %q, want %q", strings.Join(got, " "), want)
 	}
 }

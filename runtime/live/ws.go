@@ -15,6 +15,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/web"
 )
@@ -33,14 +34,20 @@ const bearerProtocol = "bearer."
 type Config struct {
 	Hub *Hub
 	// Authenticate checks the credentials of an upgrade request and
-	// returns the scopes they grant; an error refuses the socket (401; 503
-	// when the store is closed or slow). BearerToken finds the token.
-	Authenticate func(ctx *fasthttp.RequestCtx) (scopes []string, err error)
-	// Scope is the scope a socket needs: one of the returned scopes must
-	// be it or imply it (read < write < admin). "" means read.
+	// returns who they are; an error refuses the socket (401; 503 when the
+	// store is closed or slow). TokenAuth and CookieOrTokenAuth make one.
+	// A principal that does not see every bot (a manager, an agent) gets
+	// the events of its bots only, whatever the socket subscribes to.
+	Authenticate func(ctx *fasthttp.RequestCtx) (*access.Principal, error)
+	// Scope is the scope a socket needs: one of the principal's scopes
+	// must be it or imply it (read < write < admin). "" means read.
 	Scope string
 	// AllowedOrigins are the browser origins that may open a socket; empty
-	// allows any (the token is the guard).
+	// allows any (the token is the guard). A socket opened without a
+	// bearer token (authenticated by a cookie, which a browser sends
+	// whatever page opens the socket) needs an Origin: the server's own
+	// or one of these ("*" does not count), against cross-site WebSocket
+	// hijacking.
 	AllowedOrigins []string
 	// Buffer is each socket's event buffer; a socket that falls this far
 	// behind is closed (1013, try again later) rather than slow the
@@ -56,18 +63,30 @@ type Config struct {
 	// MaxFrame bounds a client frame in bytes (1009 closes a socket that
 	// sends more). 0 means 4 KiB.
 	MaxFrame int64
-	Log      *slog.Logger
+	// OnConnect, when set, is told of each socket a principal opens, once
+	// it is authenticated and upgraded, and the function it returns (if
+	// any) when the socket ends: live chat counts agents' open consoles
+	// as their presence.
+	OnConnect func(p *access.Principal) (closed func())
+	Log       *slog.Logger
 }
+
+// eventTypes are the types of the hub's events.
+var eventTypes = []string{TypeContact, TypeMessage, TypeHandover, TypeHandoverEnd}
 
 // Server serves GET /ws: a socket streams the hub's events as JSON text
 // frames, one event per frame. The client may send
 //
-//	{"type":"subscribe","bot":"…","contact":"…"}
+//	{"type":"subscribe","bot":"…","contact":"…","types":["handover"]}
 //
-// to narrow the stream (empty fields match everything; the initial filter
-// comes from the ?bot= and ?contact= query arguments, else everything); the
-// server answers {"type":"subscribed","bot","contact"} and applies the
-// filter from the next event on. Errors are
+// to narrow the stream (see Filter: with neither contact nor types,
+// everything; contact, that conversation; types, those events of every
+// conversation; both, either). The initial filter comes from the ?bot=,
+// ?contact= and ?types= (comma-separated) query arguments, else
+// everything; the server answers {"type":"subscribed","bot","contact",
+// "types"} and applies the filter from the next event on. A manager's or
+// agent's socket gets the events of its own bots only, and an agent's the
+// handovers of its teams' queues only, whatever it asks for. Errors are
 // {"type":"error","error":{"code","message"}}; a socket that falls behind
 // gets the error too_slow and a close frame 1013 (try again later).
 type Server struct {
@@ -104,9 +123,11 @@ func NewServer(cfg Config) *Server {
 	s.upgrader = websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
 		Subprotocols:     []string{Subprotocol},
+		// The server's own pages (the console) may always open a socket;
+		// AllowedOrigins are the others.
 		CheckOrigin: func(ctx *fasthttp.RequestCtx) bool {
 			origin := string(ctx.Request.Header.Peek("Origin"))
-			return len(cfg.AllowedOrigins) == 0 || origin == "" || slices.Contains(cfg.AllowedOrigins, origin) || slices.Contains(cfg.AllowedOrigins, "*")
+			return len(cfg.AllowedOrigins) == 0 || origin == "" || s.sameOrigin(ctx) || slices.Contains(cfg.AllowedOrigins, "*")
 		},
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
 			web.Error(ctx, status, "websocket_handshake", reason.Error(), nil)
@@ -139,8 +160,37 @@ func BearerToken(ctx *fasthttp.RequestCtx) string {
 
 // TokenAuth makes an Authenticate hook of a function that checks a token
 // (the API's Authenticate), finding the token with BearerToken.
-func TokenAuth(check func(token string) ([]string, error)) func(*fasthttp.RequestCtx) ([]string, error) {
-	return func(ctx *fasthttp.RequestCtx) ([]string, error) { return check(BearerToken(ctx)) }
+func TokenAuth(check func(token string) (*access.Principal, error)) func(*fasthttp.RequestCtx) (*access.Principal, error) {
+	return func(ctx *fasthttp.RequestCtx) (*access.Principal, error) { return check(BearerToken(ctx)) }
+}
+
+// CookieOrTokenAuth is TokenAuth that, for a request without a bearer
+// token, checks the token in the cookie named cookie instead (the API's
+// session cookie, for the console in a browser). The Server then requires
+// a same-origin Origin (see Config.AllowedOrigins).
+func CookieOrTokenAuth(check func(token string) (*access.Principal, error), cookie string) func(*fasthttp.RequestCtx) (*access.Principal, error) {
+	return func(ctx *fasthttp.RequestCtx) (*access.Principal, error) {
+		if tok := BearerToken(ctx); tok != "" {
+			return check(tok)
+		}
+		return check(string(ctx.Request.Header.Cookie(cookie)))
+	}
+}
+
+// sameOrigin reports whether a socket opened with ambient credentials (a
+// cookie) comes from a page the server trusts: an Origin naming this
+// server (its Host, over https when the request came over TLS) or one of
+// AllowedOrigins. Browsers always send Origin on a WebSocket handshake.
+func (s *Server) sameOrigin(ctx *fasthttp.RequestCtx) bool {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		return false
+	}
+	if slices.Contains(s.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	host := string(ctx.Host())
+	return host != "" && (origin == "https://"+host || (!ctx.IsTLS() && origin == "http://"+host))
 }
 
 // OpenSockets is how many sockets are open.
@@ -176,8 +226,6 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 }
 
-var scopeRank = map[string]int{"read": 1, "write": 2, "admin": 3}
-
 func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 	s.mu.Lock()
 	closed := s.closed
@@ -191,7 +239,10 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 		web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "sockets are not enabled: no authentication is configured", nil)
 		return
 	}
-	scopes, err := s.cfg.Authenticate(ctx)
+	p, err := s.cfg.Authenticate(ctx)
+	if err == nil && p == nil {
+		err = errors.New("no principal")
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
 			ctx.Response.Header.Set("Retry-After", "5")
@@ -202,16 +253,32 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 		web.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "/ws needs a token (Authorization: Bearer <token>, or the subprotocol bearer.<token> next to "+Subprotocol+"): "+err.Error(), nil)
 		return
 	}
-	ok := false
-	for _, sc := range scopes {
-		ok = ok || scopeRank[sc] >= scopeRank[s.cfg.Scope]
-	}
-	if !ok {
-		web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("/ws needs the %s scope; the token has %s", s.cfg.Scope, strings.Join(scopes, ", ")), nil)
+	if BearerToken(ctx) == "" && !s.sameOrigin(ctx) {
+		web.Error(ctx, fasthttp.StatusForbidden, "bad_origin", "a socket signed in by cookie must be opened by a page of this server (Origin)", nil)
 		return
 	}
+	if !p.Can(s.cfg.Scope) {
+		web.Error(ctx, fasthttp.StatusForbidden, "forbidden", fmt.Sprintf("/ws needs the %s scope; the token has %s", s.cfg.Scope, strings.Join(p.Scopes, ", ")), nil)
+		return
+	}
+	// The principal's bots bound every filter of the socket.
+	var bots []string
+	if seen, all := p.BotSet(); !all {
+		if len(seen) == 0 {
+			web.Error(ctx, fasthttp.StatusForbidden, "no_bots", "this account works on no bot, so it has no events to see: ask an admin to give it one", nil)
+			return
+		}
+		bots = slices.Clone(seen)
+	}
 	args := ctx.QueryArgs()
-	f := Filter{Bot: string(args.Peek("bot")), Contact: string(args.Peek("contact"))}
+	f := Filter{Bot: string(args.Peek("bot")), Contact: string(args.Peek("contact")), Bots: bots}
+	if t := string(args.Peek("types")); t != "" {
+		f.Types = strings.Split(t, ",")
+		f.Types = f.Types[:min(len(f.Types), len(eventTypes))]
+	}
+	if p.Restricted() {
+		f.SeesQueue = p.SeesQueue
+	}
 	s.mu.Lock()
 	closed = s.closed
 	if !closed {
@@ -224,6 +291,11 @@ func (s *Server) socket(ctx *fasthttp.RequestCtx) {
 	}
 	err = s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
 		defer s.wg.Done()
+		if s.cfg.OnConnect != nil {
+			if closed := s.cfg.OnConnect(p); closed != nil {
+				defer closed()
+			}
+		}
 		s.serveConn(ws, f)
 	})
 	if err != nil {
@@ -239,6 +311,10 @@ type wsConn struct {
 	s   *Server
 	ws  *websocket.Conn
 	sub *Subscription
+	// bots bounds the socket's filters: the principal's bots (nil: all);
+	// seesQueue the handovers it gets (nil: all).
+	bots      []string
+	seesQueue func(bot, queue string) bool
 
 	wmu  sync.Mutex
 	gone bool
@@ -249,14 +325,16 @@ type wsConn struct {
 
 type (
 	clientFrame struct {
-		Type    string `json:"type"`
-		Bot     string `json:"bot"`
-		Contact string `json:"contact"`
+		Type    string   `json:"type"`
+		Bot     string   `json:"bot"`
+		Contact string   `json:"contact"`
+		Types   []string `json:"types"`
 	}
 	subscribedFrame struct {
-		Type    string `json:"type"`
-		Bot     string `json:"bot"`
-		Contact string `json:"contact"`
+		Type    string   `json:"type"`
+		Bot     string   `json:"bot"`
+		Contact string   `json:"contact"`
+		Types   []string `json:"types,omitempty"`
 	}
 	// errorFrame has the shape of the server's HTTP errors, under "error"
 	// (an event's "message" is a message).
@@ -276,7 +354,7 @@ const maxBadFrames = 10
 func (s *Server) serveConn(ws *websocket.Conn, f Filter) {
 	defer ws.Close()
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	c := &wsConn{s: s, ws: ws, done: make(chan struct{})}
+	c := &wsConn{s: s, ws: ws, bots: f.Bots, seesQueue: f.SeesQueue, done: make(chan struct{})}
 	defer func() {
 		c.wmu.Lock()
 		c.gone = true
@@ -344,8 +422,9 @@ func (c *wsConn) readLoop() {
 			c.sendError("bad_frame", err.Error())
 			continue
 		}
-		c.sub.SetFilter(Filter{Bot: f.Bot, Contact: f.Contact})
-		if c.writeJSON(subscribedFrame{Type: "subscribed", Bot: f.Bot, Contact: f.Contact}) != nil {
+		f.Types = f.Types[:min(len(f.Types), len(eventTypes))]
+		c.sub.SetFilter(Filter{Bot: f.Bot, Contact: f.Contact, Types: f.Types, Bots: c.bots, SeesQueue: c.seesQueue})
+		if c.writeJSON(subscribedFrame{Type: "subscribed", Bot: f.Bot, Contact: f.Contact, Types: f.Types}) != nil {
 			return
 		}
 	}

@@ -15,10 +15,10 @@ import (
 
 	"github.com/fasthttp/router"
 	"github.com/fasthttp/websocket"
-	"github.com/valyala/fasthttp"
 
 	_ "github.com/switchboard-bots/switchboard/blocks"
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/live"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
@@ -46,18 +46,31 @@ type env struct {
 	committed map[string]time.Time // contact/seq → when OnCommit saw it
 }
 
-// tokens of the fake authentication: good reads, noscope has no scope.
-func fakeAuth(ctx *fasthttp.RequestCtx) ([]string, error) {
-	switch live.BearerToken(ctx) {
+// fakeCheck checks the tokens of the fake authentication: good is a
+// program that reads, noscope has no scope; agent-shop and agent-other are
+// agents of those bots, agent-none of none.
+func fakeCheck(tok string) (*access.Principal, error) {
+	agent := func(bots ...string) *access.Principal {
+		return &access.Principal{Account: "acc_" + tok, Role: access.RoleAgent, Bots: bots, Scopes: access.RoleScopes(access.RoleAgent)}
+	}
+	switch tok {
 	case "good":
-		return []string{"read"}, nil
+		return &access.Principal{Name: "test", Program: true, Scopes: []string{"read"}}, nil
 	case "noscope":
-		return []string{}, nil
+		return &access.Principal{Name: "test", Program: true}, nil
+	case "agent-shop":
+		return agent("shop"), nil
+	case "agent-other":
+		return agent("other"), nil
+	case "agent-none":
+		return agent(), nil
 	case "":
 		return nil, errors.New("no token")
 	}
 	return nil, errors.New("the token is not valid")
 }
+
+var fakeAuth = live.TokenAuth(fakeCheck)
 
 func start(t *testing.T, tweak ...func(*live.Config)) *env {
 	t.Helper()
@@ -349,5 +362,113 @@ func TestSocketClose(t *testing.T) {
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+e.addr+"/ws", http.Header{"Authorization": {"Bearer good"}}); err == nil || resp == nil || resp.StatusCode != 503 {
 		t.Fatalf("after Close: %v %v", err, resp)
+	}
+}
+
+// TestSocketBots: a manager's or agent's socket gets the events of its
+// bots only, whatever it subscribes to.
+func TestSocketBots(t *testing.T) {
+	e := start(t)
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+	mine := e.dial("", bearer("agent-shop"))
+	theirs := e.dial("", bearer("agent-other"))
+	asked := e.dial("?bot=shop", bearer("agent-other")) // asks for a bot it does not see
+	byFrame := e.dial("", bearer("agent-other"))
+	if err := byFrame.WriteJSON(map[string]string{"type": "subscribe", "bot": "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := next(t, byFrame, 2*time.Second); f.Type != "subscribed" {
+		t.Fatalf("%+v", f)
+	}
+	program := e.dial("", nil)
+	e.chat("u1", "hi")
+	for _, ws := range []*websocket.Conn{mine, program} {
+		for i := 0; i < 3; i++ { // contact, in, out
+			if f, _ := next(t, ws, 2*time.Second); f.Bot != "shop" {
+				t.Fatalf("%+v", f)
+			}
+		}
+	}
+	for name, ws := range map[string]*websocket.Conn{"other bot": theirs, "?bot= of another bot": asked, "subscribe to another bot": byFrame} {
+		ws.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, b, err := ws.ReadMessage(); err == nil {
+			t.Fatalf("%s: an event of a bot not its own: %s", name, b)
+		}
+	}
+	// An account without bots has nothing to see.
+	_, resp, err := websocket.DefaultDialer.Dial("ws://"+e.addr+"/ws", bearer("agent-none"))
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("no bots: %v %v", err, resp)
+	}
+}
+
+// TestSocketCookie: a socket signed in by cookie must come from a page of
+// the server (or an allowed origin): another site's page cannot open one
+// with the browser's cookie.
+func TestSocketCookie(t *testing.T) {
+	e := start(t, func(c *live.Config) {
+		c.Authenticate = live.CookieOrTokenAuth(fakeCheck, "sb_session")
+		c.AllowedOrigins = []string{"https://console.example.com"}
+	})
+	cookie := "sb_session=agent-shop"
+	for _, c := range []struct {
+		name   string
+		h      http.Header
+		status int
+	}{
+		{"cookie, no origin", http.Header{"Cookie": {cookie}}, 403},
+		{"cookie, another site", http.Header{"Cookie": {cookie}, "Origin": {"https://evil.example"}}, 403},
+		{"cookie, another port", http.Header{"Cookie": {cookie}, "Origin": {"http://127.0.0.1:1"}}, 403},
+		{"bad cookie", http.Header{"Cookie": {"sb_session=nope"}, "Origin": {"http://" + e.addr}}, 401},
+		{"no cookie", http.Header{"Origin": {"http://" + e.addr}}, 401},
+	} {
+		_, resp, err := websocket.DefaultDialer.Dial("ws://"+e.addr+"/ws", c.h)
+		if err == nil || resp == nil || resp.StatusCode != c.status {
+			t.Fatalf("%s: %v %v", c.name, err, resp)
+		}
+	}
+	// The server's own origin (https too: behind a TLS proxy), or an
+	// allowed one.
+	for _, origin := range []string{"http://" + e.addr, "https://" + e.addr, "https://console.example.com"} {
+		ws := e.dial("", http.Header{"Cookie": {cookie}, "Origin": {origin}})
+		waitSubscribed(t, e)
+		e.chat("u-"+origin, "hi")
+		if f, _ := next(t, ws, 2*time.Second); f.Bot != "shop" {
+			t.Fatalf("%s: %+v", origin, f)
+		}
+		ws.Close()
+	}
+	// A bearer token needs no Origin, and wins over a cookie.
+	ws := e.dial("", http.Header{"Authorization": {"Bearer good"}, "Cookie": {"sb_session=nope"}})
+	ws.Close()
+}
+
+func TestFilterBots(t *testing.T) {
+	h := live.NewHub()
+	defer h.Close()
+	only := h.Subscribe(live.Filter{Bots: []string{"a", "b"}}, 10)
+	narrowed := h.Subscribe(live.Filter{Bot: "c", Bots: []string{"a"}}, 10)
+	all := h.Subscribe(live.Filter{}, 10)
+	for _, bot := range []string{"a", "c", "b"} {
+		h.Publish(pipeline.Committed{Contact: &flows.Contact{ID: "x-" + bot, Bot: bot}})
+	}
+	got := func(s *live.Subscription) (bots []string) {
+		for {
+			select {
+			case ev := <-s.C:
+				bots = append(bots, ev.Bot)
+			default:
+				return bots
+			}
+		}
+	}
+	if b := got(only); strings.Join(b, ",") != "a,b" {
+		t.Errorf("bots a, b: %v", b)
+	}
+	if b := got(narrowed); len(b) != 0 {
+		t.Errorf("bot c within a: %v", b)
+	}
+	if b := got(all); strings.Join(b, ",") != "a,c,b" {
+		t.Errorf("all: %v", b)
 	}
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Hook, when set, takes part in every job (live chat keeps its
+	// handovers in step with the conversation this way).
+	Hook Hook
 	// OnCommit, when set, is called after every committed step, on the
 	// contact's shard goroutine: it must not block (hand the work to a
 	// goroutine of its own). Live views and the outbox dispatcher use it.
@@ -66,7 +69,8 @@ type Committed struct {
 	Contact *flows.Contact
 	// Messages are the step's inbound and outbound messages, as stored.
 	Messages []store.Message
-	Handover *flows.HandoverRequest
+	// Handovers are the live-chat handovers the step created or changed.
+	Handovers []*store.Handover
 	// HandoverEnd is set when the bot stopped waiting for a handover.
 	HandoverEnd string
 	// Latency is the time from the job's arrival at the pipeline to its
@@ -237,6 +241,8 @@ type Result struct {
 	Duplicate bool
 	// Handover is the live-chat request the step made, if any.
 	Handover *flows.HandoverRequest
+	// Handovers are the handovers the job created or changed.
+	Handovers []*store.Handover
 }
 
 // Handle runs an inbound message and returns once its effects are durable.

@@ -12,7 +12,7 @@ import (
 )
 
 // job is one piece of work for a contact: exactly one of inbound, event,
-// timer and update is set.
+// timer, update and do is set.
 type job struct {
 	ctx     context.Context
 	contact string
@@ -23,6 +23,8 @@ type job struct {
 	timer   *flows.Timer
 	// update is set by UpdateContact, alone.
 	update func(c *flows.Contact) error
+	// do is set by Do, alone.
+	do func(ctx context.Context, tx *Tx) error
 
 	done chan struct{}
 	res  *Result
@@ -94,7 +96,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 		}}
 	}
 	bot := p.Bot(st.contact.Bot)
-	if bot == nil {
+	if bot == nil && j.do == nil {
 		if j.timer != nil {
 			return nil, sh.dropTimer(ctx, j, "bot "+st.contact.Bot+" is not running")
 		}
@@ -102,14 +104,15 @@ func (sh *shard) process(j *job) (*Result, error) {
 	}
 
 	// Room for a message and a few replies, the usual step, in one allocation.
-	batch := &store.Batch{ContactID: j.contact, DedupKey: dedup, Messages: make([]store.Message, 0, 4)}
-	var ev flows.Event
+	tx := &Tx{Contact: st.contact, Now: now, Inbound: in, Timer: j.timer,
+		Batch: &store.Batch{ContactID: j.contact, DedupKey: dedup, Messages: make([]store.Message, 0, 4)}}
+	batch := tx.Batch
 	switch {
 	case in != nil && in.Event != nil:
-		ev = *in.Event
+		tx.Event = in.Event
 	case in != nil:
 		content := in.Content
-		ev = flows.Event{Kind: flows.EventMessage, Message: &content}
+		tx.Event = &flows.Event{Kind: flows.EventMessage, Message: &content}
 		batch.Messages = append(batch.Messages, store.Message{
 			ID: in.ID, Time: now, Direction: store.DirectionIn, Author: store.AuthorUser,
 			Channel: in.Channel, ExternalID: in.ID, Content: in.Content,
@@ -117,51 +120,73 @@ func (sh *shard) process(j *job) (*Result, error) {
 		if in.Name != "" && st.contact.Name == "" {
 			c := st.contact.Clone()
 			c.Name = in.Name
-			st.contact = c
-			batch.Contact = c
+			tx.SetContact(c)
 		}
 	case j.event != nil:
-		ev = *j.event
+		tx.Event = j.event
 	case j.timer != nil:
-		ev = flows.Event{Kind: flows.EventTimer, Timer: j.timer}
+		tx.Event = &flows.Event{Kind: flows.EventTimer, Timer: j.timer}
 	}
 	if newContact {
-		batch.Contact = st.contact
+		batch.Contact = tx.Contact
+	}
+	hook := p.cfg.Hook
+	switch {
+	case j.do != nil:
+		if err := j.do(ctx, tx); err != nil {
+			return nil, err
+		}
+	case hook != nil:
+		if err := hook.Before(ctx, tx); err != nil {
+			return nil, err
+		}
 	}
 
-	res := &Result{Contact: st.contact}
 	var sp *flows.Sprint
-	if !st.contact.Banned {
+	status := store.StatusQueued
+	if in != nil && in.Replied {
+		status = store.StatusSent
+	}
+	switch {
+	case tx.Event != nil && bot == nil:
+		return nil, fmt.Errorf("%w %q", ErrUnknownBot, st.contact.Bot)
+	case tx.Event != nil && !tx.Contact.Banned:
 		// A banned contact's messages are stored and go no further.
 		sess, err := st.decodeSession()
 		if err != nil {
 			return nil, err
 		}
 		sp = p.cfg.Engine.Step(engine.Input{
-			Bot: bot, Session: sess, Contact: st.contact, Event: ev, Now: now, Seed: p.seed.Add(1),
+			Bot: bot, Session: sess, Contact: tx.Contact, Event: *tx.Event, Now: now, Seed: p.seed.Add(1),
 		})
+		tx.Sprint = sp
 		batch.Session = sp.Session
-		batch.Timers = sp.Timers
-		batch.CancelTimers = sp.CancelTimers
+		batch.Timers = append(batch.Timers, sp.Timers...)
+		batch.CancelTimers = append(batch.CancelTimers, sp.CancelTimers...)
 		if sp.ContactDirty {
 			sp.Contact.UpdatedAt = now
-			batch.Contact = sp.Contact
-		}
-		status := store.StatusQueued
-		if in != nil && in.Replied {
-			status = store.StatusSent
+			tx.SetContact(sp.Contact)
 		}
 		for _, m := range sp.Messages {
 			batch.Messages = append(batch.Messages, store.Message{
 				Time: now, Direction: store.DirectionOut, Author: store.AuthorBot,
-				Channel: st.contact.Channel, Status: status, Content: m,
+				Channel: tx.Contact.Channel, Status: status, Content: m,
 			})
 		}
-		res.Handover = sp.Handover
-	} else if j.timer != nil {
-		batch.CancelTimers = []string{j.timer.ID}
+	case j.timer != nil:
+		// A fired timer is cancelled whether or not the engine saw it.
+		batch.CancelTimers = append(batch.CancelTimers, j.timer.ID)
 	}
-	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 {
+	if hook != nil {
+		if err := hook.After(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Contact: tx.Contact}
+	if sp != nil {
+		res.Handover = sp.Handover
+	}
+	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 && len(batch.Handovers) == 0 {
 		return res, nil
 	}
 	if err := p.committer.Submit(ctx, batch); err != nil {
@@ -182,7 +207,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 	}
 	sh.cache.put(j.contact, st)
 	if p.cfg.OnCommit != nil {
-		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handover: res.Handover, Latency: time.Since(j.queued), Timer: j.timer, At: now}
+		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handovers: batch.Handovers, Latency: time.Since(j.queued), Timer: j.timer, At: now}
 		if sp != nil {
 			c.HandoverEnd = sp.HandoverEnd
 		}
@@ -195,6 +220,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 			break
 		}
 	}
+	res.Handovers = batch.Handovers
 	return res, nil
 }
 

@@ -27,6 +27,10 @@ type Accounts interface {
 	AccountByEmail(ctx context.Context, email string) (*Account, error)
 	// ListAccounts returns every account in ID order.
 	ListAccounts(ctx context.Context) ([]*Account, error)
+	// DeleteAccount deletes an account, frees its email and deletes every
+	// token it signed in with or created, in one transaction; an unknown
+	// id is ErrNotFound.
+	DeleteAccount(ctx context.Context, id string) error
 	// PutToken creates or replaces a token. Its Hash is unique: a hash
 	// used by another token is ErrExists. A token with an ExpiresAt is
 	// also dropped by the store some time after it expires.
@@ -44,17 +48,44 @@ type Accounts interface {
 // ErrExists is returned when a unique email or token hash is taken.
 var ErrExists = errors.New("store: already exists")
 
-// Account is a person who can sign in.
+// Account is a person who can sign in: an admin, a manager or an agent
+// (the roles of runtime/access). What the role allows is decided by
+// runtime/access; the store only keeps the fields.
 type Account struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
+	// Name is the display name agents and customers see.
+	Name string `json:"name,omitempty"`
 	// PasswordHash is an encoded password hash (argon2id, with its salt
 	// and parameters).
 	PasswordHash string `json:"password_hash"`
-	// Role is "admin" today; agents and teams come with live chat.
-	Role      string    `json:"role"`
+	// Role is "admin", "manager" or "agent". Accounts stored before
+	// roles came are admins and say so.
+	Role string `json:"role"`
+	// Bots are the ids of the bots a manager or agent works on; an
+	// admin's are ignored (it works on all).
+	Bots []string `json:"bots,omitempty"`
+	// Teams are the ids of the teams (queues) the account works in.
+	Teams []string `json:"teams,omitempty"`
+	// Capacity is the most open chats the account takes at once; 0 means
+	// DefaultCapacity (see OpenLimit).
+	Capacity int `json:"capacity,omitempty"`
+	// Disabled accounts cannot sign in, and their tokens are refused.
+	Disabled  bool      `json:"disabled,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// DefaultCapacity is the capacity of an account that sets none.
+const DefaultCapacity = 5
+
+// OpenLimit is the most open chats a takes at once: its Capacity, or
+// DefaultCapacity when that is 0.
+func (a *Account) OpenLimit() int {
+	if a.Capacity <= 0 {
+		return DefaultCapacity
+	}
+	return a.Capacity
 }
 
 // Token kinds.
@@ -174,6 +205,42 @@ func (s *badgerStore) ListAccounts(ctx context.Context) ([]*Account, error) {
 		return nil
 	})
 	return out, err
+}
+
+func (s *badgerStore) DeleteAccount(ctx context.Context, id string) error {
+	return s.accountWrite(ctx, func(txn *badger.Txn) error {
+		var a Account
+		if err := getIn(txn, keyAccount(nil, id), func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			return err
+		}
+		// Its tokens: a scan of the token table, which holds one entry per
+		// person signed in or program, not per conversation.
+		var doomed []Token
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(tToken), PrefetchValues: true, PrefetchSize: 100})
+		for it.Rewind(); it.Valid(); it.Next() {
+			var t Token
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &t) }); err != nil {
+				it.Close()
+				return err
+			}
+			if t.Account == id {
+				doomed = append(doomed, t)
+			}
+		}
+		it.Close()
+		for _, t := range doomed {
+			if err := txn.Delete(keyTokenHash(nil, t.Hash)); err != nil {
+				return err
+			}
+			if err := txn.Delete(keyToken(nil, t.ID)); err != nil {
+				return err
+			}
+		}
+		if err := txn.Delete(keyAccountEmail(nil, strings.ToLower(a.Email))); err != nil {
+			return err
+		}
+		return txn.Delete(keyAccount(nil, id))
+	})
 }
 
 func (s *badgerStore) PutToken(ctx context.Context, t *Token) error {

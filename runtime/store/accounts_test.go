@@ -84,3 +84,61 @@ func TestTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestAccountRolesAndDelete(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		a := &Account{ID: "ag1", Email: "ann@example.com", Name: "Ann", Role: "agent", Bots: []string{"shop"}, Teams: []string{"sales", "support"}, Capacity: 3, Disabled: true}
+		if err := st.PutAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Account(ctx, "ag1")
+		if err != nil || got.Name != "Ann" || got.Role != "agent" || len(got.Bots) != 1 || len(got.Teams) != 2 || got.Capacity != 3 || !got.Disabled || got.OpenLimit() != 3 {
+			t.Fatalf("round trip: %+v %v", got, err)
+		}
+		if (&Account{}).OpenLimit() != DefaultCapacity {
+			t.Fatal("default capacity")
+		}
+		// An account stored before roles (no new fields) reads as it was.
+		if err := st.PutAccount(ctx, &Account{ID: "ad1", Email: "admin@localhost", Role: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Account(ctx, "ad1"); err != nil || got.Role != "admin" || got.Bots != nil || got.Disabled {
+			t.Fatalf("admin: %+v %v", got, err)
+		}
+		// Deleting an account deletes its tokens and frees its email; the
+		// tokens of others stay.
+		var hashes [][]byte
+		for i, acct := range []string{"ag1", "ag1", "ad1"} {
+			h := sha256.Sum256([]byte{byte(i)})
+			hashes = append(hashes, h[:])
+			if err := st.PutToken(ctx, &Token{ID: "t" + string(rune('0'+i)), Kind: TokenSession, Hash: h[:], Account: acct}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.DeleteAccount(ctx, "ag1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Account(ctx, "ag1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted: %v", err)
+		}
+		if _, err := st.AccountByEmail(ctx, "ANN@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("email: %v", err)
+		}
+		for i, h := range hashes {
+			_, err := st.TokenByHash(ctx, h)
+			if gone := errors.Is(err, ErrNotFound); gone != (i < 2) {
+				t.Fatalf("token %d: %v", i, err)
+			}
+		}
+		if ts, err := st.ListTokens(ctx); err != nil || len(ts) != 1 || ts[0].Account != "ad1" {
+			t.Fatalf("tokens left: %v %v", ts, err)
+		}
+		if err := st.DeleteAccount(ctx, "ag1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("twice: %v", err)
+		}
+		if err := st.PutAccount(ctx, &Account{ID: "ag2", Email: "ann@example.com", Role: "agent"}); err != nil {
+			t.Fatalf("email reused: %v", err)
+		}
+	})
+}

@@ -812,6 +812,11 @@ func (w *writer) apply(b *Batch) error {
 			return err
 		}
 	}
+	for _, h := range b.Handovers {
+		if err := w.putHandover(h); err != nil {
+			return err
+		}
+	}
 	if b.DedupKey != "" {
 		k := w.mark()
 		w.arena = keyDedup(w.arena, b.DedupKey)

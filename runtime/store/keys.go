@@ -29,6 +29,12 @@ import (
 //	h/{sha-256 of the token}             token id: bearer lookup (y/ and h/ of an expiring token carry a Badger TTL)
 //	v/{lp bot}{version}                  bot version (published through the API), JSON without the source (botversions.go)
 //	w/{lp bot}{version}                  the source of that version, as is
+//	g/{team id}                          team (a live-chat queue), JSON (teams.go)
+//	l/{handover id}                      live-chat handover, JSON (handovers.go)
+//	j/{lp contact id}{handover id}       empty: a contact's handovers, oldest first
+//	p/{handover id}                      empty: the open handovers (neither resolved nor closed)
+//	r/{canned reply id}                  canned reply, JSON
+//	z/{bot}                              the bot's live-chat settings, JSON
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. The i/ index lets CancelTimers and a
@@ -65,6 +71,12 @@ const (
 	tTokenHash = "h/"
 	tBotVer    = "v/"
 	tBotSrc    = "w/"
+	tTeam      = "g/"
+	tHandover  = "l/"
+	tHandovers = "j/"
+	tOpen      = "p/"
+	tCanned    = "r/"
+	tLiveChat  = "z/"
 )
 
 func appendLP(dst []byte, s string) []byte {

@@ -9,8 +9,12 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 )
 
-// hdrMessage heads a stored message: kind 5, format version 2.
-const hdrMessage = 0x52
+// hdrMessage heads a stored message: kind 5, format version 3 (version 2,
+// still read, had no agent).
+const (
+	hdrMessage   = 0x53
+	hdrMessageV2 = 0x52
+)
 
 var errCorruptMessage = errors.New("store: corrupt message record")
 
@@ -22,8 +26,9 @@ var errCorruptMessage = errors.New("store: corrupt message record")
 // than encoding/json for content (see BenchmarkContentEncoding), so it is
 // used here too.
 //
-//	0x52 {lp id}{time}{lp direction}{lp author}{lp channel}{lp external id}
-//	     {lp status}{uvarint attempts}{next attempt time}{lp error}{content}
+//	0x53 {lp id}{time}{lp direction}{lp author}{lp channel}{lp external id}
+//	     {lp status}{uvarint attempts}{next attempt time}{lp error}{lp agent}
+//	     {content}
 func appendMessage(dst []byte, m *Message) []byte {
 	return flows.AppendContent(appendMessageHead(dst, m), &m.Content)
 }
@@ -40,7 +45,8 @@ func appendMessageHead(dst []byte, m *Message) []byte {
 	dst = appendLP(dst, m.Status)
 	dst = binary.AppendUvarint(dst, uint64(m.Attempts))
 	dst = appendTime(dst, m.NextAttempt)
-	return appendLP(dst, m.Error)
+	dst = appendLP(dst, m.Error)
+	return appendLP(dst, m.Agent)
 }
 
 func appendTime(dst []byte, t time.Time) []byte {
@@ -67,7 +73,7 @@ func decodeMessage(v []byte, m *Message) error {
 // decodeMessageHead decodes all of a stored message but its content, and
 // returns where the content starts.
 func decodeMessageHead(v []byte, m *Message) (int, error) {
-	if len(v) == 0 || v[0] != hdrMessage {
+	if len(v) == 0 || (v[0] != hdrMessage && v[0] != hdrMessageV2) {
 		return 0, errCorruptMessage
 	}
 	r := msgReader{v: v, i: 1}
@@ -77,11 +83,15 @@ func decodeMessageHead(v []byte, m *Message) (int, error) {
 	attempts := r.uvarint()
 	nextSec, nextNs := r.time()
 	errSpan := r.span()
+	agent := [2]int{errSpan[1], errSpan[1]}
+	if v[0] == hdrMessage {
+		agent = r.span()
+	}
 	if r.bad || !validTime(sec, ns) || !validTime(nextSec, nextNs) || attempts > 1<<31 {
 		return 0, errCorruptMessage
 	}
 	base := id[0]
-	s := string(v[base:errSpan[1]])
+	s := string(v[base:agent[1]])
 	sub := func(sp [2]int) string { return s[sp[0]-base : sp[1]-base] }
 	m.ID = sub(id)
 	m.Time = time.Unix(sec, int64(ns)).UTC()
@@ -93,6 +103,7 @@ func decodeMessageHead(v []byte, m *Message) (int, error) {
 	m.Attempts = int(attempts)
 	m.NextAttempt = time.Unix(nextSec, int64(nextNs)).UTC()
 	m.Error = sub(errSpan)
+	m.Agent = sub(agent)
 	return r.i, nil
 }
 

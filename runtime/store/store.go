@@ -79,6 +79,12 @@ type Store interface {
 	Accounts
 	// BotVersions keeps the history of published bot files (botversions.go).
 	BotVersions
+	// Teams keeps the teams of agents, which are the live-chat queues
+	// (teams.go).
+	Teams
+	// Handovers keeps live chat: handovers, canned replies, settings
+	// (handovers.go).
+	Handovers
 }
 
 // Batch is everything one engine step changes for one conversation, applied
@@ -118,6 +124,8 @@ type Batch struct {
 	// DedupKey, when set, is recorded so that Seen reports it: the channel
 	// and external id of the inbound message this batch answers.
 	DedupKey string
+	// Handovers are created or replaced, with their index entries.
+	Handovers []*Handover
 }
 
 // contactID is the conversation the batch is for, or "".
@@ -144,6 +152,11 @@ func (b *Batch) validate() error {
 		}
 		if b.ContactID != "" && b.ContactID != b.Contact.ID {
 			return fmt.Errorf("%w: batch for contact %q carries contact %q", ErrInvalid, b.ContactID, b.Contact.ID)
+		}
+	}
+	for _, h := range b.Handovers {
+		if err := h.validate(); err != nil {
+			return err
 		}
 	}
 	if (b.Session != nil || b.DeleteSession) && cid == "" {
@@ -309,7 +322,9 @@ type Message struct {
 	// Direction is DirectionIn or DirectionOut.
 	Direction string
 	// Author is one of the Author* constants.
-	Author     string
+	Author string
+	// Agent is the account of the agent who wrote an AuthorAgent message.
+	Agent      string
 	Channel    string
 	ExternalID string
 	// Status is one of the Status* constants, for outbound messages.

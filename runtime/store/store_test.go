@@ -310,7 +310,7 @@ func TestMessages(t *testing.T) {
 
 func fullMessage() Message {
 	return Message{ID: "wamid.123", Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Direction: DirectionOut,
-		Author: AuthorAgent, Channel: "whatsapp", ExternalID: "ext-9", Status: StatusDelivered,
+		Author: AuthorAgent, Agent: "acc_7", Channel: "whatsapp", ExternalID: "ext-9", Status: StatusDelivered,
 		Attempts: 3, NextAttempt: time.Date(2026, 1, 2, 3, 5, 0, 7, time.UTC), Error: "503 busy",
 		Content: flows.Content{Text: "hello ✓", Buttons: []flows.Button{{Title: "A", Payload: "a"}},
 			Image: &flows.Media{URL: "https://x/y.png", Size: 99}, Gallery: []flows.Card{{Title: "c"}}}}
