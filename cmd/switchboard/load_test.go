@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,30 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// TestLoadWithConsoles: agent consoles watch some users' conversations
+// during the load and time the message events they get.
+func TestLoadWithConsoles(t *testing.T) {
+	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "console load password")
+	base := startServer(t)
+	code, out, errOut := runLoadCmd("--url", base, "--bot", "support", "--users", "20", "--conns", "4", "--messages", "400",
+		"--console", "5", "--admin-password", "console load password")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`consoles:  5 sockets, (\d+) message events, send → console p50 [0-9.]+ms  p99 [0-9.]+ms`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Fatalf("no console figures:\n%s", out)
+	}
+	// 5 of 20 users are watched: about a quarter of the 400 messages
+	// (workers share the messages unevenly).
+	if n, _ := strconv.Atoi(m[1]); n < 50 || n > 160 {
+		t.Fatalf("%d message events timed for 5 watched users of 20 over 400 messages:\n%s", n, out)
+	}
+	code, _, errOut = runLoadCmd("--url", base, "--bot", "support", "--users", "20", "--conns", "4", "--messages", "10",
+		"--console", "2", "--admin-password", "wrong")
+	if code != exitFail || !strings.Contains(errOut, "signing in for --console") {
+		t.Fatalf("a wrong password: exit %d\n%s", code, errOut)
+	}
 }
