@@ -152,6 +152,7 @@ func (a *API) Mount(r *router.Router) {
 	g.GET("/contacts", a.auth(scopeRead, a.listContacts))
 	g.GET("/contacts/{id}", a.auth(scopeRead, a.getContact))
 	g.PATCH("/contacts/{id}", a.auth(scopeWrite, a.patchContact))
+	g.DELETE("/contacts/{id}", a.auth(scopeAdmin, a.deleteContact))
 	g.POST("/contacts/{id}/ban", a.auth(scopeWrite, a.banContact(true)))
 	g.POST("/contacts/{id}/unban", a.auth(scopeWrite, a.banContact(false)))
 	g.GET("/contacts/{id}/messages", a.auth(scopeRead, a.listMessages))

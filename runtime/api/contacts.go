@@ -200,6 +200,25 @@ func (a *API) getContact(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// deleteContact deletes a contact with its conversation, timers and
+// handovers (admins only).
+func (a *API) deleteContact(ctx *fasthttp.RequestCtx) {
+	rctx, cancel := a.reqCtx()
+	defer cancel()
+	c := a.contact(ctx, rctx)
+	if c == nil {
+		return
+	}
+	if err := a.cfg.Pipeline.DeleteContact(rctx, c.ID); err != nil {
+		a.internal(ctx, "deleting a contact", err)
+		return
+	}
+	if a.cfg.LiveChat != nil {
+		a.cfg.LiveChat.Forget(c.ID)
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
 // patchContactRequest changes a contact. Attributes are merged: a null
 // value removes one, a declared attribute is converted to its declared
 // type. Tags replaces the tags; AddTags and RemoveTags edit them.

@@ -232,4 +232,17 @@ func TestHandoverAPI(t *testing.T) {
 	if status, body := e.do("GET", "/api/v1/presence", e.admin, ""); status != 200 || !strings.Contains(body, `"name":"Ann","presence":"away"`) {
 		t.Fatalf("presence list: %d %s", status, body)
 	}
+	// Deleting the contact (admins only) takes its handovers along.
+	if status, _ := e.do("DELETE", "/api/v1/contacts/"+h.Contact.ID, ann, ""); status != 403 {
+		t.Fatalf("an agent deleting a contact: %d", status)
+	}
+	if status, body := e.do("DELETE", "/api/v1/contacts/"+h.Contact.ID, e.admin, ""); status != 204 {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	if status, _ := e.do("GET", "/api/v1/handovers/"+id, e.admin, ""); status != 404 {
+		t.Fatalf("the handover after the contact's deletion: %d", status)
+	}
+	if got := e.deskChat("u1", "hi again"); strings.Join(got, "|") != "Hello!" {
+		t.Fatalf("the same person after the deletion starts afresh: %q", got)
+	}
 }

@@ -130,6 +130,7 @@ func document() obj {
 				"patch": op("updateContact", "Change a contact's name, attributes (merged; null removes; declared attributes are converted to their type, or 422 invalid_attribute) and tags.", "write", []obj{idParam},
 					jsonBody(props(nil, obj{"name": str(), "attributes": obj{"type": "object"}, "tags": arrayOf(str()), "add_tags": arrayOf(str()), "remove_tags": arrayOf(str())})),
 					"200", jsonResp("The changed contact.", ref("Contact")), "404", "422"),
+				"delete": op("deleteContact", "Delete a contact and everything of it: its conversation, session, timers and handovers (admins). A later message from the same person starts a new contact.", "admin", []obj{idParam}, nil, "204", obj{"description": "Deleted."}, "404"),
 			},
 			"/contacts/{id}/ban":   obj{"post": op("banContact", "Ban a contact: its messages are stored and never reach the bot.", "write", []obj{idParam}, nil, "200", jsonResp("The contact.", ref("Contact")), "404")},
 			"/contacts/{id}/unban": obj{"post": op("unbanContact", "Lift a ban.", "write", []obj{idParam}, nil, "200", jsonResp("The contact.", ref("Contact")), "404")},

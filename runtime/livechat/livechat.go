@@ -192,6 +192,19 @@ func (s *Service) setActive(h *store.Handover) {
 	}
 }
 
+// Forget drops what the Service remembers of a deleted contact's
+// handovers.
+func (s *Service) Forget(contact string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.active, contact)
+	for id, o := range s.open {
+		if o.contact == contact {
+			delete(s.open, id)
+		}
+	}
+}
+
 // Committed keeps the Service's memory of the open handovers current; call
 // it from the pipeline's OnCommit.
 func (s *Service) Committed(c pipeline.Committed) {

@@ -12,7 +12,7 @@ import (
 )
 
 // job is one piece of work for a contact: exactly one of inbound, event,
-// timer, update and do is set.
+// timer, update, do and remove is set.
 type job struct {
 	ctx     context.Context
 	contact string
@@ -23,8 +23,9 @@ type job struct {
 	timer   *flows.Timer
 	// update is set by UpdateContact, alone.
 	update func(c *flows.Contact) error
-	// do is set by Do, alone.
-	do func(ctx context.Context, tx *Tx) error
+	// do is set by Do, alone; remove by DeleteContact, alone.
+	do     func(ctx context.Context, tx *Tx) error
+	remove bool
 
 	done chan struct{}
 	res  *Result
@@ -56,8 +57,11 @@ func (sh *shard) run() {
 const stepTimeout = 30 * time.Second
 
 func (sh *shard) process(j *job) (*Result, error) {
-	if j.update != nil {
+	switch {
+	case j.update != nil:
 		return sh.update(j)
+	case j.remove:
+		return nil, sh.remove(j)
 	}
 	p := sh.p
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)

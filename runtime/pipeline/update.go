@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/switchboard-bots/switchboard/flows"
@@ -50,4 +51,24 @@ func (sh *shard) update(j *job) (*Result, error) {
 		p.cfg.OnCommit(Committed{Contact: c})
 	}
 	return &Result{Contact: c}, nil
+}
+
+// DeleteContact deletes a contact and everything of it (store.DeleteContact)
+// on the contact's shard, between the conversation's steps, and forgets what
+// the shard kept of it. A message that comes later starts a new contact.
+func (p *Pipeline) DeleteContact(ctx context.Context, id string) error {
+	_, err := p.do(ctx, &job{contact: id, remove: true})
+	return err
+}
+
+// remove runs a DeleteContact job.
+func (sh *shard) remove(j *job) error {
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	sh.cache.drop(j.contact)
+	err := sh.p.cfg.Store.DeleteContact(ctx, j.contact)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w %q", ErrNoContact, j.contact)
+	}
+	return err
 }

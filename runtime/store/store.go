@@ -31,6 +31,9 @@ type Store interface {
 	// ID order, limit at a time (at most MaxPage). Pass the returned cursor
 	// to get the next page; it is empty on the last page.
 	Contacts(ctx context.Context, bot string, cursor string, limit int) ([]*flows.Contact, string, error)
+	// DeleteContact deletes a contact and everything of it (delete.go), or
+	// returns ErrNotFound.
+	DeleteContact(ctx context.Context, id string) error
 	// Session returns the contact's session, or ErrNotFound.
 	Session(ctx context.Context, contactID string) (*flows.Session, error)
 	// Messages returns a page of the contact's conversation in Seq order,
