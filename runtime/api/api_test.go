@@ -143,10 +143,18 @@ func (e *env) doH(method, path, token, body string) (int, http.Header, string) {
 	return e.req(method, path, hdr, body)
 }
 
-// chat sends a REST channel message and returns the texts of the replies.
+// chat sends a REST channel message to the shop bot and returns the texts
+// of the replies.
 func (e *env) chat(sender, text string) []string {
 	e.t.Helper()
-	status, body := e.do("POST", "/webhooks/rest/shop/webhook", "", fmt.Sprintf(`{"sender": %q, "message": %q}`, sender, text))
+	return e.chatTo("shop", sender, text)
+}
+
+// chatTo sends a REST channel message to bot and returns the texts of the
+// replies.
+func (e *env) chatTo(bot, sender, text string) []string {
+	e.t.Helper()
+	status, body := e.do("POST", "/webhooks/rest/"+bot+"/webhook", "", fmt.Sprintf(`{"sender": %q, "message": %q}`, sender, text))
 	if status != 200 {
 		e.t.Fatalf("chat: %d %s", status, body)
 	}

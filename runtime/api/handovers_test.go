@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -77,23 +76,6 @@ func startDesk(t *testing.T) *env {
 	return e
 }
 
-// deskChat sends a REST message to the desk bot and returns the replies'
-// texts.
-func (e *env) deskChat(sender, text string) []string {
-	e.t.Helper()
-	status, body := e.do("POST", "/webhooks/rest/desk/webhook", "", fmt.Sprintf(`{"sender": %q, "message": %q}`, sender, text))
-	if status != 200 {
-		e.t.Fatalf("chat: %d %s", status, body)
-	}
-	var rs []struct{ Text string }
-	mustJSON(e.t, body, &rs)
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Text)
-	}
-	return out
-}
-
 type handoverJSON struct {
 	ID       string
 	Status   string
@@ -116,8 +98,8 @@ func TestHandoverAPI(t *testing.T) {
 	annID, ann := e.agent("", map[string]any{"email": "ann@example.com", "name": "Ann", "role": "agent", "bots": []string{"desk"}, "teams": []string{"billing"}})
 	_, sam := e.agent("", map[string]any{"email": "sam@example.com", "name": "Sam", "role": "agent", "bots": []string{"desk"}, "teams": []string{"sales"}})
 
-	e.deskChat("u1", "hi")
-	if got := e.deskChat("u1", "my invoice is wrong"); strings.Join(got, "|") != "Finding someone from billing.|"+livechat.DefaultOfflineMessage {
+	e.chatTo("desk", "u1", "hi")
+	if got := e.chatTo("desk", "u1", "my invoice is wrong"); strings.Join(got, "|") != "Finding someone from billing.|"+livechat.DefaultOfflineMessage {
 		t.Fatalf("asking for a person with nobody online: %q", got)
 	}
 	var page struct {
@@ -182,7 +164,7 @@ func TestHandoverAPI(t *testing.T) {
 		t.Fatalf("patch: %d %s", status, body)
 	}
 	// The customer answers: back to chatting, and the bot stays silent.
-	if got := e.deskChat("u1", "ok thanks"); len(got) != 0 {
+	if got := e.chatTo("desk", "u1", "ok thanks"); len(got) != 0 {
 		t.Fatalf("the bot answered during the handover: %q", got)
 	}
 	e.do("GET", "/api/v1/handovers/"+id, ann, "")
@@ -206,7 +188,7 @@ func TestHandoverAPI(t *testing.T) {
 	if status != 200 || h.Status != "resolved" {
 		t.Fatalf("resolve: %d %s", status, body)
 	}
-	if got := e.deskChat("u1", "one more thing"); strings.Join(got, "|") != "Bot heard one more thing." {
+	if got := e.chatTo("desk", "u1", "one more thing"); strings.Join(got, "|") != "Bot heard one more thing." {
 		t.Fatalf("the bot after the resolve: %q", got)
 	}
 	if status, body := e.do("POST", "/api/v1/handovers/"+id+"/messages", ann, `{"text": "late"}`); status != 409 {
@@ -242,7 +224,7 @@ func TestHandoverAPI(t *testing.T) {
 	if status, _ := e.do("GET", "/api/v1/handovers/"+id, e.admin, ""); status != 404 {
 		t.Fatalf("the handover after the contact's deletion: %d", status)
 	}
-	if got := e.deskChat("u1", "hi again"); strings.Join(got, "|") != "Hello!" {
+	if got := e.chatTo("desk", "u1", "hi again"); strings.Join(got, "|") != "Hello!" {
 		t.Fatalf("the same person after the deletion starts afresh: %q", got)
 	}
 }
