@@ -19,7 +19,6 @@ const (
 	timerIdle    = "livechat.idle"    // the idle auto-off is due
 	timerOverdue = "livechat.overdue" // the queue's reply target passed
 	timerNotify  = "livechat.notify"  // the handover waited NotifyAfter
-	timerNoAgent = "livechat.noagent" // nobody was online: end it for the bot's no-agent branch
 )
 
 // ratingPayload prefixes the payloads of the rating quick replies.
@@ -139,17 +138,19 @@ func (s *Service) openHandover(ctx context.Context, tx *pipeline.Tx, req *flows.
 		record(h, "", store.HandoverAssigned, "assigned automatically", tx.Now)
 	}
 	tx.Batch.Handovers = append(tx.Batch.Handovers, h)
+	if online == 0 && req.NoAgentBranch {
+		// The bot has a way on without agents: end the handover at once
+		// and let the bot go on in this same commit.
+		h.Outcome, h.ClosedAt = flows.HandoverNoAgent, tx.Now
+		record(h, "", store.HandoverClosed, "no agent was online", tx.Now)
+		tx.Then = &flows.Event{Kind: flows.EventHandover, Outcome: flows.HandoverNoAgent}
+		s.notify.send(set.NotifyWebhook, notice(h, c, "no agent is online; the bot took the conversation back"))
+		return nil
+	}
 	tx.Batch.Timers = append(tx.Batch.Timers,
 		systemTimer(h, timerOverdue, tx.Now.Add(team.Target())),
 		systemTimer(h, timerNotify, tx.Now.Add(set.NotifyAfter)))
-	switch {
-	case online > 0:
-	case req.NoAgentBranch:
-		// The bot has a way on without agents: end the handover there,
-		// in a step of its own right after this one.
-		tx.Batch.Timers = append(tx.Batch.Timers, systemTimer(h, timerNoAgent, tx.Now))
-		s.notify.send(set.NotifyWebhook, notice(h, c, "no agent is online; the bot took the conversation back"))
-	default:
+	if online == 0 {
 		tx.Batch.Messages = append(tx.Batch.Messages, systemMessage(tx.Now, c.Channel, flows.Content{Text: set.OfflineMessage}))
 		s.notify.send(set.NotifyWebhook, notice(h, c, "no agent is online"))
 	}
@@ -183,14 +184,6 @@ func (s *Service) fired(ctx context.Context, tx *pipeline.Tx, t *flows.Timer) er
 		return nil
 	}
 	switch t.Event.Name {
-	case timerNoAgent:
-		if h.Assignee != "" || s.presence.onlineFor(h.Bot, h.Queue) > 0 {
-			return nil // someone came: the handover goes on
-		}
-		h.Outcome, h.ClosedAt = flows.HandoverNoAgent, tx.Now
-		record(h, "", store.HandoverClosed, "no agent was online", tx.Now)
-		s.cancelTimers(tx, h)
-		tx.Event = &flows.Event{Kind: flows.EventHandover, Outcome: flows.HandoverNoAgent}
 	case timerIdle:
 		set, err := s.Settings(ctx, h.Bot)
 		if err != nil {
@@ -226,7 +219,7 @@ func systemTimer(h *store.Handover, name string, due time.Time) flows.Timer {
 
 // cancelTimers cancels the Service's timers of h.
 func (s *Service) cancelTimers(tx *pipeline.Tx, h *store.Handover) {
-	for _, name := range []string{timerIdle, timerOverdue, timerNotify, timerNoAgent} {
+	for _, name := range []string{timerIdle, timerOverdue, timerNotify} {
 		tx.Batch.CancelTimers = append(tx.Batch.CancelTimers, h.ID+"/"+name)
 	}
 }

@@ -49,6 +49,7 @@ id: desk
 skills:
   /start:
     - live_chat: sales
+      timeout: 1h
       on_no_agent: offline
     - text: Resolved, bot here.
   offline:
@@ -364,9 +365,18 @@ func TestNoAgentBranch(t *testing.T) {
 		t.Fatal("no handover")
 	}
 	id := res.Handovers[0].ID
-	r.eventually("the bot takes the no-agent branch", func() bool {
-		return strings.HasSuffix(r.conversation(res.Contact.ID), "bot:Nobody is online; leave your email.")
-	})
+	// The bot takes its no-agent branch in the same step: a channel that
+	// answers synchronously (REST) shows it.
+	var said []string
+	for _, m := range res.Replies {
+		said = append(said, m.Content.Text)
+	}
+	if got := strings.Join(said, " | "); got != "You are being transferred to an agent. Please wait. | Nobody is online; leave your email." {
+		t.Fatalf("replies: %q", got)
+	}
+	if ts, _ := r.st.ContactTimers(bg, res.Contact.ID); len(ts) != 0 {
+		t.Fatalf("the handover's timeout timer outlived it: %+v", ts)
+	}
 	h, _ := r.st.Handover(bg, id)
 	if h.Status != store.HandoverClosed || h.Outcome != flows.HandoverNoAgent {
 		t.Fatalf("handover after no agent: %+v", h)

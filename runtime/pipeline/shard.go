@@ -146,45 +146,45 @@ func (sh *shard) process(j *job) (*Result, error) {
 		}
 	}
 
-	var sp *flows.Sprint
 	status := store.StatusQueued
 	if in != nil && in.Replied {
 		status = store.StatusSent
 	}
-	switch {
-	case tx.Event != nil && bot == nil:
+	if tx.Event != nil && bot == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, st.contact.Bot)
-	case tx.Event != nil && !tx.Contact.Banned:
-		// A banned contact's messages are stored and go no further.
-		sess, err := st.decodeSession()
-		if err != nil {
-			return nil, err
-		}
-		sp = p.cfg.Engine.Step(engine.Input{
-			Bot: bot, Session: sess, Contact: tx.Contact, Event: *tx.Event, Now: now, Seed: p.seed.Add(1),
-		})
-		tx.Sprint = sp
-		batch.Session = sp.Session
-		batch.Timers = append(batch.Timers, sp.Timers...)
-		batch.CancelTimers = append(batch.CancelTimers, sp.CancelTimers...)
-		if sp.ContactDirty {
-			sp.Contact.UpdatedAt = now
-			tx.SetContact(sp.Contact)
-		}
-		for _, m := range sp.Messages {
-			batch.Messages = append(batch.Messages, store.Message{
-				Time: now, Direction: store.DirectionOut, Author: store.AuthorBot,
-				Channel: tx.Contact.Channel, Status: status, Content: m,
-			})
-		}
-	case j.timer != nil:
-		// A fired timer is cancelled whether or not the engine saw it.
-		batch.CancelTimers = append(batch.CancelTimers, j.timer.ID)
 	}
-	if hook != nil {
-		if err := hook.After(ctx, tx); err != nil {
-			return nil, err
+	// A step, and at most one follow-up a hook asks for (Tx.Then).
+	var sp *flows.Sprint
+	var sess *flows.Session
+	for round := 0; round < 2; round++ {
+		switch {
+		case tx.Event != nil && !tx.Contact.Banned:
+			// A banned contact's messages are stored and go no further.
+			if sp == nil {
+				var err error
+				if sess, err = st.decodeSession(); err != nil {
+					return nil, err
+				}
+			}
+			sp = p.cfg.Engine.Step(engine.Input{
+				Bot: bot, Session: sess, Contact: tx.Contact, Event: *tx.Event, Now: now, Seed: p.seed.Add(1),
+			})
+			sess = sp.Session
+			tx.Sprint = sp
+			tx.apply(sp, status)
+		case round == 0 && j.timer != nil:
+			// A fired timer is cancelled whether or not the engine saw it.
+			batch.CancelTimers = append(batch.CancelTimers, j.timer.ID)
 		}
+		if hook != nil {
+			if err := hook.After(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		if tx.Then == nil || sp == nil {
+			break
+		}
+		tx.Event, tx.Then = tx.Then, nil
 	}
 	res := &Result{Contact: tx.Contact}
 	if sp != nil {

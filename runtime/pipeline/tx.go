@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
@@ -31,6 +32,35 @@ type Tx struct {
 	// Sprint is the engine's step, for After; nil when the engine did not
 	// run.
 	Sprint *flows.Sprint
+	// Then, set by After, is an event for the engine to step with right
+	// after this step, in the same commit (the end of a handover that
+	// found nobody). After runs again after it; a second Then is dropped.
+	Then *flows.Event
+}
+
+// apply adds a step of the engine to the batch. A timer the step cancels
+// that an earlier step of the same job set is simply not set.
+func (tx *Tx) apply(sp *flows.Sprint, status string) {
+	b := tx.Batch
+	b.Session = sp.Session
+	for _, id := range sp.CancelTimers {
+		n := len(b.Timers)
+		b.Timers = slices.DeleteFunc(b.Timers, func(t flows.Timer) bool { return t.ID == id })
+		if len(b.Timers) == n {
+			b.CancelTimers = append(b.CancelTimers, id)
+		}
+	}
+	b.Timers = append(b.Timers, sp.Timers...)
+	if sp.ContactDirty {
+		sp.Contact.UpdatedAt = tx.Now
+		tx.SetContact(sp.Contact)
+	}
+	for _, m := range sp.Messages {
+		b.Messages = append(b.Messages, store.Message{
+			Time: tx.Now, Direction: store.DirectionOut, Author: store.AuthorBot,
+			Channel: tx.Contact.Channel, Status: status, Content: m,
+		})
+	}
 }
 
 // SetContact replaces the contact, for the engine and the commit.
