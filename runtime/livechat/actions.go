@@ -226,6 +226,9 @@ func (s *Service) Transfer(ctx context.Context, by *access.Principal, id string,
 		}
 		return nil
 	})
+	if err == nil && h.Assignee == "" {
+		s.wake() // the new queue may hand it out
+	}
 	return h, err
 }
 
