@@ -472,3 +472,43 @@ func TestFilterBots(t *testing.T) {
 		t.Errorf("all: %v", b)
 	}
 }
+
+// OnConnect hears of each socket a principal opens, and of its end.
+func TestSocketOnConnect(t *testing.T) {
+	var mu sync.Mutex
+	open := map[string]int{}
+	e := start(t, func(c *live.Config) {
+		c.OnConnect = func(p *access.Principal) func() {
+			mu.Lock()
+			defer mu.Unlock()
+			open[p.Account]++
+			return func() {
+				mu.Lock()
+				defer mu.Unlock()
+				open[p.Account]--
+			}
+		}
+	})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return open["acc_agent-shop"]
+	}
+	waitCount := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for count() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("open sockets of the agent: %d, want %d", count(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	a := e.dial("", http.Header{"Authorization": {"Bearer agent-shop"}})
+	b := e.dial("", http.Header{"Authorization": {"Bearer agent-shop"}})
+	waitCount(2)
+	a.Close()
+	waitCount(1)
+	b.Close()
+	waitCount(0)
+}
