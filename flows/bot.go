@@ -50,6 +50,8 @@ type Bot struct {
 	Intents    []*Intent
 	Entities   []*Entity
 	Skills     []*Skill
+	// Channels are the plugin channel instances the bot runs on.
+	Channels []ChannelConfig
 
 	skillIndex map[string]int
 	blockIndex map[string]Ref

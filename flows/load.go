@@ -379,6 +379,8 @@ func (l *loader) build(root *yaml.Node) *Bot {
 			l.attributes(v)
 		case "entities":
 			l.entities(v)
+		case "channels":
+			l.channels(v)
 		}
 	}
 	if bot.Name == "" {

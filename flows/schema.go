@@ -79,6 +79,16 @@ func schemaDoc() obj {
 			"skill":    obj{"type": "string", "description": "The skill to enter; defaults to the intent's name."},
 		},
 	}
+	defs["channel"] = obj{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []any{"type"},
+		"properties": obj{
+			"type":   obj{"type": "string", "pattern": channelNamePattern, "description": "The channel plugin: telegram, whatsapp, messenger, twilio-sms, email, or another installed one."},
+			"name":   obj{"type": "string", "pattern": channelNamePattern, "description": "The instance's name, unique in the bot; its webhook is /hooks/{bot}/{name}. Default: the type."},
+			"config": obj{"type": "object", "description": "The plugin's settings. Write secrets as ${ENV_VAR}: the server reads them from its environment."},
+		},
+	}
 	defs["entity"] = obj{
 		"type":                 "object",
 		"additionalProperties": false,
@@ -105,6 +115,7 @@ func schemaDoc() obj {
 			"attributes":  obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/attribute"}},
 			"intents":     obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/intent"}},
 			"entities":    obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/entity"}},
+			"channels":    obj{"type": "array", "items": obj{"$ref": "#/$defs/channel"}, "description": "The plugin channels the bot runs on (Telegram, WhatsApp…), besides the built-in web chat and REST."},
 			"skills": obj{
 				"type":                 "object",
 				"minProperties":        1,
