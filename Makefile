@@ -4,7 +4,7 @@ PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
 RACE_PKGS := ./runtime/... ./cmd/...
 
-.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build
+.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
@@ -52,6 +52,23 @@ browser-deps:
 
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
+
+# The web UI (editor/: the console at /console): install its npm packages
+# from package-lock.json and build editor/dist, which is committed and
+# embedded into the binary. Run it after changing editor/, and commit
+# editor/dist with the change: `make test` (TestDistFresh in ./editor)
+# fails when dist/ was built from other sources.
+editor:
+	cd editor && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+# A stricter check than the source hash: rebuild into a temporary folder
+# and compare with the committed editor/dist, file by file.
+editor-check:
+	@cd editor && npm ci --no-audit --no-fund --loglevel=error && \
+	  out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  npx tsc --noEmit && npx vite build --outDir "$$out" --emptyOutDir --logLevel warn && \
+	  if diff -r "$$out" dist >/dev/null; then echo "editor/dist is up to date"; \
+	  else diff -rq "$$out" dist; echo "editor/dist differs from a fresh build: run make editor and commit editor/dist"; exit 1; fi
 
 examples:
 	$(GO) run ./cmd/switchboard validate --strict flows/examples/*.yaml

@@ -20,6 +20,7 @@ import (
 
 	"github.com/fasthttp/router"
 
+	"github.com/switchboard-bots/switchboard/editor"
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/api"
@@ -317,7 +318,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	srv := server.New(server.Config{
 		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
-		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount},
+		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount},
 	}, p.BotIDs)
 	// stop takes everything down in order: sockets get a close frame, the
 	// server finishes open requests, the pipeline drains, the outbox stops;
@@ -351,6 +352,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	fmt.Fprintf(out, "                 embed: <script src=\"%s/webchat/widget.js\" data-bot=\"%s\"></script>\n", base, demo)
 	fmt.Fprintf(out, "  REST channel:  POST %s/webhooks/rest/webhook  {\"sender\": \"u1\", \"message\": \"hi\"}\n", base)
 	fmt.Fprintf(out, "  API:           %s/api/v1  (sign in: POST %s/api/v1/auth/login; spec: %s/api/v1/openapi.json)\n", base, base, base)
+	fmt.Fprintf(out, "  console:       %s%s/\n", base, editor.Base)
 	fmt.Fprintf(out, "  health:        %s/healthz   metrics: %s/metrics\n", base, base)
 	switch {
 	case created && envPW == "":
