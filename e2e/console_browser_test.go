@@ -10,9 +10,10 @@ import (
 )
 
 // TestConsoleBrowser starts `switchboard serve` and runs the console's
-// browser tests (e2e/browser/console*.e2e.mjs: playwright-core driving
-// Debian's chromium) against the console it embeds. `make browser-deps`
-// installs chromium and the npm packages.
+// browser tests (e2e/browser/*.e2e.mjs: playwright-core driving Debian's
+// chromium) against the console it embeds, one file after the other: they
+// share the server, and one's handovers must not show in another's queue
+// while it runs. `make browser-deps` installs chromium and the npm packages.
 func TestConsoleBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
@@ -33,16 +34,16 @@ func TestConsoleBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s is missing: run `make browser-deps` (apt-get install chromium) or set CHROMIUM", chromium)
 	}
-	tests, err := filepath.Glob(filepath.Join(dir, "console*.e2e.mjs"))
+	tests, err := filepath.Glob(filepath.Join(dir, "*.e2e.mjs"))
 	if err != nil || len(tests) == 0 {
-		t.Fatalf("no console*.e2e.mjs in %s", dir)
+		t.Fatalf("no *.e2e.mjs in %s", dir)
 	}
 
 	srv := startServer(t, "--data", t.TempDir(), "--bots", filepath.Join(root, "flows", "examples"), "--default-bot", "support")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, tests...)...)
+	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-concurrency=1", "--test-reporter=spec"}, tests...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_URL="+srv.base, "SWITCHBOARD_ADMIN_PASSWORD="+adminPassword,
 		"CHROMIUM="+chromium, "NO_COLOR=1", "FORCE_COLOR=0")

@@ -53,9 +53,11 @@ const MaxValueDepth = 32
 // Header bytes: kind in the high nibble, format version in the low one.
 const (
 	hdrSession = 0x11
-	hdrContact = 0x21
-	hdrTimer   = 0x31
-	hdrContent = 0x41
+	hdrContact = 0x22 // version 2: with the queue
+	// hdrContactV1 heads contacts written before the queue, still read.
+	hdrContactV1 = 0x21
+	hdrTimer     = 0x31
+	hdrContent   = 0x41
 )
 
 // Value tags.
@@ -218,12 +220,16 @@ func AppendContact(dst []byte, c *Contact) ([]byte, error) {
 	if dst, err = appendTime(dst, c.UpdatedAt); err != nil {
 		return dst[:start], fmt.Errorf("encode contact %s: updated_at: %w", c.ID, err)
 	}
-	return dst, nil
+	return appendString(dst, c.Queue), nil
 }
 
 // UnmarshalContact decodes a contact written by MarshalContact.
 func UnmarshalContact(b []byte) (*Contact, error) {
-	d := newDecoder(b, hdrContact)
+	hdr := byte(hdrContact)
+	if len(b) > 0 && b[0] == hdrContactV1 {
+		hdr = hdrContactV1
+	}
+	d := newDecoder(b, hdr)
 	c := &Contact{}
 	c.ID = d.str()
 	c.Bot = d.str()
@@ -236,6 +242,9 @@ func UnmarshalContact(b []byte) (*Contact, error) {
 	c.Banned = d.bool()
 	c.CreatedAt = d.time()
 	c.UpdatedAt = d.time()
+	if hdr == hdrContact {
+		c.Queue = d.str()
+	}
 	if err := d.finish("contact"); err != nil {
 		return nil, err
 	}

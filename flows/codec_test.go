@@ -339,7 +339,7 @@ func TestContactRoundTrip(t *testing.T) {
 		{ID: "c1", Bot: "shop", Channel: "telegram", ExternalID: "12345", Name: "Zoë 山田",
 			Attributes: map[string]any{"plan": "gold", "orders": 3, "tags": []any{"a"}, "since": codecNow},
 			Tags:       []string{"vip", "returning"}, Status: "waiting", Banned: true,
-			CreatedAt: codecNow.Add(-time.Hour), UpdatedAt: codecNow},
+			CreatedAt: codecNow.Add(-time.Hour), UpdatedAt: codecNow, Queue: "billing"},
 		{ID: "c2", Attributes: map[string]any{}, Tags: []string{}},
 	}
 	for i, c := range cases {
@@ -582,4 +582,20 @@ func BenchmarkSessionCodec(b *testing.B) {
 		}
 		b.ReportMetric(float64(n), "bytes")
 	})
+}
+
+// Contacts written before the queue (format version 1) still read.
+func TestContactV1(t *testing.T) {
+	c := &Contact{ID: "c1", Bot: "shop", Channel: "webchat", Tags: []string{}, CreatedAt: codecNow, UpdatedAt: codecNow}
+	b, err := MarshalContact(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1 is version 2 without its last field (an empty queue: one
+	// zero length byte) and with the old header.
+	v1 := append([]byte{hdrContactV1}, b[1:len(b)-1]...)
+	got, err := UnmarshalContact(v1)
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("version 1: %#v %v", got, err)
+	}
 }

@@ -65,6 +65,10 @@ type Contact struct {
 	Banned    bool      `json:"banned,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Queue is the live-chat queue (team) of the contact's latest handover.
+	// An agent sees the conversations of their bots that went to one of
+	// their teams' queues, or to none.
+	Queue string `json:"queue,omitempty"`
 }
 
 // HasTag reports whether the contact carries tag.

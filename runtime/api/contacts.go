@@ -64,6 +64,14 @@ func (a *API) listContacts(ctx *fasthttp.RequestCtx) {
 type botSet struct {
 	all  bool
 	bots []string
+	// queue, when set, must accept a contact's bot and queue: an agent
+	// sees the conversations of its teams' queues (and of none).
+	queue func(bot, queue string) bool
+}
+
+// sees reports whether the set takes c.
+func (bs botSet) sees(c *flows.Contact) bool {
+	return bs.queue == nil || bs.queue(c.Bot, c.Queue)
 }
 
 // botsOf is the bots a request reads contacts of: the one it asks for
@@ -73,19 +81,32 @@ type botSet struct {
 func botsOf(ctx *fasthttp.RequestCtx, bot string) botSet {
 	p := PrincipalOf(ctx)
 	seen, all := p.BotSet()
+	var queue func(bot, queue string) bool
+	if p.Restricted() {
+		queue = p.SeesQueue
+	}
 	switch {
 	case bot != "" && p.SeesBot(bot):
-		return botSet{bots: []string{bot}}
+		return botSet{bots: []string{bot}, queue: queue}
 	case bot != "":
 		return botSet{}
 	}
-	return botSet{all: all, bots: seen}
+	return botSet{all: all, bots: seen, queue: queue}
 }
 
 // contactPage is Store.Contacts over a set of bots: their contacts in ID
 // order after cursor, limit of them, and the cursor of the next page. For
-// several bots it merges a page of each.
+// several bots it merges a page of each. Contacts the set does not see are
+// left out, so a page may be short while the cursor goes on.
 func (a *API) contactPage(ctx context.Context, bs botSet, cursor string, limit int) ([]*flows.Contact, string, error) {
+	page, next, err := a.contactPageAll(ctx, bs, cursor, limit)
+	if bs.queue != nil {
+		page = slices.DeleteFunc(page, func(c *flows.Contact) bool { return !bs.sees(c) })
+	}
+	return page, next, err
+}
+
+func (a *API) contactPageAll(ctx context.Context, bs botSet, cursor string, limit int) ([]*flows.Contact, string, error) {
 	switch {
 	case bs.all:
 		return a.cfg.Store.Contacts(ctx, "", cursor, limit)
@@ -122,7 +143,7 @@ func (a *API) contactPage(ctx context.Context, bs botSet, cursor string, limit i
 func (a *API) scanContacts(ctx context.Context, bots botSet, cursor string, limit int, keep func(*flows.Contact) (bool, error)) (next string, scanned int, truncated bool, err error) {
 	kept, last := 0, cursor
 	for {
-		page, more, err := a.contactPage(ctx, bots, last, store.MaxPage)
+		page, more, err := a.contactPageAll(ctx, bots, last, store.MaxPage)
 		if err != nil {
 			return "", scanned, false, err
 		}
@@ -135,6 +156,9 @@ func (a *API) scanContacts(ctx context.Context, bots botSet, cursor string, limi
 			}
 			scanned++
 			last = c.ID
+			if !bots.sees(c) {
+				continue
+			}
 			took, err := keep(c)
 			if err != nil {
 				return "", scanned, false, err
@@ -182,7 +206,7 @@ func matchContact(c *flows.Contact, words []string) bool {
 func (a *API) contact(ctx *fasthttp.RequestCtx, rctx context.Context) *flows.Contact {
 	c, err := a.cfg.Store.Contact(rctx, pathID(ctx))
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesBot(c.Bot)):
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesQueue(c.Bot, c.Queue)):
 		web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+pathID(ctx), nil)
 		return nil
 	case err != nil:
@@ -351,7 +375,7 @@ func (a *API) updateContact(ctx *fasthttp.RequestCtx, fn func(bot *flows.Bot, c 
 	// Through the contact's shard, so the change is ordered with the
 	// conversation's steps and the shard's copy stays current.
 	c, err = a.cfg.Pipeline.UpdateContact(rctx, id, func(c *flows.Contact) error {
-		if !p.SeesBot(c.Bot) {
+		if !p.SeesQueue(c.Bot, c.Queue) {
 			return store.ErrNotFound
 		}
 		return fn(a.bot(c.Bot), c)

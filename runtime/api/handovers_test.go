@@ -117,6 +117,24 @@ func TestHandoverAPI(t *testing.T) {
 	if status, _ := e.do("GET", "/api/v1/handovers/"+id, sam, ""); status != 404 {
 		t.Fatalf("sam reads it: %d", status)
 	}
+	// The conversation went to billing: sales agents do not see it at all.
+	cid := page.Handovers[0].Contact.ID
+	for _, path := range []string{"/api/v1/contacts/" + cid, "/api/v1/contacts/" + cid + "/messages", "/api/v1/messages/search?q=invoice&contact=" + cid} {
+		if status, body := e.do("GET", path, sam, ""); status != 404 {
+			t.Fatalf("sam: GET %s: %d %s", path, status, body)
+		}
+		if status, body := e.do("GET", path, ann, ""); status != 200 {
+			t.Fatalf("ann: GET %s: %d %s", path, status, body)
+		}
+	}
+	for _, path := range []string{"/api/v1/conversations", "/api/v1/contacts", "/api/v1/messages/search?q=invoice"} {
+		if status, body := e.do("GET", path, sam, ""); status != 200 || strings.Contains(body, cid) {
+			t.Fatalf("sam: GET %s lists the billing conversation: %d %s", path, status, body)
+		}
+		if status, body := e.do("GET", path, ann, ""); status != 200 || !strings.Contains(body, cid) {
+			t.Fatalf("ann: GET %s: %d %s", path, status, body)
+		}
+	}
 	if status, body := e.do("GET", "/api/v1/handovers?status=waiting", ann, ""); status != 400 || !strings.Contains(body, "invalid_status") {
 		t.Fatalf("unknown status: %d %s", status, body)
 	}

@@ -231,7 +231,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor belongs to a search of another conversation", nil)
 			return
 		}
-		if c, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesBot(c.Bot)) {
+		if c, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesQueue(c.Bot, c.Queue)) {
 			web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+contact, nil)
 			return
 		} else if err != nil {
@@ -259,7 +259,7 @@ func (s *searcher) scanAll(bots botSet, cur searchCursor) error {
 		// conversation outside bots.
 		if !bots.all {
 			c, err := s.a.cfg.Store.Contact(s.ctx, cur.Contact)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && !bots.has(c.Bot)) {
+			if errors.Is(err, store.ErrNotFound) || (err == nil && (!bots.has(c.Bot) || !bots.sees(c))) {
 				return store.ErrBadCursor
 			} else if err != nil {
 				return err
@@ -271,11 +271,15 @@ func (s *searcher) scanAll(bots botSet, cur searchCursor) error {
 		}
 	}
 	for {
-		page, more, err := s.a.contactPage(s.ctx, bots, last, 100)
+		page, more, err := s.a.contactPageAll(s.ctx, bots, last, 100)
 		if err != nil {
 			return err
 		}
 		for _, c := range page {
+			if !bots.sees(c) {
+				last = c.ID
+				continue
+			}
 			goOn, err := s.scanContact(c.ID, "")
 			if err != nil || !goOn {
 				return err

@@ -47,7 +47,8 @@ type Event struct {
 	Type    string
 	Bot     string
 	Contact string
-	// Queue is a handover event's queue.
+	// Queue is the handover's queue for a handover event, else the
+	// conversation's (flows.Contact.Queue).
 	Queue string
 	JSON  []byte
 }
@@ -68,8 +69,9 @@ type Filter struct {
 	Types   []string `json:"types,omitempty"`
 	// Bots, when set, bounds everything else: the principal's bots.
 	Bots []string `json:"bots,omitempty"`
-	// SeesQueue, when set, must accept the queue of a handover event: an
-	// agent sees the handovers of its teams only.
+	// SeesQueue, when set, must accept an event's queue (the handover's,
+	// or the conversation's: flows.Contact.Queue): an agent sees the
+	// conversations and handovers of its teams' queues only.
 	SeesQueue func(bot, queue string) bool `json:"-"`
 }
 
@@ -77,7 +79,7 @@ func (f *Filter) match(bot, contact, typ, queue string) bool {
 	if (f.Bot != "" && f.Bot != bot) || (len(f.Bots) > 0 && !slices.Contains(f.Bots, bot)) {
 		return false
 	}
-	if typ == TypeHandover && f.SeesQueue != nil && !f.SeesQueue(bot, queue) {
+	if f.SeesQueue != nil && !f.SeesQueue(bot, queue) {
 		return false
 	}
 	switch {
@@ -286,16 +288,16 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	contactChanged := c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At)
 	var kinds []kind
 	if contactChanged {
-		kinds = append(kinds, kind{typ: TypeContact})
+		kinds = append(kinds, kind{typ: TypeContact, queue: c.Contact.Queue})
 	}
 	if len(c.Messages) > 0 {
-		kinds = append(kinds, kind{typ: TypeMessage, n: len(c.Messages)})
+		kinds = append(kinds, kind{typ: TypeMessage, queue: c.Contact.Queue, n: len(c.Messages)})
 	}
 	for _, ho := range c.Handovers {
 		kinds = append(kinds, kind{typ: TypeHandover, queue: ho.Queue})
 	}
 	if c.HandoverEnd != "" {
-		kinds = append(kinds, kind{typ: TypeHandoverEnd})
+		kinds = append(kinds, kind{typ: TypeHandoverEnd, queue: c.Contact.Queue})
 	}
 	if len(kinds) == 0 || !h.wanted(c.Contact.Bot, c.Contact.ID, kinds) {
 		return
@@ -308,6 +310,9 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	evs := make([]pending, 0, len(c.Messages)+2)
 	add := func(b eventBody) {
 		b.Bot, b.Contact = bot, contact
+		if b.Type != TypeHandover {
+			b.queue = c.Contact.Queue
+		}
 		if body, err := json.Marshal(b); err == nil {
 			evs = append(evs, pending{b.Type, b.queue, body})
 		}

@@ -226,7 +226,7 @@ func TestUnwatchedEventsNumbered(t *testing.T) {
 // everything of the conversation it has open.
 func TestFilterTypesContactAndQueues(t *testing.T) {
 	h := live.NewHub()
-	billing := func(bot, queue string) bool { return queue == "billing" }
+	billing := func(bot, queue string) bool { return queue == "" || queue == "billing" }
 	console := h.Subscribe(live.Filter{Contact: "c2", Types: []string{live.TypeHandover}, SeesQueue: billing}, 0)
 	handover := func(contact, queue string) pipeline.Committed {
 		c := step("shop", contact, 1, 1)

@@ -237,9 +237,16 @@ func TestSocketStreamsMessages(t *testing.T) {
 // waitSubscribed waits for the sockets dialled to hold their subscription.
 func waitSubscribed(t *testing.T, e *env) {
 	t.Helper()
-	for i := 0; e.hub.Subscribers() == 0; i++ {
-		if i > 200 {
-			t.Fatal("no subscriber")
+	waitSubscribers(t, e, 1)
+}
+
+// waitSubscribers waits until n sockets are subscribed: a dial returns
+// once the handshake is done, a moment before the server subscribes it.
+func waitSubscribers(t *testing.T, e *env, n int) {
+	t.Helper()
+	for i := 0; e.hub.Subscribers() < n; i++ {
+		if i > 400 {
+			t.Fatalf("%d subscribers, want %d", e.hub.Subscribers(), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -285,6 +292,7 @@ func TestSocketFilter(t *testing.T) {
 	if f, _ := next(t, byFrame, 2*time.Second); f.Type != "subscribed" {
 		t.Fatalf("%+v", f)
 	}
+	waitSubscribers(t, e, 2)
 	e.chat("u1", "hi")
 	e.chat("u2", "hi")
 	for _, ws := range []*websocket.Conn{byQuery, byFrame} {
@@ -381,6 +389,7 @@ func TestSocketBots(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 	program := e.dial("", nil)
+	waitSubscribers(t, e, 5)
 	e.chat("u1", "hi")
 	for _, ws := range []*websocket.Conn{mine, program} {
 		for i := 0; i < 3; i++ { // contact, in, out
@@ -430,6 +439,12 @@ func TestSocketCookie(t *testing.T) {
 	// The server's own origin (https too: behind a TLS proxy), or an
 	// allowed one.
 	for _, origin := range []string{"http://" + e.addr, "https://" + e.addr, "https://console.example.com"} {
+		for i := 0; e.hub.Subscribers() > 0; i++ { // the previous socket's
+			if i > 400 {
+				t.Fatal("the previous socket stays subscribed")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		ws := e.dial("", http.Header{"Cookie": {cookie}, "Origin": {origin}})
 		waitSubscribed(t, e)
 		e.chat("u-"+origin, "hi")

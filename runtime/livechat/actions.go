@@ -204,6 +204,7 @@ func (s *Service) Transfer(ctx context.Context, by *access.Principal, id string,
 		}
 		if t.Team != "" {
 			h.Queue = t.Team
+			setQueue(tx, t.Team)
 		}
 		what := "transferred"
 		if acct != nil {

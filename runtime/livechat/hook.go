@@ -124,6 +124,7 @@ func (s *Service) openHandover(ctx context.Context, tx *pipeline.Tx, req *flows.
 		CreatedAt: tx.Now, LastCustomerAt: s.lastCustomer(tx),
 	}
 	record(h, "", store.HandoverNew, "", tx.Now)
+	setQueue(tx, h.Queue)
 	set, err := s.Settings(ctx, c.Bot)
 	if err != nil {
 		return err
@@ -155,6 +156,17 @@ func (s *Service) openHandover(ctx context.Context, tx *pipeline.Tx, req *flows.
 		s.notify.send(set.NotifyWebhook, notice(h, c, "no agent is online"))
 	}
 	return nil
+}
+
+// setQueue files the conversation under queue: the agents who see it are
+// those of the queue's team (flows.Contact.Queue).
+func setQueue(tx *pipeline.Tx, queue string) {
+	if tx.Contact.Queue == queue {
+		return
+	}
+	c := tx.Contact.Clone()
+	c.Queue = queue
+	tx.SetContact(c)
 }
 
 // lastCustomer is when the customer last wrote, as far as this step knows:
