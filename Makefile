@@ -2,9 +2,9 @@
 GO ?= go
 PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
-RACE_PKGS := ./runtime/... ./cmd/...
+RACE_PKGS := ./runtime/... ./cmd/... ./plugins/...
 
-.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check
+.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check proto
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
@@ -87,3 +87,25 @@ bench:
 
 generate:
 	$(GO) generate ./schema
+
+# Regenerate the plugin protocol's Go code (plugins/proto/…/*.pb.go, which
+# is committed: builds need no protoc). protoc is Debian's protobuf-compiler
+# (installed when missing; root or sudo); the Go generators are installed at
+# pinned versions into bin/tools. The same versions give byte-identical
+# output: run it after changing a .proto and commit the result.
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTO_DIR := plugins/proto
+TOOLS := $(CURDIR)/bin/tools
+proto:
+	@if ! command -v protoc >/dev/null 2>&1; then \
+	  echo "Installing Debian's protobuf-compiler"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends protobuf-compiler; \
+	fi
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH="$(TOOLS):$$PATH" protoc -I $(PROTO_DIR) \
+	  --go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
+	  --go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
+	  $$(cd $(PROTO_DIR) && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort | sed 's|^|$(PROTO_DIR)/|')

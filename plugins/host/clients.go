@@ -1,0 +1,151 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/plugins/internal/client"
+	"github.com/switchboard-bots/switchboard/plugins/sdk"
+)
+
+// ErrNotPolling is returned by Receive for a channel that does not poll.
+var ErrNotPolling = client.ErrNotPolling
+
+// ChannelClient calls a channel plugin. It stays valid across restarts of
+// the plugin: calls go to whichever process runs, and wait (within their
+// timeout) while it restarts. Errors are *sdk.Error.
+type ChannelClient struct {
+	m *managed
+}
+
+// Name is the channel type from the manifest.
+func (c *ChannelClient) Name() string { return c.m.statusCopy().Name }
+
+// Manifest is the manifest read at the last launch.
+func (c *ChannelClient) Manifest() sdk.ChannelManifest {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	return c.m.channelM
+}
+
+// Polling reports whether the channel implements Receive.
+func (c *ChannelClient) Polling() bool {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	return c.m.polling
+}
+
+// Configure sets up an instance; the host applies it again whenever the
+// plugin restarts. An instance the plugin refuses keeps its previous
+// configuration, if any.
+func (c *ChannelClient) Configure(ctx context.Context, instance string, config json.RawMessage) error {
+	_, err := call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (struct{}, error) {
+		return struct{}{}, conn.ConfigureChannel(ctx, instance, config)
+	})
+	if err == nil {
+		c.m.mu.Lock()
+		c.m.instances[instance] = append(json.RawMessage(nil), config...)
+		c.m.mu.Unlock()
+		c.m.updateSecrets()
+	}
+	return err
+}
+
+// Unconfigure forgets an instance: it is not configured again after a
+// restart.
+func (c *ChannelClient) Unconfigure(instance string) {
+	c.m.mu.Lock()
+	delete(c.m.instances, instance)
+	c.m.mu.Unlock()
+	c.m.updateSecrets()
+}
+
+// HandleWebhook hands the plugin a request received for the instance.
+func (c *ChannelClient) HandleWebhook(ctx context.Context, instance string, r *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
+	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (*sdk.WebhookResult, error) {
+		return conn.HandleWebhook(ctx, instance, r)
+	})
+}
+
+// Send sends a message through the instance and returns the provider's
+// id for it.
+func (c *ChannelClient) Send(ctx context.Context, instance string, m *sdk.OutboundMessage) (string, error) {
+	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (string, error) {
+		return conn.Send(ctx, instance, m)
+	})
+}
+
+// Receive runs a polling channel's instance until ctx ends: what the
+// plugin receives is handed to fn, one batch at a time, and acknowledged
+// with fn's verdict (nil once stored). The stream is opened again after
+// the plugin restarts. It returns ctx's error, ErrNotPolling, or the
+// plugin's error once it has failed for good.
+func (c *ChannelClient) Receive(ctx context.Context, instance string, fn func(context.Context, sdk.Received) error) error {
+	backoff := c.m.h.cfg.MinBackoff
+	for {
+		p, err := c.m.conn(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			return err // failed for good, or the host closed
+		}
+		started := time.Now()
+		err = p.conn.Receive(ctx, instance, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, client.ErrNotPolling) {
+			return err
+		}
+		c.m.log.Warn("receive stream ended; opening it again", "instance", instance, "error", err)
+		if time.Since(started) > c.m.h.cfg.StableAfter {
+			backoff = c.m.h.cfg.MinBackoff
+		}
+		if !sleep(ctx, backoff) {
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, c.m.h.cfg.MaxBackoff)
+	}
+}
+
+// IntegrationClient calls an integration plugin; like ChannelClient it
+// stays valid across restarts.
+type IntegrationClient struct {
+	m *managed
+}
+
+// Name is the integration's name from the manifest.
+func (c *IntegrationClient) Name() string { return c.m.statusCopy().Name }
+
+// Manifest is the manifest read at the last launch.
+func (c *IntegrationClient) Manifest() sdk.IntegrationManifest {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	return c.m.integM
+}
+
+// Configure sets the integration's configuration, applied again whenever
+// the plugin restarts.
+func (c *IntegrationClient) Configure(ctx context.Context, config json.RawMessage) error {
+	_, err := call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (struct{}, error) {
+		return struct{}{}, conn.ConfigureIntegration(ctx, config)
+	})
+	if err == nil {
+		c.m.mu.Lock()
+		c.m.integConfig, c.m.hasConfig = append(json.RawMessage(nil), config...), true
+		c.m.mu.Unlock()
+		c.m.updateSecrets()
+	}
+	return err
+}
+
+// Invoke runs an action; id is the runtime's id of the invocation (the
+// same on every retry).
+func (c *IntegrationClient) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation, id string) (json.RawMessage, error) {
+	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (json.RawMessage, error) {
+		return conn.Invoke(ctx, action, params, conv, id)
+	})
+}

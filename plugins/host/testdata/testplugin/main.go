@@ -1,0 +1,127 @@
+// Command testplugin is the host tests' plugin: a channel (or, built with
+// -ldflags "-X main.kind=integration", an integration) that misbehaves on
+// request.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/plugins/sdk"
+)
+
+var (
+	kind = "channel"
+	name = "testchan"
+)
+
+type channel struct {
+	mu   sync.Mutex
+	conf map[string]string
+}
+
+func (c *channel) Manifest() sdk.ChannelManifest {
+	return sdk.ChannelManifest{Name: name, Version: "0.0.1", Secrets: []string{"/token"}, Capabilities: sdk.Capabilities{Buttons: true, ReplyWindow: 24 * time.Hour}}
+}
+
+func (c *channel) Configure(_ context.Context, instance string, config json.RawMessage) error {
+	var v struct{ Token string }
+	if err := json.Unmarshal(config, &v); err != nil || v.Token == "" {
+		return sdk.ConfigError("/token", "a token is required")
+	}
+	c.mu.Lock()
+	c.conf[instance] = v.Token
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *channel) HandleWebhook(_ context.Context, instance string, r *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
+	return &sdk.WebhookResult{Status: 202, Body: r.Body, Messages: []sdk.InboundMessage{{Sender: "u", Content: sdk.Content{Text: string(r.Body)}}}}, nil
+}
+
+func (c *channel) Send(ctx context.Context, instance string, m *sdk.OutboundMessage) (string, error) {
+	c.mu.Lock()
+	token, ok := c.conf[instance]
+	c.mu.Unlock()
+	if !ok {
+		return "", sdk.Final(fmt.Errorf("instance %s is not configured", instance))
+	}
+	if m.Content.Text == "leak" { // a careless plugin
+		sdk.Logger().Info("sending with token "+token, "token", token)
+	}
+	return act(ctx, m.Content.Text)
+}
+
+// act does what text says.
+func act(ctx context.Context, text string) (string, error) {
+	switch text {
+	case "hang": // ignores ctx: the host must restart the plugin
+		time.Sleep(time.Hour)
+	case "crash":
+		os.Exit(2)
+	case "spam":
+		for i := 0; i < 300; i++ {
+			sdk.Logger().Info("spam", "i", i)
+		}
+	case "pid":
+		return strconv.Itoa(os.Getpid()), nil
+	case "slow":
+		select {
+		case <-time.After(time.Hour):
+		case <-ctx.Done():
+			return "", sdk.Retryable(ctx.Err(), 0)
+		}
+	}
+	return "ok:" + text, nil
+}
+
+// Poll emits one message a tick.
+func (c *channel) Poll(ctx context.Context, instance string, emit func(context.Context, sdk.Received) error) error {
+	for i := 1; ; i++ {
+		err := emit(ctx, sdk.Received{Messages: []sdk.InboundMessage{{Sender: strconv.Itoa(os.Getpid()), ID: strconv.Itoa(i)}}})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+type integration struct{}
+
+func (integration) Manifest() sdk.IntegrationManifest {
+	return sdk.IntegrationManifest{Name: name, Version: "0.0.2", Actions: []sdk.Action{{Name: "act", Description: "does what text says"}}}
+}
+
+func (integration) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
+	if action != "act" {
+		return nil, sdk.Final(errors.New("no such action"))
+	}
+	var p struct{ Text string }
+	_ = json.Unmarshal(params, &p)
+	out, err := act(ctx, p.Text)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]string{"out": out, "bot": conv.Bot})
+}
+
+func main() {
+	if kind == "integration" {
+		sdk.ServeIntegration(integration{})
+		return
+	}
+	sdk.ServeChannel(&channel{conf: map[string]string{}})
+}

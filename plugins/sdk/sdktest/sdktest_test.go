@@ -1,0 +1,224 @@
+package sdktest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/plugins/sdk"
+	"github.com/switchboard-bots/switchboard/plugins/sdk/sdktest"
+)
+
+// recorder is a testing.TB that keeps failures instead of failing.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Error(args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprint(args...))
+}
+func (r *recorder) Errorf(f string, args ...any) { r.Error(fmt.Sprintf(f, args...)) }
+
+func post(t *testing.T, url, body string, header map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestProviderReportsEveryMismatch(t *testing.T) {
+	p := sdktest.NewProvider(t)
+	p.Expect(
+		sdktest.Mock{Path: "/a", JSON: `{"x": 1, "y": [1, 2]}`, Header: map[string]string{"Authorization": "Bearer k"}, Response: `{"ok": true}`},
+		sdktest.Mock{Path: "/b", Status: 201},
+		sdktest.Mock{Method: "GET", Path: "/never"},
+	)
+	// Matches /a: key order and spacing do not matter.
+	if st := post(t, p.URL+"/a", `{"y":[1,2],"x":1}`, map[string]string{"Authorization": "Bearer k"}); st != 200 {
+		t.Fatalf("status %d", st)
+	}
+	// /b with a wrong header would still be answered; here: right.
+	if st := post(t, p.URL+"/b", ``, nil); st != 201 {
+		t.Fatalf("status %d", st)
+	}
+	// Nobody expects /c.
+	if st := post(t, p.URL+"/c", `{}`, nil); st != http.StatusNotImplemented {
+		t.Fatalf("status %d", st)
+	}
+	r := &recorder{TB: t}
+	p.Verify(r)
+	if len(r.errs) != 2 || !strings.Contains(r.errs[0], "unexpected request POST /c") || !strings.Contains(r.errs[1], "GET /never was not called") {
+		t.Fatalf("errors = %q", r.errs)
+	}
+
+	p.Expect(sdktest.Mock{Path: "/a", JSON: `{"x": 1}`, Header: map[string]string{"Authorization": "Bearer k"}})
+	post(t, p.URL+"/a", `{"x": 2}`, map[string]string{"Authorization": "Bearer nope"})
+	r = &recorder{TB: t}
+	p.Verify(r)
+	if len(r.errs) != 2 {
+		t.Fatalf("errors = %q", r.errs)
+	}
+}
+
+// leaky logs its configuration: the secrets check must catch it.
+type leaky struct{ sdk.Channel }
+
+func (leaky) Manifest() sdk.ChannelManifest { return sdk.ChannelManifest{Name: "leaky"} }
+func (leaky) Configure(_ context.Context, instance string, config json.RawMessage) error {
+	sdk.Logger().Info("configured", "instance", instance, "config", string(config))
+	return nil
+}
+
+func TestSecretsInLogsAreCaught(t *testing.T) {
+	p := sdktest.Start(t, leaky{})
+	if err := p.Configure("x", json.RawMessage(`{"token": "hunter2-very-secret"}`)); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{TB: t}
+	p.CheckSecrets(r, []string{"hunter2-very-secret"})
+	if len(r.errs) != 1 || strings.Contains(r.errs[0], "hunter2") {
+		t.Fatalf("errors = %q", r.errs)
+	}
+	r = &recorder{TB: t}
+	p.CheckSecrets(r, []string{"not-there"}, "an answer")
+	if len(r.errs) != 0 {
+		t.Fatalf("errors = %q", r.errs)
+	}
+}
+
+// poller emits two batches and reports what the host said.
+type poller struct {
+	sdk.Channel
+	results chan error
+}
+
+func (p *poller) Manifest() sdk.ChannelManifest { return sdk.ChannelManifest{Name: "poller"} }
+func (p *poller) Poll(ctx context.Context, instance string, emit func(context.Context, sdk.Received) error) error {
+	for i := 1; i <= 2; i++ {
+		err := emit(ctx, sdk.Received{
+			Messages: []sdk.InboundMessage{{Sender: instance, ID: fmt.Sprint(i), Content: sdk.Content{Text: "m", Buttons: []sdk.Button{{Title: "b", Payload: "p"}}}, Time: time.UnixMilli(1700000000000).UTC()}},
+			Statuses: []sdk.StatusUpdate{{ExternalID: "e", Status: sdk.StatusRead}},
+		})
+		p.results <- err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func TestReceiveAcknowledgesEachEvent(t *testing.T) {
+	impl := &poller{results: make(chan error, 2)}
+	p := sdktest.Start(t, impl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []sdk.Received
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Receive(ctx, "inst", func(_ context.Context, r sdk.Received) error {
+			got = append(got, r)
+			if len(got) == 1 {
+				return errors.New("store is full")
+			}
+			return nil
+		})
+	}()
+	first, second := <-impl.results, <-impl.results
+	if first == nil || !strings.Contains(first.Error(), "store is full") || !sdk.IsRetryable(first) {
+		t.Errorf("first emit = %v, want the host's refusal", first)
+	}
+	if second != nil {
+		t.Errorf("second emit = %v", second)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Receive = %v", err)
+	}
+	if len(got) != 2 || got[1].Messages[0].ID != "2" || got[1].Messages[0].Sender != "inst" ||
+		got[1].Messages[0].Content.Buttons[0].Payload != "p" || !got[1].Messages[0].Time.Equal(time.UnixMilli(1700000000000)) ||
+		got[1].Statuses[0].Status != sdk.StatusRead {
+		t.Errorf("got %+v", got)
+	}
+}
+
+func TestReceiveOfANonPollingChannel(t *testing.T) {
+	p := sdktest.Start(t, leaky{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := p.Receive(ctx, "x", func(context.Context, sdk.Received) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "does not poll") {
+		t.Fatalf("Receive = %v", err)
+	}
+}
+
+type calc struct{}
+
+func (calc) Manifest() sdk.IntegrationManifest {
+	return sdk.IntegrationManifest{Name: "calc", Version: "0.1.0", Actions: []sdk.Action{
+		{Name: "add", Description: "adds", Params: json.RawMessage(`{"type":"object"}`), Result: json.RawMessage(`{"type":"number"}`)},
+	}}
+}
+
+func (calc) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
+	switch action {
+	case "add":
+		var p struct{ A, B float64 }
+		if err := json.Unmarshal(params, &p); err != nil {
+			return nil, sdk.Final(err)
+		}
+		return json.Marshal(map[string]any{"sum": p.A + p.B, "bot": conv.Bot, "vip": conv.Attributes["vip"]})
+	case "busy":
+		return nil, sdk.Retryable(errors.New("busy"), 2*time.Second)
+	case "boom":
+		panic("boom")
+	}
+	return nil, sdk.Final(fmt.Errorf("no action %q", action))
+}
+
+func TestIntegrationRoundTrip(t *testing.T) {
+	p := sdktest.Start(t, calc{})
+	m, err := p.IntegrationManifest()
+	if err != nil || m.Name != "calc" || len(m.Actions) != 1 || string(m.Actions[0].Result) != `{"type":"number"}` {
+		t.Fatalf("manifest = %+v, %v", m, err)
+	}
+	if err := p.ConfigureIntegration(json.RawMessage(`{}`)); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	res, err := p.Invoke("add", json.RawMessage(`{"A": 1, "B": 2}`), sdk.Conversation{Bot: "b1", Attributes: map[string]any{"vip": true}})
+	if err != nil || string(res) != `{"bot":"b1","sum":3,"vip":true}` {
+		t.Fatalf("add = %s, %v", res, err)
+	}
+	var se *sdk.Error
+	_, err = p.Invoke("busy", nil, sdk.Conversation{})
+	if !errors.As(err, &se) || !se.Retryable || se.RetryAfter != 2*time.Second {
+		t.Fatalf("busy = %v", err)
+	}
+	// A panic is a final error, and the plugin lives on.
+	_, err = p.Invoke("boom", nil, sdk.Conversation{})
+	if !errors.As(err, &se) || se.Retryable || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("boom = %v", err)
+	}
+	if !strings.Contains(p.Logs(), "plugin panicked") {
+		t.Errorf("the panic was not logged")
+	}
+	if _, err := p.Invoke("add", json.RawMessage(`{"A": 1}`), sdk.Conversation{}); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+}
