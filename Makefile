@@ -4,7 +4,7 @@ PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
 RACE_PKGS := ./runtime/... ./cmd/... ./plugins/...
 
-.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check proto
+.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check proto plugins
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
@@ -109,3 +109,11 @@ proto:
 	  --go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
 	  --go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
 	  $$(cd $(PROTO_DIR) && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort | sed 's|^|$(PROTO_DIR)/|')
+
+# The plugins that come with Switchboard, built into bin/plugins (the
+# runtime's default plugins folder; plugins/ holds their sources).
+PLUGIN_MAINS = $(wildcard plugins/*/main.go)
+plugins:
+	@mkdir -p bin/plugins
+	@for m in $(PLUGIN_MAINS); do d=$$(dirname $$m); n=$$(basename $$d); \
+	  echo "building bin/plugins/$$n"; $(GO) build -o bin/plugins/$$n ./$$d || exit 1; done

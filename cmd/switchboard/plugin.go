@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -101,12 +102,13 @@ func cmdPluginList(st stdio, args []string) int {
 	return exitOK
 }
 
-// defaultPluginsDir is $SWITCHBOARD_PLUGINS, or ./plugins.
+// defaultPluginsDir is $SWITCHBOARD_PLUGINS, or bin/plugins (where make
+// plugins builds them; plugins/ holds their sources).
 func defaultPluginsDir() string {
 	if d := os.Getenv("SWITCHBOARD_PLUGINS"); d != "" {
 		return d
 	}
-	return "plugins"
+	return filepath.Join("bin", "plugins")
 }
 
 func dash(s string) string {

@@ -11,7 +11,7 @@
 //
 // Build it into the runtime's plugins folder:
 //
-//	go build -o plugins/echo ./plugins/examples/echo-channel
+//	go build -o bin/plugins/echo ./plugins/examples/echo-channel
 package main
 
 import (
