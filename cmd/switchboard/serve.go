@@ -22,6 +22,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/editor"
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/plugins/host"
 	"github.com/switchboard-bots/switchboard/runtime/access"
 	"github.com/switchboard-bots/switchboard/runtime/api"
 	"github.com/switchboard-bots/switchboard/runtime/botdir"
@@ -32,6 +33,7 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/plugins"
 	"github.com/switchboard-bots/switchboard/runtime/server"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/webchat"
@@ -44,18 +46,11 @@ const shutdownTimeout = 10 * time.Second
 // cmdServe runs the server. Each setting comes from, in order of
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
-// file given with --config (YAML: addr, data, bots, default_bot, ip_rate,
-// webchat_rate, allowed_origins), and the default.
+// file given with --config (YAML: addr, data, bots, plugins, default_bot,
+// ip_rate, webchat_rate, allowed_origins), and the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
-	configFile := fs.String("config", os.Getenv("SWITCHBOARD_CONFIG"), "YAML config file with addr, data, bots, default_bot (env SWITCHBOARD_CONFIG)")
-	fs.String("addr", "127.0.0.1:8080", "address to listen on (env SWITCHBOARD_ADDR)")
-	fs.String("data", "./data", "directory of the embedded store (env SWITCHBOARD_DATA)")
-	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
-	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
-	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
-	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
-	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
+	configFile := serveFlags(fs)
 	rest, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -78,12 +73,27 @@ func cmdServe(st stdio, args []string) int {
 	return exitOK
 }
 
+// serveFlags defines serve's flags on fs; it returns --config.
+func serveFlags(fs *flag.FlagSet) (configFile *string) {
+	configFile = fs.String("config", os.Getenv("SWITCHBOARD_CONFIG"), "YAML config file with addr, data, bots, default_bot (env SWITCHBOARD_CONFIG)")
+	fs.String("addr", "127.0.0.1:8080", "address to listen on (env SWITCHBOARD_ADDR)")
+	fs.String("data", "./data", "directory of the embedded store (env SWITCHBOARD_DATA)")
+	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
+	fs.String("plugins", filepath.Join("bin", "plugins"), "directory of plugin binaries (env SWITCHBOARD_PLUGINS); a missing one means no plugins")
+	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
+	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
+	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
+	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
+	return configFile
+}
+
 // serveSettings maps each setting to its flag, environment variable and
 // config-file key.
 var serveSettings = []struct{ flag, env, key string }{
 	{"addr", "SWITCHBOARD_ADDR", "addr"},
 	{"data", "SWITCHBOARD_DATA", "data"},
 	{"bots", "SWITCHBOARD_BOTS", "bots"},
+	{"plugins", "SWITCHBOARD_PLUGINS", "plugins"},
 	{"default-bot", "SWITCHBOARD_DEFAULT_BOT", "default_bot"},
 	{"ip-rate", "SWITCHBOARD_IP_RATE", "ip_rate"},
 	{"webchat-rate", "SWITCHBOARD_WEBCHAT_RATE", "webchat_rate"},
@@ -116,7 +126,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -138,7 +148,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 			val[s.flag] = f.DefValue
 		}
 	}
-	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], DefaultBot: val["default-bot"]}
+	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], Plugins: val["plugins"], DefaultBot: val["default-bot"]}
 	rate, err := strconv.ParseFloat(val["ip-rate"], 64)
 	if err != nil || rate < 0 {
 		return serveConfig{}, fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"])
@@ -158,7 +168,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 }
 
 type serveConfig struct {
-	Addr, Data, Bots, DefaultBot string
+	Addr, Data, Bots, Plugins, DefaultBot string
 	// IPRate is the requests per second one client address may make; 0
 	// means no limit.
 	IPRate float64
@@ -168,12 +178,32 @@ type serveConfig struct {
 	AllowedOrigins []string
 }
 
-// channelCapabilities says what each built-in channel can do.
-func channelCapabilities(ch string) channel.Capabilities {
-	if ch == webchat.Channel {
-		return webchat.Capabilities
+// channelCapabilities says what each channel can do: the web chat, or a
+// plugin channel of the running bots.
+func channelCapabilities(chans *plugins.Channels) func(ch string) channel.Capabilities {
+	return func(ch string) channel.Capabilities {
+		if ch == webchat.Channel {
+			return webchat.Capabilities
+		}
+		caps, _ := chans.Capabilities(ch)
+		return caps
 	}
-	return channel.Capabilities{}
+}
+
+// startPlugins launches the plugins of dir (none when it does not exist).
+func startPlugins(ctx context.Context, dir string, log *slog.Logger) (*host.Host, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = ""
+	}
+	h, err := host.New(host.Config{Dir: dir, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	if err := h.Start(ctx); err != nil {
+		h.Close(context.Background())
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	return h, nil
 }
 
 // maxUpload bounds a file sent in the web chat; requests may be this large.
@@ -191,11 +221,17 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	defer lw.Close()
 	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var p *pipeline.Pipeline
+	var chans *plugins.Channels
 	starting := true
 	bots := botdir.New(cfg.Bots,
 		func(m map[string]*flows.Bot) {
 			if p != nil {
 				p.SetBots(m)
+			}
+			if chans != nil {
+				for _, err := range chans.SetBots(context.Background(), m) {
+					log.Warn("plugin channel not set up", "err", err)
+				}
 			}
 		},
 		func(file string, ds flows.Diagnostics) {
@@ -234,6 +270,17 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("creating the admin account: %w", err)
 	}
+	ph, err := startPlugins(ctx, cfg.Plugins, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := ph.Close(cctx); err != nil {
+			log.Warn("shutdown", "part", "plugins", "err", err)
+		}
+	}()
 	m := metrics.NewRuntime()
 	// Every committed step is counted, wakes the outbox dispatcher, and
 	// wakes the web chat sockets of its contact. disp and wc are set before
@@ -241,7 +288,8 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	var disp *outbox.Dispatcher
 	var wc *webchat.Webchat
 	hub := live.NewHub()
-	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities})
+	chans = plugins.New(plugins.Config{Host: ph, Store: st, Log: log})
+	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities(chans)})
 	hub.SetHandoverView(lc.ViewAny)
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
@@ -257,6 +305,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		},
 	})
 	lc.SetPipeline(p)
+	chans.SetPipeline(p)
 	if err := lc.Load(ctx); err != nil {
 		return err
 	}
@@ -280,7 +329,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}
 	disp = outbox.New(outbox.Config{Store: st, Log: log, Senders: map[string]outbox.Sender{
 		webchat.Channel: wc.Sender(),
-	}})
+	}, Others: chans.Sender()})
 	m.SetOutboxDepth(func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -290,6 +339,9 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	p.Start()
 	lc.Start()
 	defer lc.Stop()
+	for _, err := range chans.SetBots(ctx, bots.Bots()) {
+		fmt.Fprintf(errOut, "%v\nthe bot runs without this channel\n", err)
+	}
 	starting = false
 	stopWatch := make(chan struct{})
 	watched := make(chan struct{})
@@ -318,7 +370,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	srv := server.New(server.Config{
 		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
-		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount},
+		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount, chans.Mount},
 	}, p.BotIDs)
 	// stop takes everything down in order: sockets get a close frame, the
 	// server finishes open requests, the pipeline drains, the outbox stops;
@@ -330,7 +382,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 			what  string
 			close func(context.Context) error
 		}{
-			{"web chat", wc.Close}, {"live sockets", liveWS.Close}, {"http", srv.Shutdown}, {"pipeline", p.Close}, {"outbox", disp.Close},
+			{"web chat", wc.Close}, {"live sockets", liveWS.Close}, {"http", srv.Shutdown}, {"plugin channels", chans.Close}, {"pipeline", p.Close}, {"outbox", disp.Close},
 		} {
 			if err := s.close(sctx); err != nil {
 				log.Warn("shutdown", "part", s.what, "err", err)

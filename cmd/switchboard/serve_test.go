@@ -150,13 +150,7 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	os.WriteFile(conf, []byte("addr: 127.0.0.1:7000\ndata: /from/file\nbots: /bots/file\nwebchat_rate: 50\n"), 0o644)
 	env := map[string]string{"SWITCHBOARD_DATA": "/from/env", "SWITCHBOARD_BOTS": "/bots/env"}
 	fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
-	fs.String("addr", "127.0.0.1:8080", "")
-	fs.String("data", "./data", "")
-	fs.String("bots", "flows/examples", "")
-	fs.String("default-bot", "", "")
-	fs.String("ip-rate", "1000", "")
-	fs.String("webchat-rate", "5", "")
-	fs.String("allowed-origins", "", "")
+	serveFlags(fs)
 	if err := fs.Parse([]string{"--bots", "/bots/flag"}); err != nil {
 		t.Fatal(err)
 	}

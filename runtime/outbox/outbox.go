@@ -87,6 +87,9 @@ type Config struct {
 	// Senders are the channels' Senders by channel name; Register adds
 	// more later.
 	Senders map[string]Sender
+	// Others, when set, sends for the channels without a Sender of their
+	// own: the plugin channels, which bots name.
+	Others Sender
 	// Poll is how often the outbox is read without a Notify; 0 means 1s.
 	Poll time.Duration
 	// SendTimeout bounds one Send; 0 means 15s.
@@ -217,7 +220,10 @@ func (d *Dispatcher) Register(channel string, s Sender) {
 func (d *Dispatcher) sender(channel string) Sender {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.senders[channel]
+	if s, ok := d.senders[channel]; ok {
+		return s
+	}
+	return d.cfg.Others
 }
 
 // Notify wakes the loop to read the outbox now. It never blocks; wake-ups
