@@ -36,7 +36,9 @@
 //	    and send it as after when reconnecting, and nothing is lost or
 //	    repeated. Text is data: render it as text, never as HTML.
 //	{"type":"typing"}
-//	    The bot is working on a reply.
+//	    The bot is working on a reply to the visitor's message and it is
+//	    taking a while (Config.TypingDelay, 250 ms by default): show it
+//	    until the next bot message. A reply that comes sooner comes alone.
 //	{"type":"ack", "id":"c-7f3a…", "duplicate":false}
 //	    The message with this id is stored (durably); resend it until acked.
 //	{"type":"error", "code":"…", "message":"…"}
@@ -52,15 +54,56 @@
 //
 // # Delivery
 //
-// The store is the source of truth. Each connection has a pump goroutine
-// that sends what the store holds after the connection's watermark (its
-// highest seq sent), in order, whenever it is poked: after a message of the
-// contact is handled, and when the outbox Dispatcher sends a bot message
-// (timers, agents, replies) through the Sender. Bot messages are queued in
-// the outbox like any channel's; the Sender reports a message sent once
-// one of the contact's sockets has it, and answers a retryable error when
-// the visitor has none open, so that the catch-up on their next connection
-// delivers it. Outbound messages delivered by a socket are marked sent.
+// The store is the source of truth, and a connection's watermark (the
+// highest seq it sent, starting at the hello's after) is all it needs: it
+// owes the client every stored message above it, in seq order, once. A
+// delivery writes what follows the watermark, in one write to the network
+// (the frames of a burst — the message's echo, the replies, the ack — are
+// framed here and written together, not one system call each), and moves
+// the watermark.
+//
+// Where the messages come from: the pipeline's commit hook (OnCommit)
+// queues the messages of each committed step of a web chat contact, in
+// memory and in seq order, on every socket of the contact. A delivery
+// takes them from there while they follow the watermark without a gap,
+// and reads the store only for what memory cannot vouch for: the catch-up
+// after the welcome, a gap (queued steps dropped because a connection fell
+// behind), a seq a Sender or a step's result names that no commit
+// announced, and after a failed store read.
+//
+// Who delivers: the connection's reader, after each frame it handles — it
+// waits for the pipeline, then writes the step's messages and the ack in
+// one write (commits that come while it waits are only queued; a step
+// slower than TypingDelay gets a typing frame meanwhile, from a timer) —
+// and a pump goroutine for everything else (other tabs' steps, timers,
+// Senders), when poked. In the steady state a turn costs one read and one
+// write system call and no store read.
+//
+// Frames are framed here (RFC 6455, unmasked text frames) and a burst goes
+// out in one Write on the network connection, under a lock that also
+// serialises every other write of the connection: pings, and the
+// library's pongs and close replies, whose handlers are replaced to take
+// it; nothing is written after a close frame. (The library's own writes
+// on a protocol error or an oversized frame happen on the reader's way
+// out; each write is a single Write, and Go serialises concurrent Writes
+// on a connection, so frames never interleave.)
+//
+// Statuses: the replies to the visitor's own messages and events are stored
+// as sent at commit (pipeline.Inbound.Replied), like the REST channel's:
+// they need no outbox round trip, since every socket of the visitor, open
+// now or later, gets every stored message above its watermark. (Through
+// the outbox they would reach the same sockets; only a visitor who left
+// before the reply would see a difference: the outbox would retry, then
+// mark the reply failed, and their next connection would deliver it all
+// the same.) Messages
+// the bot sends on its own (timers, agents, API events) are queued in the
+// outbox like any channel's, and the Sender keeps the outbox's meaning: it
+// reports a message sent once one of the contact's sockets has written it,
+// and answers a retryable error when the visitor has none open, so that the
+// catch-up on their next connection delivers it. A socket that writes a
+// message still queued or failed in the outbox (a catch-up, or ahead of
+// the Sender) marks it sent, through a group committer: rare, since replies
+// are never queued.
 package webchat
 
 import (
@@ -68,7 +111,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +169,10 @@ type Config struct {
 	PingInterval, PongWait time.Duration
 	// HandleTimeout bounds handling one message; 0 means 10s.
 	HandleTimeout time.Duration
+	// TypingDelay is how long the bot may take to answer a message before
+	// the socket gets a typing frame; 0 means 250ms, NoDelay (any negative
+	// value) sends it at once, before the message is handled.
+	TypingDelay time.Duration
 	// OfflineRetry is the RetryAfter of a send to a visitor with no open
 	// socket; 0 means 30s.
 	OfflineRetry time.Duration
@@ -138,6 +187,10 @@ type Config struct {
 // NoRateLimit, as Config.Rate, lets a connection send messages and events
 // as fast as it likes.
 const NoRateLimit = -1
+
+// NoDelay, as Config.TypingDelay, sends the typing frame before handling
+// each message.
+const NoDelay = -1
 
 // Limits on what a client frame may carry.
 const (
@@ -155,7 +208,11 @@ type Webchat struct {
 	cfg      Config
 	upgrader websocket.FastHTTPUpgrader
 
-	mu     sync.Mutex
+	// committer marks messages sent that sockets delivered out of the
+	// outbox.
+	committer *store.Committer
+
+	mu     sync.RWMutex
 	closed bool
 	conns  map[string]map[*conn]struct{} // contact id → open sockets
 	live   map[*conn]struct{}            // every socket, greeted or not
@@ -197,10 +254,14 @@ func New(cfg Config) (*Webchat, error) {
 	if cfg.OfflineRetry <= 0 {
 		cfg.OfflineRetry = 30 * time.Second
 	}
+	if cfg.TypingDelay == 0 {
+		cfg.TypingDelay = 250 * time.Millisecond
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
 	w := &Webchat{cfg: cfg, conns: map[string]map[*conn]struct{}{}, live: map[*conn]struct{}{}}
+	w.committer = store.NewCommitter(cfg.Store, 64, 0)
 	w.upgrader = websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      w.checkOrigin,
@@ -231,8 +292,8 @@ func (w *Webchat) Mount(r *router.Router) {
 
 // OpenSockets is how many sockets are open, for metrics.
 func (w *Webchat) OpenSockets() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	n := 0
 	for _, cs := range w.conns {
 		n += len(cs)
@@ -261,7 +322,7 @@ func (w *Webchat) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
+		return w.committer.Close()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -277,13 +338,13 @@ type sender struct{ w *Webchat }
 // socket.
 var ErrOffline = errors.New("webchat: the visitor has no open socket")
 
-// Send pokes the contact's sockets and returns once one of them has sent
-// m; a visitor with no open socket gets m in the catch-up of their next
-// connection.
+// Send makes the contact's sockets deliver up to m and returns once one of
+// them has written it; a visitor with no open socket gets m in the catch-up
+// of their next connection.
 func (s sender) Send(ctx context.Context, contact *flows.Contact, m store.Message) (string, error) {
 	cs := s.w.sockets(contact.ID)
 	for _, c := range cs {
-		c.poke()
+		c.want(m.Seq)
 	}
 	delivered := 0
 	for _, c := range cs {
@@ -315,8 +376,8 @@ func (w *Webchat) sentBefore(ctx context.Context, contact string, seq uint64) (b
 }
 
 func (w *Webchat) sockets(contact string) []*conn {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	cs := make([]*conn, 0, len(w.conns[contact]))
 	for c := range w.conns[contact] {
 		cs = append(cs, c)
@@ -325,19 +386,19 @@ func (w *Webchat) sockets(contact string) []*conn {
 }
 
 // OnCommit is for the pipeline's Config.OnCommit (with the dispatcher's
-// Notify): it wakes the sockets of a web chat contact whose step stored
-// messages, so that they get them without waiting for the outbox. It does
-// not block.
+// Notify): it queues the messages of a web chat contact's step, as
+// committed, on the contact's sockets, which write them without reading
+// them back from the store. It does not block.
 func (w *Webchat) OnCommit(c pipeline.Committed) {
-	if c.Contact != nil && c.Contact.Channel == Channel && len(c.Messages) > 0 {
-		w.pokeContact(c.Contact.ID)
+	if c.Contact == nil || c.Contact.Channel != Channel || len(c.Messages) == 0 {
+		return
 	}
-}
-
-// pokeContact makes every socket of contact send what it has not yet.
-func (w *Webchat) pokeContact(contact string) {
-	for _, c := range w.sockets(contact) {
-		c.poke()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	for s := range w.conns[c.Contact.ID] {
+		if s.queue(c.Messages) {
+			s.poke()
+		}
 	}
 }
 
@@ -445,25 +506,55 @@ type (
 var typingFrame = []byte(`{"type":"typing"}`)
 
 // conn is one open socket. Its reader runs in the upgrade handler's
-// goroutine; its pump (writes of conversation messages and pings) in one
-// of its own. Writes are serialised by wmu.
+// goroutine; its pump (deliveries nobody else makes, and pings) in one of
+// its own. Whoever holds wmu writes: the reader after handling a frame,
+// the pump when poked.
 type conn struct {
-	w       *Webchat
-	ws      *websocket.Conn
-	bot     string
-	visitor string
-	contact string
-	bad     int // frames that were not JSON (the reader's)
+	w        *Webchat
+	ws       *websocket.Conn
+	bot      string
+	visitor  string
+	idPrefix string // visitor + ":": the scope of the visitor's message ids
+	contact  string
+	bad      int    // frames that were not JSON (the reader's)
+	rbuf     []byte // the frame being read (the reader's)
+	ack      []byte // the ack being written (the reader's)
+	// readBy is the read deadline last set (the reader's, once greeted).
+	readBy time.Time
+	// typing sends the typing frame of a slow step (Config.TypingDelay).
+	typing *time.Timer
 
-	// wmu serialises writes; gone (under wmu) is set once the upgrade
-	// handler is about to return, after which fasthttp reuses the
-	// connection's memory and nothing may touch ws.
-	wmu  sync.Mutex
-	gone bool
+	// wmu serialises writes and deliveries; gone (under wmu) is set once
+	// the upgrade handler is about to return, after which fasthttp reuses
+	// the connection's memory and nothing may touch ws. closeSent (under
+	// wmu): a close frame went out, no frame may follow it.
+	wmu       sync.Mutex
+	gone      bool
+	closeSent bool
+	out       []byte            // the frames of one write (under wmu)
+	enc       encoder           // (under wmu)
+	writeBy   time.Time         // the write deadline last set (under wmu)
+	taken     [][]store.Message // pending, swapped out (under wmu)
 
-	mu       sync.Mutex
-	seq      uint64        // the highest seq sent
-	advanced chan struct{} // closed and replaced when seq grows
+	mu  sync.Mutex
+	seq uint64 // the highest seq sent (written under wmu and mu)
+	// advanced, when a Sender waits, is closed (and cleared) when seq
+	// grows.
+	advanced chan struct{}
+	// pending are the messages of committed steps (OnCommit), in seq
+	// order, not yet written.
+	pending [][]store.Message
+	// need is the highest seq the store is known to hold for the contact
+	// (a Sender's message, a step's replies); poll: it may hold messages
+	// after seq that pending lacks (the catch-up, a step whose commit
+	// hook was not seen). Either makes the next delivery read the store
+	// when pending does not reach that far.
+	need uint64
+	poll bool
+	// handling is set while the reader waits for the pipeline: commits
+	// then only queue their messages, which the reader writes with its
+	// ack in one write. typed: the typing frame of that wait went out.
+	handling, typed bool
 
 	wake      chan struct{} // cap 1: the pump has work
 	done      chan struct{} // closed when the connection ends
@@ -471,15 +562,28 @@ type conn struct {
 	closeOnce sync.Once
 }
 
+// maxPending bounds the steps queued for a connection; beyond, they are
+// dropped and read back from the store.
+const maxPending = 256
+
 func (w *Webchat) serveConn(ws *websocket.Conn) {
 	defer ws.Close()
 	ws.SetReadLimit(w.cfg.MaxFrame)
-	c := &conn{w: w, ws: ws, advanced: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{}), pumped: make(chan struct{})}
+	c := &conn{w: w, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{}), pumped: make(chan struct{})}
 	defer func() {
+		if c.typing != nil {
+			c.typing.Stop()
+		}
 		c.wmu.Lock()
 		c.gone = true
 		c.wmu.Unlock()
 	}()
+	// Frames are written in bursts straight to the network connection
+	// (see send): the library's own replies to pings and close frames go
+	// under wmu too, so that nothing interleaves and nothing follows a
+	// close frame.
+	ws.SetPingHandler(c.pong)
+	ws.SetCloseHandler(c.closeReply)
 	w.mu.Lock()
 	closed := w.closed
 	w.live[c] = struct{}{}
@@ -523,13 +627,23 @@ func (w *Webchat) serveConn(ws *websocket.Conn) {
 		tok = signToken(w.cfg.Secret, claims)
 	}
 	c.bot, c.visitor = hello.Bot, claims.Visitor
+	c.idPrefix = c.visitor + ":"
 	c.contact = pipeline.ContactID(c.bot, Channel, c.visitor)
 	c.seq = hello.After
+	c.poll = true // the catch-up
 	if !w.register(c) {
 		c.shutdown(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
-	if err := c.writeJSON(welcomeFrame{Type: "welcome", Token: tok, Contact: welcomeContact{ID: c.contact, Visitor: c.visitor}}); err != nil {
+	// Registered first: what commits from now on is queued for c, what
+	// committed before is in the store that the catch-up, written right
+	// after the welcome, reads.
+	welcome, err := json.Marshal(welcomeFrame{Type: "welcome", Token: tok, Contact: welcomeContact{ID: c.contact, Visitor: c.visitor}})
+	if err == nil {
+		err = c.send(welcome, nil)
+	}
+	if err != nil {
+		c.failed(err)
 		c.end()
 		w.unregister(c)
 		w.wg.Done() // the pump that will not run
@@ -542,14 +656,16 @@ func (w *Webchat) serveConn(ws *websocket.Conn) {
 	}()
 	defer func() {
 		// Unregistered only once the pump is done, so that a Sender that
-		// finds no socket finds the pump's "sent" marks in the store.
+		// finds no socket finds the "sent" marks in the store.
 		c.end()
 		<-c.pumped
 		w.unregister(c)
 	}()
-	ws.SetReadDeadline(time.Now().Add(w.cfg.PongWait))
+	c.readBy = time.Now().Add(w.cfg.PongWait)
+	ws.SetReadDeadline(c.readBy)
 	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(w.cfg.PongWait))
+		c.readBy = time.Now().Add(w.cfg.PongWait)
+		return ws.SetReadDeadline(c.readBy)
 	})
 	c.readLoop()
 }
@@ -558,7 +674,7 @@ func (w *Webchat) serveConn(ws *websocket.Conn) {
 // an error frame and skipped, and too many of them close the connection.
 func (c *conn) read(f *clientFrame) error {
 	for {
-		typ, data, err := c.ws.ReadMessage()
+		typ, data, err := c.readFrame()
 		if err != nil {
 			return err
 		}
@@ -579,6 +695,36 @@ func (c *conn) read(f *clientFrame) error {
 	}
 }
 
+// readFrame reads one frame into the connection's buffer, which the next
+// call reuses.
+func (c *conn) readFrame() (int, []byte, error) {
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	b := c.rbuf[:0]
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	if cap(b) <= 8<<10 {
+		c.rbuf = b
+	}
+	return typ, b, nil
+}
+
 // maxBadFrames is how many frames that are not JSON a connection may send.
 const maxBadFrames = 10
 
@@ -591,8 +737,12 @@ func (c *conn) readLoop() {
 		if err := c.read(&f); err != nil {
 			return
 		}
-		// The connection is alive whatever it sends.
-		c.ws.SetReadDeadline(time.Now().Add(w.cfg.PongWait))
+		// The connection is alive whatever it sends (to within a second:
+		// moving the deadline at every frame costs more than it is worth).
+		if now := time.Now(); now.After(c.readBy.Add(time.Second - w.cfg.PongWait)) {
+			c.readBy = now.Add(w.cfg.PongWait)
+			c.ws.SetReadDeadline(c.readBy)
+		}
 		if f.Type != "message" && f.Type != "event" {
 			c.sendError("bad_frame", fmt.Sprintf("unknown frame type %q", f.Type))
 			continue
@@ -607,100 +757,156 @@ func (c *conn) readLoop() {
 			}
 			tokens--
 		}
+		var err error
 		switch f.Type {
 		case "message":
-			c.message(&f)
+			err = c.message(&f)
 		case "event":
-			c.event(&f)
+			err = c.event(&f)
+		}
+		if err != nil {
+			c.failed(err)
+			return
 		}
 	}
 }
 
-func (c *conn) message(f *clientFrame) {
+// message handles a user message; the error is a failed delivery, which
+// ends the connection.
+func (c *conn) message(f *clientFrame) error {
 	w := c.w
 	switch {
 	case f.ID == "" || len(f.ID) > maxIDLen:
-		c.sendError("bad_frame", fmt.Sprintf("a message needs an id of 1 to %d bytes, generated by the client", maxIDLen))
-		return
+		return c.sendError("bad_frame", fmt.Sprintf("a message needs an id of 1 to %d bytes, generated by the client", maxIDLen))
 	case len(f.Text) > maxText || len(f.Payload) > maxPayload:
-		c.sendError("too_long", fmt.Sprintf("text may be at most %d bytes, payload %d", maxText, maxPayload))
-		return
+		return c.sendError("too_long", fmt.Sprintf("text may be at most %d bytes, payload %d", maxText, maxPayload))
 	case f.Text == "" && f.Payload == "" && len(f.Attachments) == 0:
-		c.sendError("bad_frame", "a message needs text, a payload or attachments")
-		return
+		return c.sendError("bad_frame", "a message needs text, a payload or attachments")
 	}
 	atts, err := w.attachments(f.Attachments)
 	if err != nil {
-		c.sendError("bad_attachment", err.Error())
-		return
+		return c.sendError("bad_attachment", err.Error())
 	}
-	c.write(typingFrame)
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.HandleTimeout)
-	defer cancel()
-	res, err := w.cfg.Pipeline.Handle(ctx, pipeline.Inbound{
+	if w.cfg.TypingDelay < 0 {
+		if err := c.send(typingFrame, nil); err != nil {
+			return err
+		}
+	}
+	res, err := c.handle(true, pipeline.Inbound{
 		// The id is the visitor's: scoped, so that no visitor can
 		// pre-empt another's message by guessing its id.
-		Bot: c.bot, Channel: Channel, Sender: c.visitor, ID: c.visitor + ":" + f.ID,
+		Bot: c.bot, Channel: Channel, Sender: c.visitor, ID: c.idPrefix + f.ID,
 		Content: flows.Content{Text: f.Text, Payload: f.Payload, Attachments: atts},
 	})
 	if err != nil {
-		c.handleError(err)
-		return
+		return c.handleError(err)
 	}
-	c.writeJSON(ackFrame{Type: "ack", ID: f.ID, Duplicate: res.Duplicate})
-	w.pokeContact(c.contact)
+	c.ack = appendAck(c.ack[:0], f.ID, res.Duplicate)
+	// The message, its replies and the ack, in one write.
+	return c.send(nil, c.ack)
 }
 
-func (c *conn) event(f *clientFrame) {
-	w := c.w
+func (c *conn) event(f *clientFrame) error {
 	if f.Name == "" || len(f.Name) > maxEventLen {
-		c.sendError("bad_frame", fmt.Sprintf("an event needs a name of 1 to %d bytes", maxEventLen))
-		return
+		return c.sendError("bad_frame", fmt.Sprintf("an event needs a name of 1 to %d bytes", maxEventLen))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.HandleTimeout)
-	defer cancel()
 	// As an inbound of the visitor, so a first-time visitor's page visit
 	// starts their conversation too.
 	ev := &flows.Event{Kind: flows.EventNamed, Name: f.Name, Data: f.Data}
-	if _, err := w.cfg.Pipeline.Handle(ctx, pipeline.Inbound{Bot: c.bot, Channel: Channel, Sender: c.visitor, Event: ev}); err != nil {
-		c.handleError(err)
-		return
+	if _, err := c.handle(false, pipeline.Inbound{Bot: c.bot, Channel: Channel, Sender: c.visitor, Event: ev}); err != nil {
+		return c.handleError(err)
 	}
-	w.pokeContact(c.contact)
+	return c.send(nil, nil)
 }
 
-func (c *conn) handleError(err error) {
+// handle runs an inbound of the visitor through the pipeline. Its replies
+// are stored as sent (Inbound.Replied): the visitor's sockets write them
+// from memory (the commit hook queues them, and this connection writes
+// them as soon as handle returns), and any socket that misses them gets
+// them from the store in its catch-up. typing: a step slower than
+// TypingDelay gets a typing frame.
+func (c *conn) handle(typing bool, in pipeline.Inbound) (*pipeline.Result, error) {
+	in.Replied = true
+	ctx, cancel := context.WithTimeout(context.Background(), c.w.cfg.HandleTimeout)
+	defer cancel()
+	c.mu.Lock()
+	c.handling, c.typed = true, false
+	c.mu.Unlock()
+	typing = typing && c.w.cfg.TypingDelay > 0
+	if typing {
+		if c.typing == nil {
+			c.typing = time.AfterFunc(c.w.cfg.TypingDelay, c.typingDue)
+		} else {
+			c.typing.Reset(c.w.cfg.TypingDelay)
+		}
+	}
+	res, err := c.w.cfg.Pipeline.Handle(ctx, in)
+	if typing {
+		c.typing.Stop()
+	}
+	c.mu.Lock()
+	c.handling = false
+	switch {
+	case err != nil, res.Duplicate:
+		// Nothing was stored, or whatever was is announced by its commit.
+	case len(res.Replies) > 0:
+		c.need = max(c.need, res.Replies[len(res.Replies)-1].Seq)
+	case len(c.pending) == 0:
+		// A step without replies: its message, if it stored one, came
+		// with no commit hook call (none is wired) or was written already.
+		c.poll = true
+	}
+	c.mu.Unlock()
+	return res, err
+}
+
+// typingDue sends the typing frame of a step that is taking a while, if
+// the reader still waits for it (under wmu, so that it never follows the
+// replies).
+func (c *conn) typingDue() {
+	if err := c.deliver(typingFrame, nil, true); err != nil && !errors.Is(err, errConnGone) {
+		c.failed(err)
+	}
+}
+
+func (c *conn) handleError(err error) error {
 	switch {
 	case errors.Is(err, pipeline.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		c.sendError("unavailable", "the message could not be handled now: resend it shortly")
+		return c.sendError("unavailable", "the message could not be handled now: resend it shortly")
 	default:
 		c.w.cfg.Log.Error("webchat: handling a message", "contact", c.contact, "err", err)
-		c.sendError("unavailable", "the message could not be handled: resend it shortly")
+		return c.sendError("unavailable", "the message could not be handled: resend it shortly")
 	}
 }
 
-// pump sends the conversation after the watermark whenever poked, and
-// pings.
+// failed ends the connection after a failed delivery: a store error is
+// logged and answered with a close frame.
+func (c *conn) failed(err error) {
+	if errors.Is(err, errConnGone) {
+		return
+	}
+	c.w.cfg.Log.Warn("webchat: sending", "contact", c.contact, "err", err)
+	c.shutdown(websocket.CloseInternalServerErr, "")
+}
+
+// pump delivers whenever poked (commits of steps this connection is not
+// waiting for, other tabs', Senders') and pings.
 func (c *conn) pump() {
 	t := time.NewTicker(c.w.cfg.PingInterval)
 	defer t.Stop()
-	c.poke() // the catch-up
 	for {
 		select {
 		case <-c.done:
 			return
 		case <-c.wake:
-			if err := c.sync(); err != nil {
-				if !errors.Is(err, errConnGone) {
-					c.w.cfg.Log.Warn("webchat: sending", "contact", c.contact, "err", err)
-				}
-				c.shutdown(websocket.CloseInternalServerErr, "")
+			if err := c.send(nil, nil); err != nil {
+				c.failed(err)
 				return
 			}
 		case <-t.C:
 			c.wmu.Lock()
 			err := errConnGone
-			if !c.gone {
+			if !c.gone && !c.closeSent {
 				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.w.cfg.WriteTimeout))
 				if err != nil {
 					c.end()
@@ -716,42 +922,189 @@ func (c *conn) pump() {
 
 var errConnGone = errors.New("webchat: connection gone")
 
-// sync sends every stored message after the watermark, in seq order, and
-// marks the outbound ones that were waiting in the outbox as sent.
-func (c *conn) sync() error {
-	st := c.w.cfg.Store
-	for {
+// queue adds the messages of a committed step (in seq order) for delivery;
+// it reports whether the pump should be poked.
+func (c *conn) queue(ms []store.Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) >= maxPending {
+		// The connection is not keeping up: read it all back later.
+		clear(c.pending)
+		c.pending = c.pending[:0]
+		c.poll = true
+	} else {
+		c.pending = append(c.pending, ms)
+	}
+	return !c.handling
+}
+
+// want makes the next delivery reach at least seq (a Sender's message).
+func (c *conn) want(seq uint64) {
+	c.mu.Lock()
+	c.need = max(c.need, seq)
+	c.mu.Unlock()
+	c.poke()
+}
+
+// send writes, in one write: head, every message of the conversation after
+// the watermark — from the queued commits while they follow it without a
+// gap, otherwise from the store — in seq order, then tail. Outbound
+// messages it delivers that were waiting in the outbox are then marked
+// sent. The error is a store error or errConnGone.
+func (c *conn) send(head, tail []byte) error { return c.deliver(head, tail, false) }
+
+// deliver is send; whileHandling: only while the reader waits for a step,
+// and once per step.
+func (c *conn) deliver(head, tail []byte, whileHandling bool) error {
+	c.wmu.Lock()
+	if c.gone || c.closeSent {
+		c.wmu.Unlock()
+		return errConnGone
+	}
+	c.mu.Lock()
+	if whileHandling {
+		if !c.handling || c.typed {
+			c.mu.Unlock()
+			c.wmu.Unlock()
+			return nil
+		}
+		c.typed = true
+	}
+	seq, need, poll := c.seq, c.need, c.poll
+	steps := c.pending
+	c.pending, c.taken = c.taken[:0], nil
+	c.poll = false
+	c.mu.Unlock()
+
+	d := delivery{c: c, seq: seq, buf: c.out[:0]}
+	if head != nil {
+		d.frame(head)
+	}
+	var err error
+	for _, ms := range steps {
+		for i := range ms {
+			m := &ms[i]
+			if m.Seq <= d.seq {
+				continue
+			}
+			if m.Seq > d.seq+1 {
+				// A gap: what is missing (and what follows) is in the store.
+				if err = d.catchUp(); err != nil {
+					break
+				}
+				if m.Seq <= d.seq {
+					continue
+				}
+			}
+			d.message(m)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil && (poll || need > d.seq) {
+		err = d.catchUp()
+	}
+	if err == nil && tail != nil {
+		d.frame(tail)
+	}
+	if err2 := d.flush(); err == nil {
+		err = err2
+	}
+	clear(steps)
+	c.taken = steps[:0]
+	if cap(d.buf) <= 64<<10 {
+		c.out = d.buf[:0]
+	} else {
+		c.out = nil
+	}
+	c.wmu.Unlock()
+	if err != nil && !errors.Is(err, errConnGone) {
+		// A store error: deliver again from the watermark next time.
 		c.mu.Lock()
-		after := c.seq
+		c.poll = true
 		c.mu.Unlock()
+	}
+	if len(d.sent.Updates) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.w.committer.Submit(ctx, &d.sent); err != nil {
+			c.w.cfg.Log.Warn("webchat: marking messages sent", "contact", c.contact, "err", err)
+		}
+		cancel()
+	}
+	return err
+}
+
+// delivery is one send's frames, under wmu.
+type delivery struct {
+	c    *conn
+	seq  uint64 // the highest seq among the frames
+	buf  []byte // frames not yet written
+	upTo uint64 // the highest seq written
+	sent store.Batch
+}
+
+// flushAt is the size beyond which frames are written before more are
+// added.
+const flushAt = 32 << 10
+
+// frame adds one text frame (RFC 6455: FIN, opcode 1, unmasked from a
+// server).
+func (d *delivery) frame(payload []byte) {
+	n := len(payload)
+	switch {
+	case n <= 125:
+		d.buf = append(d.buf, 0x81, byte(n))
+	case n <= 0xffff:
+		d.buf = append(d.buf, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		d.buf = append(d.buf, 0x81, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	d.buf = append(d.buf, payload...)
+}
+
+func (d *delivery) message(m *store.Message) {
+	c := d.c
+	author := m.Author
+	if m.Direction == store.DirectionIn {
+		author = store.AuthorUser
+	}
+	f := &c.enc.frame
+	*f = messageFrame{Type: "message", Seq: m.Seq, ID: strings.TrimPrefix(m.ID, c.idPrefix), Author: author, Time: m.Time, Content: m.Content}
+	b, err := c.enc.message(f)
+	*f = messageFrame{}
+	if err != nil {
+		// Cannot happen for stored content; skip rather than stall.
+		c.w.cfg.Log.Error("webchat: encoding a message", "contact", c.contact, "seq", m.Seq, "err", err)
+	} else {
+		d.frame(b)
+	}
+	d.seq = m.Seq
+	if m.Direction == store.DirectionOut && (m.Status == store.StatusQueued || m.Status == store.StatusFailed) {
+		d.sent.Updates = append(d.sent.Updates, store.StatusUpdate{Contact: c.contact, Seq: m.Seq, Status: store.StatusSent})
+	}
+}
+
+// catchUp adds every stored message after d.seq.
+func (d *delivery) catchUp() error {
+	c := d.c
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		// The cursor format is the Seq in decimal (see store.MessageQuery).
-		ms, next, err := st.Messages(ctx, c.contact, store.MessageQuery{After: strconv.FormatUint(after, 10), Limit: store.MaxPage})
+		ms, next, err := c.w.cfg.Store.Messages(ctx, c.contact, store.MessageQuery{After: strconv.FormatUint(d.seq, 10), Limit: store.MaxPage})
 		cancel()
 		if err != nil {
 			return err
 		}
-		var sent store.Batch
 		for i := range ms {
-			m := &ms[i]
-			author := m.Author
-			if m.Direction == store.DirectionIn {
-				author = store.AuthorUser
+			if ms[i].Seq > d.seq {
+				d.message(&ms[i])
 			}
-			if err := c.writeJSON(messageFrame{Type: "message", Seq: m.Seq, ID: strings.TrimPrefix(m.ID, c.visitor+":"), Author: author, Time: m.Time, Content: m.Content}); err != nil {
-				return errConnGone
+			if len(d.buf) >= flushAt {
+				if err := d.flush(); err != nil {
+					return err
+				}
 			}
-			c.advance(m.Seq)
-			if m.Direction == store.DirectionOut && (m.Status == store.StatusQueued || m.Status == store.StatusFailed) {
-				sent.Updates = append(sent.Updates, store.StatusUpdate{Contact: c.contact, Seq: m.Seq, Status: store.StatusSent})
-			}
-		}
-		if len(sent.Updates) > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := st.Commit(ctx, &sent); err != nil {
-				c.w.cfg.Log.Warn("webchat: marking messages sent", "contact", c.contact, "err", err)
-			}
-			cancel()
 		}
 		if next == "" || len(ms) == 0 {
 			return nil
@@ -759,13 +1112,39 @@ func (c *conn) sync() error {
 	}
 }
 
+// flush writes the frames and moves the watermark.
+func (d *delivery) flush() error {
+	c := d.c
+	if len(d.buf) > 0 {
+		nc := c.ws.NetConn()
+		// The deadline moves once a second at most, as the read's.
+		if now := time.Now(); now.After(c.writeBy.Add(time.Second - c.w.cfg.WriteTimeout)) {
+			c.writeBy = now.Add(c.w.cfg.WriteTimeout)
+			nc.SetWriteDeadline(c.writeBy)
+		}
+		_, err := nc.Write(d.buf)
+		d.buf = d.buf[:0]
+		if err != nil {
+			c.end()
+			return errConnGone
+		}
+	}
+	if d.seq > d.upTo {
+		d.upTo = d.seq
+		c.advance(d.seq)
+	}
+	return nil
+}
+
 func (c *conn) advance(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if seq > c.seq {
 		c.seq = seq
-		close(c.advanced)
-		c.advanced = make(chan struct{})
+		if c.advanced != nil {
+			close(c.advanced)
+			c.advanced = nil
+		}
 	}
 }
 
@@ -777,6 +1156,9 @@ func (c *conn) waitFor(ctx context.Context, seq uint64) bool {
 		if c.seq >= seq {
 			c.mu.Unlock()
 			return true
+		}
+		if c.advanced == nil {
+			c.advanced = make(chan struct{})
 		}
 		ch := c.advanced
 		c.mu.Unlock()
@@ -799,6 +1181,38 @@ func (c *conn) poke() {
 	}
 }
 
+// pong answers a ping (the library's default, under wmu).
+func (c *conn) pong(data string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.gone || c.closeSent {
+		return nil
+	}
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.w.cfg.WriteTimeout))
+	var ne net.Error
+	if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	return err
+}
+
+// closeReply answers the client's close frame with one (the library's
+// default, under wmu); nothing is written after it.
+func (c *conn) closeReply(code int, _ string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.gone || c.closeSent {
+		return nil
+	}
+	c.closeSent = true
+	msg := []byte{}
+	if code != websocket.CloseNoStatusReceived {
+		msg = websocket.FormatCloseMessage(code, "")
+	}
+	c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	return nil
+}
+
 // end marks the connection done and closes the socket, which stops the
 // reader. Call it from the reader, or holding wmu with gone false.
 func (c *conn) end() {
@@ -815,7 +1229,10 @@ func (c *conn) shutdown(code int, reason string) {
 	if c.gone {
 		return
 	}
-	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	if !c.closeSent {
+		c.closeSent = true
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	}
 	c.end()
 }
 
@@ -825,28 +1242,11 @@ func (c *conn) refuse(code, msg string) {
 	c.shutdown(websocket.ClosePolicyViolation, code)
 }
 
-func (c *conn) sendError(code, msg string) {
-	c.writeJSON(errorFrame{Type: "error", Code: code, Message: msg})
-}
-
-func (c *conn) writeJSON(v any) error {
-	b, err := json.Marshal(v)
+// sendError writes an error frame (with whatever is waiting for delivery).
+func (c *conn) sendError(code, msg string) error {
+	b, err := json.Marshal(errorFrame{Type: "error", Code: code, Message: msg})
 	if err != nil {
 		return err
 	}
-	return c.write(b)
-}
-
-func (c *conn) write(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.gone {
-		return errConnGone
-	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.w.cfg.WriteTimeout))
-	err := c.ws.WriteMessage(websocket.TextMessage, b)
-	if err != nil {
-		c.end()
-	}
-	return err
+	return c.send(nil, b)
 }

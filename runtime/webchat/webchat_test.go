@@ -44,9 +44,20 @@ skills:
     - text: "You are looking at {{ event.data.url }}."
 `
 
-type clock struct{ ns atomic.Int64 }
+type clock struct {
+	ns atomic.Int64
+	// stall, when set, makes every reading of the clock (one at every
+	// step) take that long.
+	stall atomic.Int64
+}
 
-func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) now() time.Time {
+	if d := c.stall.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
+	return time.Unix(0, c.ns.Load()).UTC()
+}
+
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 type env struct {
@@ -287,20 +298,50 @@ func TestTwoTurnConversation(t *testing.T) {
 	e := setup(t, nil)
 	c := e.connect("", 0)
 	c.say("m1", "hi")
-	if f := c.next(); f.Type != "typing" {
-		t.Fatalf("expected typing first, got %+v", f)
+	// A quick reply comes alone (no typing frame), with the ack.
+	if f := c.next(); f.Type != "message" {
+		t.Fatalf("expected the echo first, got %+v", f)
 	}
-	eq(t, "turn 1", c.messages(2), "1:user:hi", "2:bot:Hi! What's your name?")
-	if a := c.take("ack"); a.ID != "m1" || a.Duplicate {
+	eq(t, "turn 1", c.messages(1), "2:bot:Hi! What's your name?")
+	if a := c.next(); a.Type != "ack" || a.ID != "m1" || a.Duplicate {
 		t.Fatalf("ack %+v", a)
 	}
 	c.say("m2", "Ann")
 	eq(t, "turn 2", c.messages(2), "3:user:Ann", "4:bot:Nice to meet you, Ann.")
 	c.take("ack")
 	c.quiet(100 * time.Millisecond)
-	// The replies went through the outbox and are marked sent.
+	// The replies are stored as sent: the sockets deliver them, not the
+	// outbox.
 	id := pipeline.ContactID("support", webchat.Channel, visitor(t, c.token))
 	waitSent(t, e.st, id, 2, 4)
+	ms, err := e.st.Outbox(context.Background(), e.clk.now().Add(time.Hour), 10)
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("outbox %v %+v", err, ms)
+	}
+}
+
+// TestTyping: a step slower than TypingDelay gets a typing frame before its
+// replies; NoDelay sends one before every message is handled.
+func TestTyping(t *testing.T) {
+	for name, delay := range map[string]time.Duration{"NoDelay": webchat.NoDelay, "20ms": 20 * time.Millisecond} {
+		t.Run(name, func(t *testing.T) {
+			e := setup(t, func(c *webchat.Config) { c.TypingDelay = delay })
+			e.clk.stall.Store(int64(100 * time.Millisecond))
+			c := e.connect("", 0)
+			for i, text := range []string{"hi", "Ann"} {
+				id := fmt.Sprintf("m%d", i+1)
+				c.say(id, text)
+				if f := c.next(); f.Type != "typing" {
+					t.Fatalf("expected typing first, got %+v", f)
+				}
+				c.messages(2)
+				if a := c.next(); a.Type != "ack" || a.ID != id {
+					t.Fatalf("expected the ack, got %+v", a)
+				}
+			}
+			c.quiet(50 * time.Millisecond)
+		})
+	}
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
