@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -81,6 +82,9 @@ type Run interface {
 	// HTTP is the client for the JSON block; it is bounded by the engine's
 	// limits and may be nil when the engine runs without network access.
 	HTTP() HTTPDoer
+	// Actions calls integration plugins' actions (the ACTION block); nil
+	// when the engine runs without plugins.
+	Actions() ActionInvoker
 
 	// Wait is the state of the wait being resumed (attempt counter), or nil.
 	Wait() *Wait
@@ -94,6 +98,19 @@ const (
 	MaxTags   = 100
 	MaxTagLen = 64
 )
+
+// ActionInvoker calls an integration's action: name is
+// "integration.action" ("smtp.email.send"), params its parameters. The
+// result is JSON-like (maps, lists, strings, float64s, bools, nil).
+type ActionInvoker interface {
+	Invoke(ctx context.Context, name string, params map[string]any, from ActionCaller) (any, error)
+}
+
+// ActionCaller is the conversation an action is called from.
+type ActionCaller struct {
+	Bot, Contact, Channel string
+	Attributes            map[string]any
+}
 
 // HTTPDoer performs an HTTP request. *http.Client satisfies it.
 type HTTPDoer interface {

@@ -67,6 +67,14 @@ func (l *loader) channels(v *yaml.Node) {
 // keys whose values came from the environment (the secrets to keep out of
 // logs). A variable that is not set is an error that names it.
 func (c *ChannelConfig) ExpandEnv(getenv func(string) string) (map[string]any, []string, error) {
+	return ExpandEnv("channel "+c.Name, c.Config, getenv)
+}
+
+// ExpandEnv returns config with every ${NAME} in its strings replaced by
+// the variable's value from getenv, and the keys whose values came from the
+// environment. what names the config in the error of a variable that is
+// not set.
+func ExpandEnv(what string, config map[string]any, getenv func(string) string) (map[string]any, []string, error) {
 	var secrets []string
 	var missing []string
 	var expand func(key string, v any) any
@@ -100,12 +108,12 @@ func (c *ChannelConfig) ExpandEnv(getenv func(string) string) (map[string]any, [
 		}
 		return v
 	}
-	out, _ := expand("", c.Config).(map[string]any)
+	out, _ := expand("", config).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("channel %s: the environment variable %s is not set: set it before starting the server", c.Name, strings.Join(missing, ", "))
+		return nil, nil, fmt.Errorf("%s: the environment variable %s is not set: set it before starting the server", what, strings.Join(missing, ", "))
 	}
 	return out, secrets, nil
 }

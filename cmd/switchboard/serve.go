@@ -46,7 +46,7 @@ const shutdownTimeout = 10 * time.Second
 // cmdServe runs the server. Each setting comes from, in order of
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
-// file given with --config (YAML: addr, data, bots, plugins, default_bot,
+// file given with --config (YAML: addr, data, bots, plugins, integrations, default_bot,
 // ip_rate, webchat_rate, allowed_origins), and the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
@@ -80,6 +80,7 @@ func serveFlags(fs *flag.FlagSet) (configFile *string) {
 	fs.String("data", "./data", "directory of the embedded store (env SWITCHBOARD_DATA)")
 	fs.String("bots", "flows/examples", "directory of bot files to run (env SWITCHBOARD_BOTS)")
 	fs.String("plugins", filepath.Join("bin", "plugins"), "directory of plugin binaries (env SWITCHBOARD_PLUGINS); a missing one means no plugins")
+	fs.String("integrations", "", "YAML file of the integration plugins' configurations, secrets as ${ENV_VAR} (env SWITCHBOARD_INTEGRATIONS)")
 	fs.String("default-bot", "", "bot of /webhooks/rest/webhook; default the first bot by id (env SWITCHBOARD_DEFAULT_BOT)")
 	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
 	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
@@ -94,6 +95,7 @@ var serveSettings = []struct{ flag, env, key string }{
 	{"data", "SWITCHBOARD_DATA", "data"},
 	{"bots", "SWITCHBOARD_BOTS", "bots"},
 	{"plugins", "SWITCHBOARD_PLUGINS", "plugins"},
+	{"integrations", "SWITCHBOARD_INTEGRATIONS", "integrations"},
 	{"default-bot", "SWITCHBOARD_DEFAULT_BOT", "default_bot"},
 	{"ip-rate", "SWITCHBOARD_IP_RATE", "ip_rate"},
 	{"webchat-rate", "SWITCHBOARD_WEBCHAT_RATE", "webchat_rate"},
@@ -126,7 +128,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -148,7 +150,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 			val[s.flag] = f.DefValue
 		}
 	}
-	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], Plugins: val["plugins"], DefaultBot: val["default-bot"]}
+	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], Plugins: val["plugins"], Integrations: val["integrations"], DefaultBot: val["default-bot"]}
 	rate, err := strconv.ParseFloat(val["ip-rate"], 64)
 	if err != nil || rate < 0 {
 		return serveConfig{}, fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"])
@@ -168,7 +170,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 }
 
 type serveConfig struct {
-	Addr, Data, Bots, Plugins, DefaultBot string
+	Addr, Data, Bots, Plugins, Integrations, DefaultBot string
 	// IPRate is the requests per second one client address may make; 0
 	// means no limit.
 	IPRate float64
@@ -274,6 +276,14 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	problems, err := plugins.ConfigureIntegrations(ctx, ph, cfg.Integrations, os.Getenv)
+	if err != nil {
+		ph.Close(context.Background())
+		return err
+	}
+	for _, err := range problems {
+		fmt.Fprintf(errOut, "%v\nthe integration's actions fail until this is fixed\n", err)
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
@@ -291,9 +301,11 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	chans = plugins.New(plugins.Config{Host: ph, Store: st, Log: log})
 	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities(chans)})
 	hub.SetHandoverView(lc.ViewAny)
+	eng := engine.New(&http.Client{Timeout: 30 * time.Second})
+	eng.Actions = plugins.Actions{Host: ph}
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
-		Engine: engine.New(&http.Client{Timeout: 30 * time.Second}),
+		Engine: eng,
 		Log:    log,
 		Hook:   lc,
 		OnCommit: func(c pipeline.Committed) {
@@ -351,7 +363,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}()
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
-	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc,
+	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc, Plugins: ph,
 		BotsDir: cfg.Bots, Rescan: func() error { _, err := bots.Scan(); return err }})
 	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.CookieOrTokenAuth(apiv1.Authenticate, api.SessionCookie), AllowedOrigins: cfg.AllowedOrigins, Log: log,
 		// An agent's open console makes them present for live chat.

@@ -28,6 +28,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/plugins/host"
 	"github.com/switchboard-bots/switchboard/runtime/livechat"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
@@ -71,6 +72,9 @@ type Config struct {
 	// means 20,000. A search that stops at the bound says so
 	// ("truncated": true) and hands a cursor to go on.
 	SearchScan int
+	// Plugins, when set, is listed at /plugins, and its integrations'
+	// actions join the block catalogue.
+	Plugins *host.Host
 	// LiveChat, when set, serves the live-chat routes (handovers.go).
 	LiveChat *livechat.Service
 	// Now is the clock; nil means time.Now.
@@ -148,6 +152,7 @@ func (a *API) Mount(r *router.Router) {
 	g.GET("/bots/{id}/versions", a.auth(scopeRead, a.listBotVersions))
 	g.GET("/bots/{id}/versions/{n}", a.auth(scopeRead, a.getBotVersion))
 	g.GET("/blocks", a.auth(scopeRead, a.listBlocks))
+	g.GET("/plugins", a.auth(scopeRead, a.listPlugins))
 
 	g.GET("/contacts", a.auth(scopeRead, a.listContacts))
 	g.GET("/contacts/{id}", a.auth(scopeRead, a.getContact))

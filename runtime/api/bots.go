@@ -100,5 +100,5 @@ func (a *API) getBotSource(ctx *fasthttp.RequestCtx) {
 // listBlocks answers the block catalogue: every registered block's spec,
 // for the editor's palette and forms.
 func (a *API) listBlocks(ctx *fasthttp.RequestCtx) {
-	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"categories": flows.Categories, "blocks": flows.BlockSpecs()})
+	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"categories": flows.Categories, "blocks": flows.BlockSpecs(), "actions": a.actions()})
 }

@@ -39,6 +39,9 @@ type Engine struct {
 	// HTTP is the client of the JSON block. Nil disables HTTP requests: the
 	// block then fails into /_error.
 	HTTP flows.HTTPDoer
+	// Actions calls integration plugins for the ACTION block; nil fails
+	// it into /_error (or its on_error).
+	Actions flows.ActionInvoker
 
 	vms sync.Pool
 }

@@ -60,6 +60,8 @@ func (r *run) Event() *flows.Event      { return r.event }
 
 func (r *run) HTTP() flows.HTTPDoer { return r.eng.HTTP }
 
+func (r *run) Actions() flows.ActionInvoker { return r.eng.Actions }
+
 func (r *run) Rand() *rand.Rand {
 	if r.rnd == nil {
 		r.rnd = rand.New(rand.NewPCG(r.seed, r.sess.Seq))
