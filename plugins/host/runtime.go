@@ -35,7 +35,7 @@ func ContentToFlows(c sdk.Content) flows.Content {
 func Capabilities(c sdk.Capabilities) channel.Capabilities {
 	return channel.Capabilities{
 		Buttons: c.Buttons, QuickReplies: c.QuickReplies, Images: c.Images, Media: c.Media,
-		Files: c.Files, Gallery: c.Gallery, MaxText: c.MaxText, ReplyWindow: c.ReplyWindow,
+		Files: c.Files, Gallery: c.Gallery, MaxText: c.MaxText, ReplyWindow: c.ReplyWindow, Templates: c.Templates,
 	}
 }
 

@@ -26,6 +26,10 @@ type Capabilities struct {
 	// may write freely (24 hours on Messenger and WhatsApp); 0 means no
 	// window.
 	ReplyWindow time.Duration `json:"reply_window,omitempty"`
+	// Templates: outside the reply window the channel still reaches the
+	// user with pre-approved templates (WhatsApp), which its plugin
+	// chooses; free text from agents stays refused.
+	Templates bool `json:"templates,omitempty"`
 }
 
 // Degrade rewrites a message for a channel, returning the messages to send

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -333,13 +334,18 @@ func (s sender) Send(ctx context.Context, contact *flows.Contact, m store.Messag
 		// message waits (retries) in case it comes back.
 		return "", fmt.Errorf("bot %s has no channel %q running", contact.Bot, m.Channel)
 	}
+	var last time.Time
+	if inst.caps.ReplyWindow > 0 {
+		last = s.c.lastInbound(ctx, contact.ID, m.Seq)
+	}
 	parts := channel.Degrade(m.Content, inst.caps)
 	var first string
 	for i, part := range parts {
 		id, err := inst.client.Send(ctx, inst.id, &sdk.OutboundMessage{
-			ID:        fmt.Sprintf("%s/%d/%d", contact.ID, m.Seq, i),
-			Recipient: contact.ExternalID,
-			Content:   host.ContentFromFlows(part),
+			ID:          fmt.Sprintf("%s/%d/%d", contact.ID, m.Seq, i),
+			Recipient:   contact.ExternalID,
+			Content:     host.ContentFromFlows(part),
+			LastInbound: last,
 		})
 		if err != nil {
 			return first, sendError(err)
@@ -349,6 +355,26 @@ func (s sender) Send(ctx context.Context, contact *flows.Contact, m store.Messag
 		}
 	}
 	return first, nil
+}
+
+// lastInboundScan bounds the messages read back to find the user's last.
+const lastInboundScan = 100
+
+// lastInbound is when the contact last wrote before message seq, for
+// channels with a reply window; zero when not found among the last
+// lastInboundScan messages (the plugin then sends as usual and the
+// provider says if the window closed).
+func (c *Channels) lastInbound(ctx context.Context, contact string, seq uint64) time.Time {
+	ms, _, err := c.cfg.Store.Messages(ctx, contact, store.MessageQuery{Before: strconv.FormatUint(seq, 10), Limit: lastInboundScan})
+	if err != nil {
+		return time.Time{}
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Direction == store.DirectionIn {
+			return ms[i].Time
+		}
+	}
+	return time.Time{}
 }
 
 // sendError turns a plugin's error into the outbox's: retryable or final
