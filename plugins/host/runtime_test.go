@@ -43,7 +43,7 @@ func TestRuntimeTwins(t *testing.T) {
 	}
 
 	caps := sdk.Capabilities{Buttons: true, QuickReplies: true, Images: true, Media: true, Files: true, Gallery: true, MaxText: 9, ReplyWindow: time.Hour, Templates: true}
-	want := channel.Capabilities{Buttons: true, QuickReplies: true, Images: true, Media: true, Files: true, Gallery: true, MaxText: 9, ReplyWindow: time.Hour}
+	want := channel.Capabilities{Buttons: true, QuickReplies: true, Images: true, Media: true, Files: true, Gallery: true, MaxText: 9, ReplyWindow: time.Hour, Templates: true}
 	if got := host.Capabilities(caps); got != want {
 		t.Errorf("Capabilities = %+v", got)
 	}
