@@ -14,7 +14,7 @@ import (
 //	channels:
 //	  - type: telegram
 //	    name: tg-main
-//	    config: {token: "${TELEGRAM_TOKEN}"}
+//	    config: {token: "${TELEGRAM_TOKEN}", webhook_secret: "${TG_SECRET}"}
 //
 // Strings of the config may name environment variables as ${NAME}: the
 // runtime puts their values in when it configures the channel (ExpandEnv),
