@@ -47,6 +47,8 @@ func cmdLoad(st stdio, args []string) int {
 	duration := fs.Duration("duration", 0, "run for this long instead of a message count (at most 10m)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit of one request (REST), of one connect or turn (web chat)")
 	maxErrors := fs.Int("max-errors", 100, "stop after this many errors")
+	hook := fs.String("hook", "", "drive a plugin channel's webhook (/hooks/{bot}/{channel}) with the example echo channel's requests instead of the REST channel")
+	sink := fs.String("sink", "", "with --hook: be the echo channel's provider on this loopback address (the channel's config url) and count the replies")
 	console := fs.Int("console", 0, "open this many agent consoles (/ws sockets) during a REST load, each watching one user's conversation, and time their message events")
 	adminPassword := fs.String("admin-password", os.Getenv("SWITCHBOARD_ADMIN_PASSWORD"), "password of admin@localhost, to sign the consoles in (env SWITCHBOARD_ADMIN_PASSWORD)")
 	rest, code, ok := parseArgs(fs, args)
@@ -65,20 +67,27 @@ func cmdLoad(st stdio, args []string) int {
 		usage = "--users and --conns are for the REST mode: with --webchat, each of the --sockets is one visitor"
 	case !*webchat && set["sockets"]:
 		usage = "--sockets goes with --webchat"
+	case *hook != "" && (*webchat || *console > 0):
+		usage = "--hook drives a plugin webhook: not with --webchat or --console"
+	case *sink != "" && *hook == "":
+		usage = "--sink goes with --hook"
 	}
 	if usage != "" {
 		fmt.Fprintf(st.err, "switchboard load: %s\n", usage)
 		return exitUsage
 	}
-	cfg := loadConfig{Console: *console, AdminPassword: *adminPassword, Bot: *bot, Users: *users, Conns: *conns, Webchat: *webchat, Sockets: *sockets,
+	cfg := loadConfig{Hook: *hook, Sink: *sink, Console: *console, AdminPassword: *adminPassword, Bot: *bot, Users: *users, Conns: *conns, Webchat: *webchat, Sockets: *sockets,
 		Messages: *messages, Duration: *duration, Timeout: *timeout, MaxErrors: *maxErrors}
 	if err := cfg.check(*rawURL); err != nil {
 		fmt.Fprintf(st.err, "switchboard load: %v\n", err)
 		return exitUsage
 	}
 	run := runLoad
-	if cfg.Webchat {
+	switch {
+	case cfg.Webchat:
 		run = runLoadWebchat
+	case cfg.Hook != "":
+		run = runLoadHook
 	}
 	rep, err := run(st.ctx, cfg, st.out)
 	if err != nil {
@@ -100,6 +109,9 @@ type loadConfig struct {
 	Sockets                int
 	Duration, Timeout      time.Duration
 	MaxErrors              int
+	// Hook is a plugin channel's webhook path (hook mode); Sink the
+	// loopback address of the provider the load tool plays.
+	Hook, Sink string
 	// Console is the number of agent consoles watching (REST mode).
 	Console                  int
 	AdminPassword            string
@@ -136,6 +148,8 @@ func (c *loadConfig) check(rawURL string) error {
 		return fmt.Errorf("--conns must be between 1 and %d", loadMaxConns)
 	case c.Sockets < 1 || c.Sockets > loadMaxSockets:
 		return fmt.Errorf("--sockets must be between 1 and %d", loadMaxSockets)
+	case c.Hook != "" && (!strings.HasPrefix(c.Hook, "/hooks/") || strings.ContainsAny(c.Hook, "?# ")):
+		return fmt.Errorf("--hook %q: a webhook path like /hooks/relay/e1", c.Hook)
 	case c.Console < 0 || c.Console > loadMaxConsoles || c.Console > c.Users:
 		return fmt.Errorf("--console must be between 0 and %d, and at most --users", loadMaxConsoles)
 	case c.Console > 0 && (c.Webchat || c.Bot == ""):
@@ -258,6 +272,9 @@ type loadReport struct {
 	Sockets         int
 	ConnectFailures int64
 	ClosedCleanly   int64
+	// Sink: the replies the provider (--sink) got.
+	Sink        bool
+	SinkReplies int64
 	// Consoles watching, the message events they timed, and the times.
 	Consoles                           int
 	ConsoleEvents                      int64
@@ -278,6 +295,9 @@ func (r *loadReport) print(w io.Writer) {
 	fmt.Fprintf(w, "latency:   p50 %s  p90 %s  p99 %s  max %s\n", fmtDur(r.P50), fmtDur(r.P90), fmtDur(r.P99), fmtDur(r.Max))
 	if r.Webchat {
 		fmt.Fprintf(w, "sockets:   %d open, %d connect failures, %d closed cleanly\n", r.Sockets, r.ConnectFailures, r.ClosedCleanly)
+	}
+	if r.Sink {
+		fmt.Fprintf(w, "provider:  %d replies delivered through the plugin\n", r.SinkReplies)
 	}
 	if r.Consoles > 0 {
 		fmt.Fprintf(w, "consoles:  %d sockets, %d message events, send → console p50 %s  p99 %s  max %s\n", r.Consoles, r.ConsoleEvents, fmtDur(r.ConsoleP50), fmtDur(r.ConsoleP99), fmtDur(r.ConsoleMax))

@@ -54,7 +54,7 @@ func init() {
 		{"test", "[-v] [--run REGEX] [FILE_OR_DIR...]", "run conversation tests: *.test.yaml files, or every one under a directory", cmdTest},
 		{"chat", "[--data DIR] [--contact ID] [--name NAME] [--attr k=v]... FILE", "talk to a bot in the terminal; --data keeps the conversation across runs", cmdChat},
 		{"serve", "[--config FILE] [--addr HOST:PORT] [--data DIR] [--bots DIR] [--default-bot ID]", "run the server: every bot in the bots folder, on the web chat, the REST channel and the API", cmdServe},
-		{"load", "[--url URL] [--bot ID] [--users N --conns N | --webchat --sockets N] [--messages N | --duration D]", "drive many users through a running server's REST channel (or web chat sockets), check every reply, report messages/s and latency", cmdLoad},
+		{"load", "[--url URL] [--bot ID] [--users N --conns N | --webchat --sockets N | --hook PATH [--sink ADDR]] [--console N] [--messages N | --duration D]", "drive many users through a running server's REST channel (or web chat sockets, or a plugin channel's webhook), check every reply, report messages/s and latency", cmdLoad},
 		{"plugin", "list [--plugins DIR] [--json]", "launch the plugins of a plugins folder and list each: name, version, kind, status, restarts", cmdPlugin},
 		{"schema", "", "print the JSON Schema of bot files", cmdSchema},
 		{"version", "", "print the version", cmdVersion},
