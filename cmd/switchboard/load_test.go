@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,11 +21,17 @@ func startServer(t *testing.T) string {
 	// The data folder is made first, so that it is removed after the
 	// server stops (cleanups run last first).
 	data := filepath.Join(t.TempDir(), "data")
+	return startServerWith(t, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: filepath.Join("..", "..", "flows", "examples")})
+}
+
+// startServerWith runs the real server with cfg and returns its base URL.
+func startServerWith(t *testing.T, cfg serveConfig) string {
+	t.Helper()
 	var out, errOut syncBuf
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: filepath.Join("..", "..", "flows", "examples")})
+		done <- serve(ctx, &out, &errOut, cfg)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -136,5 +145,48 @@ func TestLoadWithConsoles(t *testing.T) {
 		"--console", "2", "--admin-password", "wrong")
 	if code != exitFail || !strings.Contains(errOut, "signing in for --console") {
 		t.Fatalf("a wrong password: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestLoadHook drives a plugin channel's webhook (the example echo plugin,
+// built here) and plays its provider: every message is stored and every
+// reply comes back through the plugin.
+func TestLoadHook(t *testing.T) {
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "echo"), "../../plugins/examples/echo-channel")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the echo plugin: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := l.Addr().String()
+	l.Close()
+	bots := filepath.Join(dir, "bots")
+	os.MkdirAll(bots, 0o755)
+	os.WriteFile(filepath.Join(bots, "relay.yaml"), []byte(`id: relay
+channels:
+  - {type: echo, name: e1, config: {url: "http://`+sink+`/send", token: "${ECHO_LOAD_TOKEN}"}}
+skills:
+  /start:
+    - text: "got {{ message.text }}"
+  /default:
+    - text: "got {{ message.text }}"
+`), 0o644)
+	t.Setenv("ECHO_LOAD_TOKEN", "load-token")
+	base := startServerWith(t, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: bots, Plugins: plugins})
+	code, out, errOut := runLoadCmd("--url", base, "--hook", "/hooks/relay/e1", "--sink", sink, "--users", "20", "--conns", "4", "--messages", "200")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"messages:  200 in ", "provider:  200 replies delivered through the plugin", "errors:    0"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runLoadCmd("--url", base, "--hook", "/webhooks/rest/webhook"); code != exitUsage || !strings.Contains(errOut, "--hook") {
+		t.Fatalf("a hook path that is not /hooks/…: exit %d %s", code, errOut)
 	}
 }
