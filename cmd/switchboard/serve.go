@@ -364,6 +364,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
 	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc, Plugins: ph,
+		Upload: wc.SaveUpload, UploadError: webchat.UploadError,
 		BotsDir: cfg.Bots, Rescan: func() error { _, err := bots.Scan(); return err }})
 	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.CookieOrTokenAuth(apiv1.Authenticate, api.SessionCookie), AllowedOrigins: cfg.AllowedOrigins, Log: log,
 		// An agent's open console makes them present for live chat.

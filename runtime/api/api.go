@@ -75,6 +75,11 @@ type Config struct {
 	// Plugins, when set, is listed at /plugins, and its integrations'
 	// actions join the block catalogue.
 	Plugins *host.Host
+	// Upload, when set, keeps a file an agent sends (POST /uploads) and
+	// returns it as an attachment; its errors are answered by
+	// UploadError.
+	Upload      func(filename string, data []byte) (flows.Media, error)
+	UploadError func(ctx *fasthttp.RequestCtx, err error)
 	// LiveChat, when set, serves the live-chat routes (handovers.go).
 	LiveChat *livechat.Service
 	// Now is the clock; nil means time.Now.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -48,6 +49,7 @@ func (a *API) mountLiveChat(g *router.Group) {
 	g.POST("/handovers/{id}/resolve", auth(scopeWrite, a.handoverAction(a.resolveHandover)))
 	g.POST("/handovers/{id}/close", auth(scopeWrite, a.handoverAction(a.closeHandover)))
 
+	g.POST("/uploads", auth(scopeWrite, a.upload))
 	g.GET("/canned-replies", auth(scopeRead, a.listCanned))
 	g.POST("/canned-replies", auth(scopeWrite, a.saveCanned(false)))
 	g.PATCH("/canned-replies/{id}", auth(scopeWrite, a.saveCanned(true)))
@@ -239,6 +241,41 @@ func (a *API) replyHandover(ctx *fasthttp.RequestCtx) {
 	}
 	web.JSON(ctx, fasthttp.StatusCreated, map[string]any{"message": viewMessage(m), "handover": a.cfg.LiveChat.View(rctx, h)})
 }
+
+// upload keeps a file an agent sends with a reply (multipart form, field
+// "file") and answers the attachment to send: its url goes in a reply's
+// image_url, or in a link button.
+func (a *API) upload(ctx *fasthttp.RequestCtx) {
+	if a.cfg.Upload == nil {
+		web.Error(ctx, fasthttp.StatusNotImplemented, "uploads_disabled", "this server does not take file uploads", nil)
+		return
+	}
+	fh, err := ctx.FormFile("file")
+	if err != nil {
+		web.Error(ctx, fasthttp.StatusBadRequest, "missing_file", `send the file as multipart form data in the field "file"`, nil)
+		return
+	}
+	f, err := fh.Open()
+	if err != nil {
+		web.Error(ctx, fasthttp.StatusBadRequest, "bad_file", "the file could not be read", nil)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
+	if err != nil {
+		web.Error(ctx, fasthttp.StatusBadRequest, "bad_file", "the file could not be read", nil)
+		return
+	}
+	m, err := a.cfg.Upload(fh.Filename, data)
+	if err != nil {
+		a.cfg.UploadError(ctx, err)
+		return
+	}
+	web.JSON(ctx, fasthttp.StatusCreated, m)
+}
+
+// maxUpload bounds what upload reads; the store's own limit applies first.
+const maxUpload = 10 << 20
 
 // skillHandover has the bot run one of its skills for the customer during
 // the live chat.

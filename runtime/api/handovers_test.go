@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"mime/multipart"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/server"
 	"github.com/switchboard-bots/switchboard/runtime/store"
+	"github.com/switchboard-bots/switchboard/runtime/webchat"
 )
 
 const deskSrc = `
@@ -53,7 +57,11 @@ func startDesk(t *testing.T) *env {
 	lc.Start()
 	clk := &clock{t: time.Now()}
 	bots := func() []string { return []string{"desk"} }
-	a := api.New(api.Config{Store: st, Pipeline: p, BotIDs: bots, LiveChat: lc, Now: clk.now})
+	wc, err := webchat.New(webchat.Config{Pipeline: p, Store: st, Secret: bytes.Repeat([]byte("s"), 32), UploadDir: t.TempDir(), MaxUpload: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := api.New(api.Config{Store: st, Pipeline: p, BotIDs: bots, LiveChat: lc, Now: clk.now, Upload: wc.SaveUpload, UploadError: webchat.UploadError})
 	srv := server.New(server.Config{Pipeline: p, Log: slog.New(slog.DiscardHandler), Mount: []func(r *router.Router){a.Mount}}, bots)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -151,6 +159,29 @@ func TestHandoverAPI(t *testing.T) {
 	status, body = e.do("POST", "/api/v1/handovers/"+id+"/messages", ann, `{"text": "Hi, Ann here. <script>alert(1)</script>"}`)
 	if status != 201 || !strings.Contains(body, `"author":"agent"`) || !strings.Contains(body, `"agent":"`+annID+`"`) || !strings.Contains(body, `"status":"chatting"`) {
 		t.Fatalf("reply: %d %s", status, body)
+	}
+	// An agent uploads an image and sends it.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "photo.png")
+	fw.Write([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"))
+	mw.Close()
+	status, hdr, body := e.req("POST", "/api/v1/uploads", http.Header{"Authorization": {"Bearer " + ann}, "Content-Type": {mw.FormDataContentType()}}, form.String())
+	var up struct{ URL, Kind string }
+	mustJSON(t, body, &up)
+	if status != 201 || up.Kind != "image" || !strings.HasPrefix(up.URL, "/webchat/files/") {
+		t.Fatalf("upload: %d %v %s", status, hdr, body)
+	}
+	if status, body := e.do("POST", "/api/v1/handovers/"+id+"/messages", ann, `{"image_url": "`+up.URL+`"}`); status != 201 || !strings.Contains(body, up.URL) {
+		t.Fatalf("a reply with the uploaded image: %d %s", status, body)
+	}
+	form.Reset()
+	mw = multipart.NewWriter(&form)
+	fw, _ = mw.CreateFormFile("file", "x.exe")
+	fw.Write([]byte("MZ\x90\x00 not a picture"))
+	mw.Close()
+	if status, _, body := e.req("POST", "/api/v1/uploads", http.Header{"Authorization": {"Bearer " + ann}, "Content-Type": {mw.FormDataContentType()}}, form.String()); status != 415 {
+		t.Fatalf("an executable: %d %s", status, body)
 	}
 	// Canned replies: an admin writes one, the agent sends it, it counts.
 	status, body = e.do("POST", "/api/v1/canned-replies", e.admin, `{"bot": "desk", "title": "Refunds", "shortcut": "refund", "text": "Refunds take 5 days.", "button_title": "Policy", "button_url": "https://example.com/refunds"}`)

@@ -48,6 +48,9 @@ func liveChatOpenAPI() (paths, schemas obj) {
 		"/handovers/{id}/resolve": action("resolveHandover", "Resolve: the customer gets the bot's resolve message (and a rating request when the bot's settings ask for one) and the bot goes on at the LIVE CHAT block's resolved branch.",
 			optional(props(nil, obj{"note": str()})), "403"),
 		"/handovers/{id}/close": action("closeHandover", "Close (archive) the handover; an open one is resolved first.", nil, "403"),
+		"/uploads": obj{"post": op("upload", "Send a file for an agent's reply (multipart form data, field file): an image (PNG, JPEG, GIF, WebP), a PDF or a text file, its type sniffed from its content. The answer's url goes in a reply's image_url, or a link button for other files.", "write", nil,
+			obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": props([]string{"file"}, obj{"file": obj{"type": "string", "format": "binary"}})}}},
+			"201", jsonResp("The attachment.", props(nil, obj{"url": str(), "kind": str(), "name": str(), "mime": str(), "size": obj{"type": "integer"}})), "413", "415", "501")},
 		"/canned-replies": obj{
 			"get": op("listCannedReplies", "The canned replies of the caller's bots (of bot), those whose title, shortcut or text holds q.", "read",
 				[]obj{query("bot", "Only this bot's.", str()), query("q", "Text to look for; a leading / is ignored.", str())}, nil,

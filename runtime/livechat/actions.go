@@ -276,8 +276,8 @@ func (r *Reply) content(ctx context.Context, s *Service, bot string) (flows.Cont
 		return c, nil, fmt.Errorf("%w: the text is longer than %d bytes", ErrInvalid, MaxText)
 	case len(c.Buttons) > MaxButtons:
 		return c, nil, fmt.Errorf("%w: at most %d link buttons", ErrInvalid, MaxButtons)
-	case c.Image != nil && !webURL(c.Image.URL):
-		return c, nil, fmt.Errorf("%w: the image must be an http(s) URL", ErrInvalid)
+	case c.Image != nil && !webURL(c.Image.URL) && !localFile(c.Image.URL):
+		return c, nil, fmt.Errorf("%w: the image must be an http(s) URL or a file uploaded with POST /api/v1/uploads", ErrInvalid)
 	}
 	for _, b := range c.Buttons {
 		if b.Title == "" || !webURL(b.URL) {
@@ -290,6 +290,15 @@ func (r *Reply) content(ctx context.Context, s *Service, bot string) (flows.Cont
 func webURL(u string) bool {
 	return len(u) <= maxURL && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://"))
 }
+
+// localFile reports whether u is a file uploaded to this server.
+func localFile(u string) bool {
+	return len(u) <= maxURL && strings.HasPrefix(u, UploadsPath) && !strings.Contains(u, "..")
+}
+
+// UploadsPath is where this server serves uploaded files (the web chat's
+// /webchat/files/); replies may carry them by that path.
+const UploadsPath = "/webchat/files/"
 
 // Reply sends an agent's message. Replying to a handover nobody has takes
 // it (takeover & send); a handover of another agent is theirs (managers and

@@ -3,9 +3,11 @@ package webchat
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -61,44 +63,79 @@ func (w *Webchat) upload(ctx *fasthttp.RequestCtx) {
 		web.Error(ctx, fasthttp.StatusBadRequest, "missing_file", `send the file as multipart form data in the field "file"`, nil)
 		return
 	}
-	if fh.Size > w.cfg.MaxUpload {
-		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload), nil)
+	m, err := w.saveForm(fh)
+	if err != nil {
+		UploadError(ctx, err)
 		return
+	}
+	web.JSON(ctx, fasthttp.StatusCreated, m)
+}
+
+// Upload errors.
+var (
+	ErrUploadTooLarge = errors.New("the file is too large")
+	ErrUploadType     = errors.New("send an image (PNG, JPEG, GIF, WebP), a PDF or a text file")
+	ErrUploadOff      = errors.New("this server does not take file uploads")
+)
+
+// UploadError answers an error of SaveUpload.
+func UploadError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, ErrUploadTooLarge):
+		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", err.Error(), nil)
+	case errors.Is(err, ErrUploadType):
+		web.Error(ctx, fasthttp.StatusUnsupportedMediaType, "file_type_not_allowed", err.Error(), nil)
+	case errors.Is(err, ErrUploadOff):
+		web.Error(ctx, fasthttp.StatusNotFound, "uploads_disabled", err.Error(), nil)
+	default:
+		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored", nil)
+	}
+}
+
+func (w *Webchat) saveForm(fh *multipart.FileHeader) (flows.Media, error) {
+	if fh.Size > w.cfg.MaxUpload {
+		return flows.Media{}, fmt.Errorf("%w: files may be at most %d bytes", ErrUploadTooLarge, w.cfg.MaxUpload)
 	}
 	f, err := fh.Open()
 	if err != nil {
-		web.Error(ctx, fasthttp.StatusBadRequest, "bad_file", "the file could not be read", nil)
-		return
+		return flows.Media{}, fmt.Errorf("%w: the file could not be read", ErrUploadType)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, w.cfg.MaxUpload+1))
-	if err != nil || int64(len(data)) > w.cfg.MaxUpload {
-		web.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("files may be at most %d bytes", w.cfg.MaxUpload), nil)
-		return
+	if err != nil {
+		return flows.Media{}, err
+	}
+	return w.SaveUpload(fh.Filename, data)
+}
+
+// SaveUpload keeps a file sent in a conversation (by a visitor, or an agent
+// through the API) and returns it as an attachment served at
+// /webchat/files/NAME. Its type is sniffed from its content: images, PDF
+// and text only.
+func (w *Webchat) SaveUpload(filename string, data []byte) (flows.Media, error) {
+	if w.cfg.UploadDir == "" {
+		return flows.Media{}, ErrUploadOff
+	}
+	if int64(len(data)) > w.cfg.MaxUpload {
+		return flows.Media{}, fmt.Errorf("%w: files may be at most %d bytes", ErrUploadTooLarge, w.cfg.MaxUpload)
 	}
 	mt, _, _ := mime.ParseMediaType(http.DetectContentType(data))
 	typ, ok := uploadTypes[mt]
 	if !ok {
-		web.Error(ctx, fasthttp.StatusUnsupportedMediaType, "file_type_not_allowed", "send an image (PNG, JPEG, GIF, WebP), a PDF or a text file", nil)
-		return
+		return flows.Media{}, ErrUploadType
 	}
 	var id [16]byte
 	rand.Read(id[:])
 	name := hex.EncodeToString(id[:]) + typ.ext
 	if err := os.MkdirAll(w.cfg.UploadDir, 0o750); err != nil {
 		w.cfg.Log.Error("upload dir", "err", err)
-		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored", nil)
-		return
+		return flows.Media{}, err
 	}
-	path := filepath.Join(w.cfg.UploadDir, name)
-	if err := os.WriteFile(path, data, 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(w.cfg.UploadDir, name), data, 0o640); err != nil {
 		w.cfg.Log.Error("upload", "err", err)
-		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the file could not be stored", nil)
-		return
+		return flows.Media{}, err
 	}
-	web.JSON(ctx, fasthttp.StatusCreated, flows.Media{
-		URL: filesPath + name, Kind: typ.kind, Name: cleanName(fh.Filename), MIME: mt, Size: int64(len(data)),
-	})
+	return flows.Media{URL: filesPath + name, Kind: typ.kind, Name: cleanName(filename), MIME: mt, Size: int64(len(data))}, nil
 }
 
 // cleanName keeps a file name for display: no path, no control characters,
