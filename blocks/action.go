@@ -61,9 +61,7 @@ func (b *Action) Check(c *flows.Check) {
 	if !actionNameRe.MatchString(b.Action) {
 		c.Errorf(flows.Pos{}, "action %q is not integration.action: write it like smtp.email.send", b.Action)
 	}
-	if b.Timeout.Duration > actionMaxTimeout {
-		c.Errorf(b.Timeout.Pos, "timeout %s is too long: an action may take at most %s", b.Timeout.Src, actionMaxTimeout)
-	}
+	checkActionTimeout(c, b.Timeout)
 }
 
 // Enter calls the action and saves its result.
@@ -72,36 +70,50 @@ func (b *Action) Enter(r flows.Run) flows.Result {
 	if err != nil {
 		return flows.Fail(err)
 	}
+	return callAction(r, b.Action, params, b.Timeout, b.Save, b.SaveError, &b.OnError)
+}
+
+// callAction runs an integration's action for a block, saves its result
+// and its error, and goes on: below on success, to onError (or /_error) on
+// failure. ACTION, EMAIL and SMS share it.
+func callAction(r flows.Run, name string, params map[string]any, timeout flows.Duration, saveTo, saveError string, onError *flows.Target) flows.Result {
 	var res any
-	callErr := fmt.Errorf("%s: no integrations run here", b.Action)
+	callErr := fmt.Errorf("%s: no integrations run here", name)
 	if inv := r.Actions(); inv != nil {
-		timeout := b.Timeout.Duration
-		if timeout <= 0 {
-			timeout = actionDefaultTimeout
+		d := timeout.Duration
+		if d <= 0 {
+			d = actionDefaultTimeout
 		}
-		timeout = min(timeout, actionMaxTimeout)
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		d = min(d, actionMaxTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		c := r.Contact()
-		res, callErr = inv.Invoke(ctx, b.Action, params, flows.ActionCaller{Bot: r.Bot().ID, Contact: c.ID, Channel: c.Channel, Attributes: c.Attributes})
+		res, callErr = inv.Invoke(ctx, name, params, flows.ActionCaller{Bot: r.Bot().ID, Contact: c.ID, Channel: c.Channel, Attributes: c.Attributes})
 		if callErr != nil && ctx.Err() != nil {
-			callErr = fmt.Errorf("%s: no answer within %s", b.Action, timeout)
+			callErr = fmt.Errorf("%s: no answer within %s", name, d)
 		}
 	}
 	errText := ""
 	if callErr != nil {
 		errText = strings.TrimSpace(callErr.Error())
-	} else if err := save(r, b.Save, res); err != nil {
+	} else if err := save(r, saveTo, res); err != nil {
 		return flows.Fail(err)
 	}
-	if err := save(r, b.SaveError, errText); err != nil {
+	if err := save(r, saveError, errText); err != nil {
 		return flows.Fail(err)
 	}
 	if callErr == nil {
 		return flows.Next()
 	}
-	if !b.OnError.IsZero() {
-		return flows.Goto(&b.OnError)
+	if !onError.IsZero() {
+		return flows.Goto(onError)
 	}
 	return flows.Fail(callErr)
+}
+
+// checkActionTimeout bounds a block's action timeout.
+func checkActionTimeout(c *flows.Check, t flows.Duration) {
+	if t.Duration > actionMaxTimeout {
+		c.Errorf(t.Pos, "timeout %s is too long: an action may take at most %s", t.Src, actionMaxTimeout)
+	}
 }
