@@ -37,7 +37,9 @@ skills:
 }
 
 func TestEmailFails(t *testing.T) {
-	a := &actions{fn: func(context.Context, string, map[string]any) (any, error) { return nil, errors.New("550 no such mailbox") }}
+	a := &actions{fn: func(context.Context, string, map[string]any) (any, error) {
+		return nil, errors.New("550 no such mailbox")
+	}}
 	c := actionChat(t, `
 skills:
   /start:
