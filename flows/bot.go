@@ -52,6 +52,8 @@ type Bot struct {
 	Skills     []*Skill
 	// Channels are the plugin channel instances the bot runs on.
 	Channels []ChannelConfig
+	// Notify says where the bot's notifications go.
+	Notify []NotifyTarget
 
 	skillIndex map[string]int
 	blockIndex map[string]Ref

@@ -117,3 +117,57 @@ func ExpandEnv(what string, config map[string]any, getenv func(string) string) (
 	}
 	return out, secrets, nil
 }
+
+// NotifyTarget is where a bot's notifications go, from the bot file's
+// notify list: TRIGGER's notifications and the runtime's own
+// (handover_waiting), by name, to the webhook integration, an email
+// address or a phone number.
+//
+//	notify:
+//	  - on: [new_lead, handover_waiting]
+//	    email: sales@example.com
+//	  - on: ["*"]
+//	    webhook: true
+type NotifyTarget struct {
+	// On are the notifications' names; "*" takes every one.
+	On      []string
+	Webhook bool
+	Email   string
+	SMS     string
+	Pos     Pos
+}
+
+// Wants reports whether the target takes the notification name.
+func (t *NotifyTarget) Wants(name string) bool {
+	for _, o := range t.On {
+		if o == "*" || o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// notify reads the bot's notify list (its shape was checked by the schema).
+func (l *loader) notify(v *yaml.Node) {
+	for _, item := range v.Content {
+		item = resolveAlias(item)
+		t := NotifyTarget{Pos: nodePos(item)}
+		_ = item.Decode(&struct {
+			On      *[]string `yaml:"on"`
+			Webhook *bool     `yaml:"webhook"`
+			Email   *string   `yaml:"email"`
+			SMS     *string   `yaml:"sms"`
+		}{&t.On, &t.Webhook, &t.Email, &t.SMS})
+		n := 0
+		for _, set := range []bool{t.Webhook, t.Email != "", t.SMS != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			l.d.errorf(t.Pos, "a notify target sends to one place: webhook: true, an email: address or an sms: number")
+			continue
+		}
+		l.bot.Notify = append(l.bot.Notify, t)
+	}
+}

@@ -59,3 +59,24 @@ func TestChannelErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNotify(t *testing.T) {
+	bot, ds := Load("b.yaml", []byte("id: b\nnotify:\n  - on: [new_lead]\n    email: sales@example.com\n  - on: [\"*\"]\n    webhook: true\nskills:\n  /start:\n    - text: hi\n"))
+	if ds.HasErrors() || len(bot.Notify) != 2 {
+		t.Fatalf("%v %+v", ds, bot)
+	}
+	if !bot.Notify[0].Wants("new_lead") || bot.Notify[0].Wants("other") || !bot.Notify[1].Wants("anything") {
+		t.Fatalf("wants: %+v", bot.Notify)
+	}
+	for _, c := range []struct{ src, want string }{
+		{"  - on: [x]\n    email: a@example.com\n    sms: \"+15550001111\"\n", "sends to one place"},
+		{"  - on: [x]\n", "sends to one place"},
+		{"  - on: [x]\n    sms: \"555\"\n", "4:10:"},
+		{"  - email: a@example.com\n", "3:5:"},
+	} {
+		_, ds := Load("b.yaml", []byte("id: b\nnotify:\n"+c.src+"skills:\n  /start:\n    - text: hi\n"))
+		if !ds.HasErrors() || !strings.Contains(ds.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.src, ds, c.want)
+		}
+	}
+}

@@ -381,6 +381,8 @@ func (l *loader) build(root *yaml.Node) *Bot {
 			l.entities(v)
 		case "channels":
 			l.channels(v)
+		case "notify":
+			l.notify(v)
 		}
 	}
 	if bot.Name == "" {

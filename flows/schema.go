@@ -79,6 +79,17 @@ func schemaDoc() obj {
 			"skill":    obj{"type": "string", "description": "The skill to enter; defaults to the intent's name."},
 		},
 	}
+	defs["notify"] = obj{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []any{"on"},
+		"properties": obj{
+			"on":      obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "pattern": `^(\*|[a-z0-9_.-]{1,64})$`}, "description": "The notifications' names (TRIGGER's, or handover_waiting); \"*\" takes every one."},
+			"webhook": obj{"const": true, "description": "Post it to the webhook integration's URL, signed."},
+			"email":   obj{"type": "string", "format": "email", "description": "Email it to this address, through the smtp integration."},
+			"sms":     obj{"type": "string", "pattern": `^\+[1-9][0-9]{6,14}$`, "description": "Text it to this number (international form, +15550001111), through the twilio integration."},
+		},
+	}
 	defs["channel"] = obj{
 		"type":                 "object",
 		"additionalProperties": false,
@@ -115,6 +126,7 @@ func schemaDoc() obj {
 			"attributes":  obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/attribute"}},
 			"intents":     obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/intent"}},
 			"entities":    obj{"type": "object", "propertyNames": obj{"pattern": nameKeyPattern}, "additionalProperties": obj{"$ref": "#/$defs/entity"}},
+			"notify":      obj{"type": "array", "items": obj{"$ref": "#/$defs/notify"}, "description": "Where the bot's notifications go: TRIGGER's, and the runtime's own handover_waiting (a conversation waits for an agent), through the webhook, smtp and twilio integration plugins."},
 			"channels":    obj{"type": "array", "items": obj{"$ref": "#/$defs/channel"}, "description": "The plugin channels the bot runs on (Telegram, WhatsApp…), besides the built-in web chat and REST."},
 			"skills": obj{
 				"type":                 "object",

@@ -299,10 +299,14 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	var wc *webchat.Webchat
 	hub := live.NewHub()
 	chans = plugins.New(plugins.Config{Host: ph, Store: st, Log: log})
-	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities(chans)})
+	actions := plugins.Actions{Host: ph}
+	notifier := plugins.NewNotifier(actions, func(id string) *flows.Bot { return p.Bot(id) }, log)
+	notifier.Start()
+	defer notifier.Stop()
+	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities(chans), Notify: notifier.Notify})
 	hub.SetHandoverView(lc.ViewAny)
 	eng := engine.New(&http.Client{Timeout: 30 * time.Second})
-	eng.Actions = plugins.Actions{Host: ph}
+	eng.Actions = actions
 	p = pipeline.New(pipeline.Config{
 		Store:  st,
 		Engine: eng,
@@ -311,6 +315,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		OnCommit: func(c pipeline.Committed) {
 			m.Committed(c)
 			lc.Committed(c)
+			notifier.Committed(c)
 			disp.Notify()
 			wc.OnCommit(c)
 			hub.Publish(c)

@@ -75,6 +75,9 @@ type Config struct {
 	HTTP *http.Client
 	// OnPresence, when set, is called when an agent's presence changes.
 	OnPresence func(Agent)
+	// Notify, when set, gets the runtime's notifications of a bot (a
+	// handover waits: handover_waiting) for its notify targets.
+	Notify func(bot, name string, data map[string]any, from flows.ActionCaller)
 	Now        func() time.Time
 	Log        *slog.Logger
 }

@@ -102,3 +102,14 @@ func (n *notifier) post(d delivery) {
 		n.log.Warn("live chat: notification refused", "handover", d.notice.Handover, "status", resp.StatusCode)
 	}
 }
+
+// waiting tells that a handover waits: the bot's live-chat webhook (url)
+// and the bot's notify targets (as handover_waiting).
+func (s *Service) waiting(url string, n Notice) {
+	s.notify.send(url, n)
+	if s.cfg.Notify != nil {
+		s.cfg.Notify(n.Bot, "handover_waiting", map[string]any{
+			"reason": n.Reason, "handover": n.Handover, "queue": n.Queue, "name": n.Name, "message": n.Message, "since": n.Since.Format(time.RFC3339),
+		}, flows.ActionCaller{Bot: n.Bot, Contact: n.Contact, Channel: n.Channel})
+	}
+}

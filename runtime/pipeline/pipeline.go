@@ -73,6 +73,8 @@ type Committed struct {
 	Handovers []*store.Handover
 	// HandoverEnd is set when the bot stopped waiting for a handover.
 	HandoverEnd string
+	// Notifications are what the step's TRIGGER blocks raised.
+	Notifications []flows.Notification
 	// Latency is the time from the job's arrival at the pipeline to its
 	// commit: what a channel waits for an answer.
 	Latency time.Duration

@@ -156,6 +156,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 	// A step, and at most one follow-up a hook asks for (Tx.Then).
 	var sp *flows.Sprint
 	var sess *flows.Session
+	var notes []flows.Notification
 	for round := 0; round < 2; round++ {
 		switch {
 		case tx.Event != nil && !tx.Contact.Banned:
@@ -171,6 +172,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 			})
 			sess = sp.Session
 			tx.Sprint = sp
+			notes = append(notes, sp.Notifications...)
 			tx.apply(sp, status)
 		case round == 0 && j.timer != nil:
 			// A fired timer is cancelled whether or not the engine saw it.
@@ -215,6 +217,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 		if sp != nil {
 			c.HandoverEnd = sp.HandoverEnd
 		}
+		c.Notifications = notes
 		p.cfg.OnCommit(c)
 	}
 	// The step's replies follow the inbound message, if any.
