@@ -78,8 +78,8 @@ type Config struct {
 	// Notify, when set, gets the runtime's notifications of a bot (a
 	// handover waits: handover_waiting) for its notify targets.
 	Notify func(bot, name string, data map[string]any, from flows.ActionCaller)
-	Now        func() time.Time
-	Log        *slog.Logger
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service runs live chat. Make it with New, give it to the pipeline as its
