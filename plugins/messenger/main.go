@@ -59,7 +59,7 @@ type config struct {
 // New returns the channel with an HTTP client whose every request is
 // bounded (each call is bounded by its ctx too).
 func New() *Messenger {
-	return &Messenger{client: &http.Client{Timeout: 10 * time.Second}, now: time.Now, conf: map[string]config{}, sent: newSentLog()}
+	return &Messenger{client: sdk.HTTPClient(10 * time.Second), now: time.Now, conf: map[string]config{}, sent: newSentLog()}
 }
 
 var _ sdk.Channel = (*Messenger)(nil)

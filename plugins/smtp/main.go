@@ -41,7 +41,7 @@ type SMTP struct {
 
 // New returns the integration, unconfigured.
 func New() *SMTP {
-	return &SMTP{http: &http.Client{Timeout: 20 * time.Second}}
+	return &SMTP{http: sdk.HTTPClient(20 * time.Second)}
 }
 
 var (

@@ -68,7 +68,7 @@ const defaultAPIURL = "https://api.telegram.org"
 
 // New returns the channel.
 func New() *Telegram {
-	return &Telegram{http: &http.Client{}, pollTimeout: 25 * time.Second, conf: map[string]config{}}
+	return &Telegram{http: sdk.HTTPClient(0), pollTimeout: 25 * time.Second, conf: map[string]config{}}
 }
 
 var (

@@ -51,7 +51,7 @@ type config struct {
 
 // New returns the channel.
 func New() *SMS {
-	return &SMS{http: &http.Client{Timeout: 10 * time.Second}, conf: map[string]config{}}
+	return &SMS{http: sdk.HTTPClient(10 * time.Second), conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*SMS)(nil)

@@ -40,7 +40,7 @@ type config struct {
 
 // New returns the integration, not yet configured.
 func New() *Twilio {
-	return &Twilio{http: &http.Client{Timeout: 10 * time.Second}}
+	return &Twilio{http: sdk.HTTPClient(10 * time.Second)}
 }
 
 var (

@@ -74,7 +74,7 @@ type config struct {
 // redirected to a GET would lose its body, so a 3xx is an error to fix.
 func New() *Webhook {
 	return &Webhook{
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client: withoutRedirects(sdk.HTTPClient(0)),
 		now:    time.Now,
 		newID:  randomID,
 	}
@@ -311,4 +311,11 @@ func retryAfter(h string) time.Duration {
 		return 0
 	}
 	return time.Duration(n) * time.Second
+}
+
+// withoutRedirects makes c return a redirect as it is: following one could
+// turn the POST into a GET and drop the body.
+func withoutRedirects(c *http.Client) *http.Client {
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }

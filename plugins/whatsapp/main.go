@@ -65,7 +65,7 @@ type template struct {
 // New returns the channel with an HTTP client whose every request is
 // bounded (each call is bounded by its ctx too).
 func New() *WhatsApp {
-	return &WhatsApp{client: &http.Client{Timeout: 10 * time.Second}, now: time.Now, conf: map[string]config{}}
+	return &WhatsApp{client: sdk.HTTPClient(10 * time.Second), now: time.Now, conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*WhatsApp)(nil)

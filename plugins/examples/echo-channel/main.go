@@ -52,7 +52,7 @@ type config struct {
 // New returns the channel with an HTTP client whose every request is
 // bounded (the runtime bounds each call too, through ctx).
 func New() *Echo {
-	return &Echo{client: &http.Client{Timeout: 10 * time.Second}, conf: map[string]config{}}
+	return &Echo{client: sdk.HTTPClient(10 * time.Second), conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*Echo)(nil)
