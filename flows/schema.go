@@ -84,7 +84,7 @@ func schemaDoc() obj {
 		"additionalProperties": false,
 		"required":             []any{"on"},
 		"properties": obj{
-			"on":      obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "pattern": `^(\*|[a-z0-9_.-]{1,64})$`}, "description": "The notifications' names (TRIGGER's, or handover_waiting); \"*\" takes every one."},
+			"on":      obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "pattern": `^(\*|[a-z0-9_.-]{1,64})$`}, "description": "The notifications' names: TRIGGER's, handover_waiting, or a handover's change of status (handover_new, handover_assigned, handover_resolved…); \"*\" takes every one."},
 			"webhook": obj{"const": true, "description": "Post it to the webhook integration's URL, signed."},
 			"email":   obj{"type": "string", "format": "email", "description": "Email it to this address, through the smtp integration."},
 			"sms":     obj{"type": "string", "pattern": `^\+[1-9][0-9]{6,14}$`, "description": "Text it to this number (international form, +15550001111), through the twilio integration."},

@@ -95,6 +95,9 @@ type Service struct {
 	active map[string]string
 	// open holds what assignment needs of each open handover, by id.
 	open map[string]openInfo
+	// told is how much of each handover's history its notify targets
+	// heard of, until it is closed.
+	told map[string]int
 	// kick wakes the assigner.
 	kick chan struct{}
 
@@ -118,10 +121,15 @@ func New(cfg Config) *Service {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &Service{cfg: cfg, active: map[string]string{}, open: map[string]openInfo{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	s := &Service{cfg: cfg, active: map[string]string{}, open: map[string]openInfo{}, told: map[string]int{}, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	s.presence = newPresence()
 	s.notify = newNotifier(cfg.HTTP, cfg.Log)
 	return s
+}
+
+// SetNotify sets Config.Notify, for a Service made before its notifier.
+func (s *Service) SetNotify(fn func(bot, name string, data map[string]any, from flows.ActionCaller)) {
+	s.cfg.Notify = fn
 }
 
 // SetPipeline gives the Service the pipeline it acts through, when the
@@ -135,6 +143,9 @@ func (s *Service) Load(ctx context.Context) error {
 	for {
 		last, more, err := s.cfg.Store.ScanHandovers(ctx, true, cursor, 0, func(h *store.Handover) bool {
 			s.setActive(h)
+			s.mu.Lock()
+			s.told[h.ID] = len(h.History)
+			s.mu.Unlock()
 			return true
 		})
 		if err != nil {
@@ -204,6 +215,7 @@ func (s *Service) Forget(contact string) {
 	for id, o := range s.open {
 		if o.contact == contact {
 			delete(s.open, id)
+			delete(s.told, id)
 		}
 	}
 }
@@ -213,6 +225,37 @@ func (s *Service) Forget(contact string) {
 func (s *Service) Committed(c pipeline.Committed) {
 	for _, h := range c.Handovers {
 		s.setActive(h)
+		s.lifecycle(h)
+	}
+}
+
+// lifecycle tells the bot's notify targets of the changes of status a
+// commit made to a handover: handover_new, handover_assigned, …,
+// handover_resolved, handover_closed.
+func (s *Service) lifecycle(h *store.Handover) {
+	s.mu.Lock()
+	from, known := s.told[h.ID]
+	if !known {
+		// Not seen since the start (a resolved handover closed now):
+		// the change is the last entry.
+		from = len(h.History) - 1
+	}
+	if h.Status != store.HandoverClosed {
+		s.told[h.ID] = len(h.History)
+	} else {
+		delete(s.told, h.ID)
+	}
+	s.mu.Unlock()
+	if s.cfg.Notify == nil {
+		return
+	}
+	for _, t := range h.History[max(0, min(from, len(h.History))):] {
+		if t.From == t.To {
+			continue // a note in the history, not a change of status
+		}
+		s.cfg.Notify(h.Bot, "handover_"+t.To, map[string]any{
+			"handover": h.ID, "queue": h.Queue, "status": t.To, "from": t.From, "assignee": t.Assignee, "by": t.By, "note": t.Note, "outcome": h.Outcome,
+		}, flows.ActionCaller{Bot: h.Bot, Contact: h.Contact, Channel: h.Channel})
 	}
 }
 

@@ -478,3 +478,39 @@ func TestOverdueAndAnalytics(t *testing.T) {
 		t.Fatalf("analytics groups: %+v %+v", a.ByAgent, a.PerDay)
 	}
 }
+
+// The bot's notify targets hear of every change of a handover's status.
+func TestLifecycleNotifications(t *testing.T) {
+	r := newRig(t)
+	var mu sync.Mutex
+	var got []string
+	r.svc.SetNotify(func(bot, name string, data map[string]any, from flows.ActionCaller) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("%s %s %v", bot, name, data["status"]))
+	})
+	ann := r.agent("ann", access.RoleAgent, []string{"help"}, []string{"billing"})
+	defer r.svc.Connected(bg, ann.Account)()
+	h := r.open("u1")
+	if _, err := r.svc.Assign(bg, ann, h.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.svc.Reply(bg, ann, h.ID, livechat.Reply{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.AddNote(bg, ann, h.ID, "a note is no change of status", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.Resolve(bg, ann, h.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.Close(bg, ann, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "help handover_new new|help handover_assigned assigned|help handover_chatting chatting|help handover_resolved resolved|help handover_closed closed"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("notifications:\n%s\nwant:\n%s", strings.Join(got, "|"), want)
+	}
+}
