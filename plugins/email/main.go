@@ -149,28 +149,14 @@ func (e *Email) Configure(ctx context.Context, instance string, raw json.RawMess
 	if err := dec.Decode(&c); err != nil {
 		return sdk.ConfigError("", "the configuration is not valid: %v", err)
 	}
-	if c.SMTPHost == "" {
-		return sdk.ConfigError("/smtp_host", "the SMTP server's host name is required")
-	}
-	if c.SMTPPort == 0 {
-		c.SMTPPort = 587
-	}
-	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
-		return sdk.ConfigError("/smtp_port", "write a port number between 1 and 65535")
-	}
-	mode, err := mailx.ParseTLSMode(c.SMTPTLS, c.SMTPPort)
+	server, err := mailx.ServerConfig("smtp_", c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPUsername, c.SMTPPassword, smtpRootCAs)
 	if err != nil {
-		return sdk.ConfigError("/smtp_tls", "%v", err)
+		return err
 	}
-	if c.SMTPUsername != "" && c.SMTPPassword == "" {
-		return sdk.ConfigError("/smtp_password", "the SMTP password is required with a username")
+	if c.from, err = mailx.FromConfig("from_address", c.FromAddress, c.FromName); err != nil {
+		return err
 	}
-	from, err := mail.ParseAddress(c.FromAddress)
-	if err != nil || from.Name != "" {
-		return sdk.ConfigError("/from_address", "write a bare address, like support@example.com (the name goes in from_name)")
-	}
-	c.from = mail.Address{Name: c.FromName, Address: from.Address}
-	c.smtp = mailx.Server{Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername, Password: c.SMTPPassword, TLS: mode, RootCAs: smtpRootCAs}
+	c.smtp = server
 
 	switch c.Inbound {
 	case "", inboundWebhook:
@@ -212,7 +198,7 @@ func (e *Email) Configure(ctx context.Context, instance string, raw json.RawMess
 	e.mu.Lock()
 	e.conf[instance] = &c
 	e.mu.Unlock()
-	sdk.Logger().Info("instance configured", "instance", instance, "smtp", c.smtp.Addr(), "smtp_tls", string(mode),
+	sdk.Logger().Info("instance configured", "instance", instance, "smtp", c.smtp.Addr(), "smtp_tls", string(c.smtp.TLS),
 		"from", c.from.Address, "inbound", c.Inbound)
 	return nil
 }

@@ -149,32 +149,18 @@ func (s *SMTP) Configure(ctx context.Context, raw json.RawMessage) error {
 	if err := dec.Decode(&c); err != nil {
 		return sdk.ConfigError("", "the configuration is not valid: %v", err)
 	}
-	if c.Host == "" {
-		return sdk.ConfigError("/host", "the SMTP server's host name is required")
-	}
-	if c.Port == 0 {
-		c.Port = 587
-	}
-	if c.Port < 1 || c.Port > 65535 {
-		return sdk.ConfigError("/port", "write a port number between 1 and 65535")
-	}
-	mode, err := mailx.ParseTLSMode(c.TLS, c.Port)
+	server, err := mailx.ServerConfig("", c.Host, c.Port, c.TLS, c.Username, c.Password, rootCAs)
 	if err != nil {
-		return sdk.ConfigError("/tls", "%v", err)
+		return err
 	}
-	if c.Username != "" && c.Password == "" {
-		return sdk.ConfigError("/password", "the password is required with a username")
+	if c.from, err = mailx.FromConfig("from", c.From, c.FromName); err != nil {
+		return err
 	}
-	from, err := mail.ParseAddress(c.From)
-	if err != nil || from.Name != "" {
-		return sdk.ConfigError("/from", "write a bare address, like bot@example.com (the name goes in from_name)")
-	}
-	c.from = mail.Address{Name: c.FromName, Address: from.Address}
-	c.server = mailx.Server{Host: c.Host, Port: c.Port, Username: c.Username, Password: c.Password, TLS: mode, RootCAs: rootCAs}
+	c.server = server
 	s.mu.Lock()
 	s.conf = &c
 	s.mu.Unlock()
-	sdk.Logger().Info("configured", "server", c.server.Addr(), "tls", string(mode), "from", c.from.Address)
+	sdk.Logger().Info("configured", "server", c.server.Addr(), "tls", string(c.server.TLS), "from", c.from.Address)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -216,4 +217,37 @@ func helloName() string {
 		return "localhost"
 	}
 	return h
+}
+
+// ServerConfig checks an SMTP server's settings as a plugin's configuration
+// holds them, under keys with prefix ("smtp_" for the email channel, "" for
+// the smtp integration), and returns the server; errors name the key.
+func ServerConfig(prefix, host string, port int, tlsMode, username, password string, roots *x509.CertPool) (Server, error) {
+	if host == "" {
+		return Server{}, sdk.ConfigError("/"+prefix+"host", "the SMTP server's host name is required")
+	}
+	if port == 0 {
+		port = 587
+	}
+	if port < 1 || port > 65535 {
+		return Server{}, sdk.ConfigError("/"+prefix+"port", "write a port number between 1 and 65535")
+	}
+	mode, err := ParseTLSMode(tlsMode, port)
+	if err != nil {
+		return Server{}, sdk.ConfigError("/"+prefix+"tls", "%v", err)
+	}
+	if username != "" && password == "" {
+		return Server{}, sdk.ConfigError("/"+prefix+"password", "the password is required with a username")
+	}
+	return Server{Host: host, Port: port, Username: username, Password: password, TLS: mode, RootCAs: roots}, nil
+}
+
+// FromConfig checks a configured sender address (key field), which must be
+// bare (its name has a key of its own), and returns it with name.
+func FromConfig(field, address, name string) (mail.Address, error) {
+	from, err := mail.ParseAddress(address)
+	if err != nil || from.Name != "" {
+		return mail.Address{}, sdk.ConfigError("/"+field, "write a bare address, like bot@example.com (the name goes in from_name)")
+	}
+	return mail.Address{Name: name, Address: from.Address}, nil
 }
