@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	plugin "github.com/hashicorp/go-plugin"
+
 	"github.com/switchboard-bots/switchboard/plugins/host"
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
@@ -589,3 +591,31 @@ func symlink(file, dir string) error {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestGoPluginKeepsNoClient: the host's clients are its own, not in
+// go-plugin's process-wide list of managed clients, which would keep one
+// more with every restart for the life of the process (and which
+// plugin.CleanupClients kills).
+func TestGoPluginKeepsNoClient(t *testing.T) {
+	logs := &logBuffer{}
+	h := start(t, fast(pluginDir(t, bins.channel), logs))
+	ch, _ := h.Channel("testchan")
+	configure(t, ch, "a")
+	pid := status(t, h, "testchan").PID
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	waitFor(t, 10*time.Second, "the restart", func() bool {
+		s := status(t, h, "testchan")
+		return s.State == host.StateRunning && s.PID != pid
+	})
+	pid = status(t, h, "testchan").PID
+	plugin.CleanupClients()
+	if gone(pid) {
+		t.Fatal("go-plugin held the host's client: CleanupClients killed the plugin")
+	}
+	if _, err := ch.Send(ctx(t), "a", &sdk.OutboundMessage{Content: sdk.Content{Text: "hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, h, "testchan"); s.PID != pid {
+		t.Fatalf("the plugin was restarted: %+v", s)
+	}
+}

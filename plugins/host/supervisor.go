@@ -243,14 +243,11 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		// Managed: plugin.CleanupClients() in main kills whatever a Host
-		// that was never closed left behind.
-		Managed:      true,
-		SkipHostEnv:  true,
-		StartTimeout: cfg.StartTimeout,
-		Logger:       hl,
-		SyncStdout:   &lineWriter{fn: func(s string) { hl.Info(s, "stream", "stdout") }},
-		SyncStderr:   &lineWriter{fn: func(s string) { hl.Info(s, "stream", "stderr") }},
+		SkipHostEnv:      true,
+		StartTimeout:     cfg.StartTimeout,
+		Logger:           hl,
+		SyncStdout:       &lineWriter{fn: func(s string) { hl.Info(s, "stream", "stdout") }},
+		SyncStderr:       &lineWriter{fn: func(s string) { hl.Info(s, "stream", "stderr") }},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize), grpc.MaxCallSendMsgSize(wire.MaxMessageSize))},
 	})
