@@ -88,7 +88,7 @@ func callAction(r flows.Run, name string, params map[string]any, timeout flows.D
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		c := r.Contact()
-		res, callErr = inv.Invoke(ctx, name, params, flows.ActionCaller{Bot: r.Bot().ID, Contact: c.ID, Channel: c.Channel, Attributes: c.Attributes})
+		res, callErr = inv.Invoke(ctx, name, params, flows.ActionCaller{Bot: r.Bot().ID, Contact: c.ID, Channel: c.Channel, Attributes: c.Attributes, ID: r.NextCallID()})
 		if callErr != nil && ctx.Err() != nil {
 			callErr = fmt.Errorf("%s: no answer within %s", name, d)
 		}

@@ -16,11 +16,13 @@ import (
 // answers them with fn.
 type actions struct {
 	calls []string
+	ids   []string // each call's from.ID
 	fn    func(ctx context.Context, name string, params map[string]any) (any, error)
 }
 
 func (a *actions) Invoke(ctx context.Context, name string, params map[string]any, from flows.ActionCaller) (any, error) {
 	a.calls = append(a.calls, fmt.Sprintf("%s %v from %s/%s", name, params, from.Bot, from.Contact))
+	a.ids = append(a.ids, from.ID)
 	return a.fn(ctx, name, params)
 }
 
@@ -87,5 +89,59 @@ func TestActionChecks(t *testing.T) {
 		if got := loadErrors(t, "skills:\n  /start:\n"+c.src); !strings.Contains(got, c.want) {
 			t.Errorf("%q: got %s", c.src, got)
 		}
+	}
+}
+
+// TestActionCallIDs: every call has its own id; a step run again from the
+// same stored session (the runtime died before it committed the step)
+// calls with the same ids; and an interruption that leaves no trace, which
+// puts the session's position back, does not make a later call reuse one.
+func TestActionCallIDs(t *testing.T) {
+	a := &actions{fn: func(context.Context, string, map[string]any) (any, error) { return nil, nil }}
+	c := actionChat(t, `
+skills:
+  /start:
+    - text: your name?
+    - listen: name
+    - action: crm.note
+      with: {text: name}
+    - action: crm.note
+      with: {text: '"again"'}
+    - text: noted
+  ping:
+    - catch: ping
+    - action: crm.ping
+`, a)
+	want(t, c.say("hi"), "your name?")
+	// Two silent interruptions of the wait: the session's Seq comes back
+	// each time, the calls' ids do not.
+	want(t, c.event("ping", nil))
+	want(t, c.event("ping", nil))
+	pings := a.ids
+	if len(pings) != 2 || pings[0] == "" || pings[0] == pings[1] || c.Session.Wait == nil {
+		t.Fatalf("ids of two interruptions: %q; wait %+v", pings, c.Session.Wait)
+	}
+
+	stored, err := flows.MarshalSession(c.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact := c.Contact.Clone()
+	a.ids = nil
+	want(t, c.say("Ann"), "noted")
+	first := a.ids
+
+	// The same step again, from what was stored before it.
+	if c.Session, err = flows.UnmarshalSession(stored); err != nil {
+		t.Fatal(err)
+	}
+	c.Contact = contact
+	a.ids = nil
+	want(t, c.say("Ann"), "noted")
+	if len(first) != 2 || first[0] == first[1] || strings.Join(a.ids, ",") != strings.Join(first, ",") {
+		t.Fatalf("ids of the step and of its re-run: %q, %q", first, a.ids)
+	}
+	if first[0] == pings[0] || first[0] == pings[1] || first[1] == pings[1] {
+		t.Fatalf("the step's ids %q repeat the interruptions' %q", first, pings)
 	}
 }

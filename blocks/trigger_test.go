@@ -26,6 +26,10 @@ skills:
 	if len(got) != 2 || got[0].Name != "new_lead" || got[0].Data["email"] != "ann@example.com" || got[0].Data["score"] != 20 || got[1].Name != "ping" || got[1].Data != nil {
 		t.Fatalf("notifications: %+v", got)
 	}
+	// Each has its own id, for the calls that deliver it.
+	if got[0].ID == "" || got[0].ID == got[1].ID {
+		t.Fatalf("notification ids: %q, %q", got[0].ID, got[1].ID)
+	}
 }
 
 func TestTriggerLoadErrors(t *testing.T) {

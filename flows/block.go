@@ -2,6 +2,8 @@ package flows
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -85,6 +87,11 @@ type Run interface {
 	// Actions calls integration plugins' actions (the ACTION block); nil
 	// when the engine runs without plugins.
 	Actions() ActionInvoker
+	// NextCallID returns the ActionCaller.ID of the block's next action call.
+	// It derives from the bot, the contact and the session's count of
+	// calls (Session.Calls): a step run again from the same stored session
+	// calls with the same ids, and every other call gets a new one.
+	NextCallID() string
 
 	// Wait is the state of the wait being resumed (attempt counter), or nil.
 	Wait() *Wait
@@ -106,10 +113,29 @@ type ActionInvoker interface {
 	Invoke(ctx context.Context, name string, params map[string]any, from ActionCaller) (any, error)
 }
 
-// ActionCaller is the conversation an action is called from.
+// ActionCaller is the conversation an action is called from, and which
+// call it is.
 type ActionCaller struct {
 	Bot, Contact, Channel string
 	Attributes            map[string]any
+	// ID identifies the call: the same when the same call is made again (a
+	// step run again from the same session after a crash, a notification
+	// retried), different for every other call. Integrations take it as
+	// an idempotency key (sdk.Conversation.InvocationID). See CallID.
+	ID string
+}
+
+// CallID derives an ActionCaller.ID from what identifies a call: equal
+// parts give equal ids. It is 32 hex digits, fit for any provider's
+// idempotency key, an HTTP header or a Message-ID.
+func CallID(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("switchboard-call"))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // HTTPDoer performs an HTTP request. *http.Client satisfies it.

@@ -110,8 +110,16 @@ func AppendSession(dst []byte, s *Session) ([]byte, error) {
 	if s.Wait != nil {
 		flags |= 2
 	}
+	// Calls came after version 1: a flag says it follows, so sessions
+	// written before it read as they were (no calls counted).
+	if s.Calls != 0 {
+		flags |= 4
+	}
 	dst = append(dst, flags)
 	dst = binary.AppendVarint(dst, int64(s.Misses))
+	if s.Calls != 0 {
+		dst = binary.AppendUvarint(dst, s.Calls)
+	}
 	dst = appendCount(dst, len(s.Frames), s.Frames == nil)
 	for i := range s.Frames {
 		dst = appendString(dst, s.Frames[i].Skill)
@@ -150,11 +158,14 @@ func UnmarshalSession(b []byte) (*Session, error) {
 	s := &Session{}
 	s.Seq = d.uvarint()
 	flags := d.byte()
-	if flags&^3 != 0 {
+	if flags&^7 != 0 {
 		d.fail("unknown session flags")
 	}
 	s.Started = flags&1 != 0
 	s.Misses = d.int()
+	if flags&4 != 0 {
+		s.Calls = d.uvarint()
+	}
 	if n, isNil := d.count(2); !isNil && d.err == nil {
 		s.Frames = make([]Frame, n)
 		for i := 0; i < n && d.err == nil; i++ {

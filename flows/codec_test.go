@@ -68,6 +68,7 @@ func TestSessionRoundTrip(t *testing.T) {
 			Kind: WaitHandover, Events: []string{"paid", "cancelled", ""}, TimerID: "t1",
 			Due: codecNow, Interruptible: true, Attempts: 2, Step: math.MaxInt64}}},
 		{"wait zero due", &Session{Wait: &Wait{Kind: WaitTimer}}},
+		{"calls", &Session{Seq: 3, Calls: 1 << 40, Started: true, Wait: &Wait{Kind: WaitMessage}}},
 		{"negative block", &Session{Frames: []Frame{{Skill: "", Block: -1}, {Skill: "ünïcödé 🎉", Block: math.MinInt64}}}},
 		{"scalars", &Session{Vars: map[string]any{
 			"nil": nil, "f": false, "t": true,
@@ -597,5 +598,23 @@ func TestContactV1(t *testing.T) {
 	got, err := UnmarshalContact(v1)
 	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("version 1: %#v %v", got, err)
+	}
+}
+
+// Sessions written before Calls (flag 4) read as having made no calls,
+// and a session that made none is written as before.
+func TestSessionWithoutCalls(t *testing.T) {
+	before := []byte{hdrSession, 5, 1, 0, 0, 0, 0} // Seq 5, started, nothing else
+	s, err := UnmarshalSession(before)
+	if err != nil || s.Seq != 5 || !s.Started || s.Calls != 0 {
+		t.Fatalf("an older session: %#v %v", s, err)
+	}
+	b, err := MarshalSession(s)
+	if err != nil || !bytes.Equal(b, before) {
+		t.Fatalf("written again: %v %v, want %v", b, err, before)
+	}
+	s.Calls = 2
+	if b, _ = MarshalSession(s); !bytes.Equal(b, []byte{hdrSession, 5, 5, 0, 2, 0, 0, 0}) {
+		t.Fatalf("with calls: %v", b)
 	}
 }

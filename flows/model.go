@@ -181,6 +181,9 @@ type HandoverRequest struct {
 type Notification struct {
 	Name string         `json:"name"`
 	Data map[string]any `json:"data,omitempty"`
+	// ID identifies the notification, as Run.NextCallID does a call: its
+	// targets' calls derive their ids from it.
+	ID string `json:"id,omitempty"`
 }
 
 // TraceEntry records one block the engine entered or resumed.

@@ -26,6 +26,12 @@ type Session struct {
 	Misses int
 	// Started is false until /start has run once.
 	Started bool
+	// Calls counts the ids the session's steps handed out to action calls
+	// and notifications (Run.NextCallID). Unlike Seq it never goes back (an
+	// interruption that leaves no trace restores Seq), so no two calls of
+	// a contact share an id; and a step run again from the same stored
+	// session hands out the same ones.
+	Calls uint64
 }
 
 // Frame is a position: a block index within a named skill.

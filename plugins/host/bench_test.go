@@ -89,7 +89,7 @@ func BenchmarkInvokeRoundTrip(b *testing.B) {
 	ctx := context.Background()
 	params := json.RawMessage(`{"Text": "x"}`)
 	measure(b, func() error {
-		_, err := in.Invoke(ctx, "act", params, sdk.Conversation{Bot: "b"}, "i")
+		_, err := in.Invoke(ctx, "act", params, sdk.Conversation{Bot: "b", InvocationID: "i"})
 		return err
 	})
 }

@@ -142,10 +142,10 @@ func (c *IntegrationClient) Configure(ctx context.Context, config json.RawMessag
 	return err
 }
 
-// Invoke runs an action; id is the runtime's id of the invocation (the
-// same on every retry).
-func (c *IntegrationClient) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation, id string) (json.RawMessage, error) {
+// Invoke runs an action; conv.InvocationID is the runtime's id of the
+// call, the same on every retry of it.
+func (c *IntegrationClient) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
 	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (json.RawMessage, error) {
-		return conn.Invoke(ctx, action, params, conv, id)
+		return conn.Invoke(ctx, action, params, conv)
 	})
 }

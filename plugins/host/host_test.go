@@ -282,8 +282,8 @@ func TestStartCallsAndCloseLeaveNoProcess(t *testing.T) {
 	if !ok {
 		t.Fatal("no integration")
 	}
-	out, err := in.Invoke(ctx(t), "act", json.RawMessage(`{"Text": "x"}`), sdk.Conversation{Bot: "b1"}, "inv-1")
-	if err != nil || string(out) != `{"bot":"b1","out":"ok:x"}` {
+	out, err := in.Invoke(ctx(t), "act", json.RawMessage(`{"Text": "x"}`), sdk.Conversation{Bot: "b1", InvocationID: "inv-1"})
+	if err != nil || string(out) != `{"bot":"b1","id":"inv-1","out":"ok:x"}` {
 		t.Fatalf("Invoke = %s, %v", out, err)
 	}
 

@@ -133,13 +133,20 @@ type Action struct {
 	Result json.RawMessage
 }
 
-// Conversation is where an action is invoked from.
+// Conversation is where an action is invoked from, and which call it is.
 type Conversation struct {
 	Bot               string
 	ContactID         string
 	Channel           string
 	ContactExternalID string
 	Attributes        map[string]any
+	// InvocationID is the runtime's id of this call: the same on every
+	// retry of it (a notification sent again, a bot's step run again after
+	// the runtime crashed), different for every other call. It is the
+	// call's idempotency key: pass it to providers that take one, or
+	// drop a call whose id was already done. Empty when the caller gave
+	// none.
+	InvocationID string
 }
 
 // Content is what one message carries, inbound or outbound (the runtime's

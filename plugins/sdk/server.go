@@ -247,9 +247,9 @@ func (s *integrationServer) Configure(ctx context.Context, r *pb.IntegrationConf
 }
 
 func (s *integrationServer) Invoke(ctx context.Context, r *pb.InvokeRequest) (*pb.InvokeResponse, error) {
-	conv := Conversation{}
+	conv := Conversation{InvocationID: r.Id}
 	if c := r.Conversation; c != nil {
-		conv = Conversation{Bot: c.Bot, ContactID: c.ContactId, Channel: c.Channel, ContactExternalID: c.ContactExternalId}
+		conv = Conversation{Bot: c.Bot, ContactID: c.ContactId, Channel: c.Channel, ContactExternalID: c.ContactExternalId, InvocationID: r.Id}
 		if len(c.Attributes) > 0 {
 			if err := json.Unmarshal(c.Attributes, &conv.Attributes); err != nil {
 				return &pb.InvokeResponse{Error: errorToProto(Final(fmt.Errorf("conversation attributes: %w", err)))}, nil

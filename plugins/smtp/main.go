@@ -202,9 +202,11 @@ func (s *SMTP) Invoke(ctx context.Context, action string, params json.RawMessage
 	if len(p.Attachments) > maxAttachments {
 		return nil, sdk.Final(fmt.Errorf("email.send: %d attachments, at most %d", len(p.Attachments), maxAttachments))
 	}
+	// The Message-ID derives from the invocation id: a retried call sends
+	// the same one, and mail systems that see it twice keep one copy.
 	msg := mailx.Message{
 		From: c.from, To: to, Subject: p.Subject,
-		MessageID: mailx.NewMessageID("", mailx.Domain(c.from.Address)),
+		MessageID: mailx.NewMessageID(conv.InvocationID, mailx.Domain(c.from.Address)),
 		Text:      p.Body, HTML: mailx.TextToHTML(p.Body),
 	}
 	total := 0

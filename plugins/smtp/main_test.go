@@ -116,6 +116,36 @@ func TestSend(t *testing.T) {
 	p.CheckSecrets(t, []string{password}, string(res))
 }
 
+// TestMessageIDFollowsTheInvocation: a retried call (the same invocation
+// id) sends the same Message-ID, another call another one.
+func TestMessageIDFollowsTheInvocation(t *testing.T) {
+	srv := mailxtest.NewSMTPServer(t, mailxtest.StartTLS, "bot", password)
+	p := start(t, srv, "starttls")
+	params := json.RawMessage(`{"to": "ops@example.net", "subject": "s", "body": "b"}`)
+	var ids []string
+	for _, inv := range []string{"9c41d2", "9c41d2", "77ab01"} {
+		c := conv
+		c.InvocationID = inv
+		res, err := p.Invoke("email.send", params, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			MessageID string `json:"message_id"`
+		}
+		_ = json.Unmarshal(res, &out)
+		ids = append(ids, out.MessageID)
+	}
+	if ids[0] != ids[1] || ids[0] == ids[2] || ids[0] != mailx.NewMessageID("9c41d2", "example.com") {
+		t.Errorf("Message-IDs %q: want the first two equal, derived from the invocation id", ids)
+	}
+	for i, m := range srv.Mails() {
+		if !strings.Contains(string(m.Data), "Message-ID: "+ids[i]) {
+			t.Errorf("mail %d does not carry %s", i+1, ids[i])
+		}
+	}
+}
+
 func TestSendErrors(t *testing.T) {
 	srv := mailxtest.NewSMTPServer(t, mailxtest.Implicit, "bot", password)
 	p := start(t, srv, "tls")

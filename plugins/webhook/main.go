@@ -7,18 +7,20 @@
 //	POST <url>
 //	Content-Type: application/json
 //	X-Switchboard-Event: handover.waiting
+//	Idempotency-Key: 9c41…                (the event's id)
 //	X-Switchboard-Delivery: 5f2b…         (unique per attempt)
 //	X-Switchboard-Timestamp: 1763715600   (Unix seconds, also in the body)
 //	X-Switchboard-Signature: sha256=<hex of HMAC-SHA256(secret, raw body)>
 //
-//	{"id": "5f2b…", "event": "handover.waiting", "timestamp": 1763715600,
+//	{"id": "9c41…", "event": "handover.waiting", "timestamp": 1763715600,
 //	 "conversation": {"bot": "support", "contact_id": "c-42", "channel": "wa-main"},
 //	 "data": {…}}
 //
-// The timestamp is inside the signed body, so it cannot be changed
-// without breaking the signature: a receiver checks the signature, then
-// that the timestamp is recent (say 5 minutes) and equals the header,
-// and may drop ids it has seen.
+// The event's id is the runtime's invocation id, the same on every retry
+// of the call, so a receiver drops ids it has seen. The timestamp is
+// inside the signed body, so it cannot be changed without breaking the
+// signature: a receiver checks the signature, then that the timestamp is
+// recent (say 5 minutes) and equals the header.
 //
 // make plugins builds it into bin/plugins/webhook.
 package main
@@ -218,7 +220,14 @@ func (w *Webhook) Invoke(ctx context.Context, action string, raw json.RawMessage
 	case !httpURL(target):
 		return nil, sdk.Final(errors.New("parameters: url must be an http or https URL"))
 	}
-	ev := event{ID: w.newID(), Event: p.Event, Timestamp: w.now().Unix(), Data: p.Data}
+	// The event is the call: its id is the invocation's, the same on every
+	// retry. A caller that gives none makes every attempt its own event.
+	delivery := w.newID()
+	id := conv.InvocationID
+	if id == "" {
+		id = delivery
+	}
+	ev := event{ID: id, Event: p.Event, Timestamp: w.now().Unix(), Data: p.Data}
 	if conv.Bot != "" || conv.ContactID != "" || conv.Channel != "" {
 		ev.Conversation = &conversation{Bot: conv.Bot, ContactID: conv.ContactID, Channel: conv.Channel}
 	}
@@ -226,15 +235,15 @@ func (w *Webhook) Invoke(ctx context.Context, action string, raw json.RawMessage
 	if err != nil {
 		return nil, sdk.Final(fmt.Errorf("data: %v", err))
 	}
-	status, err := w.post(ctx, c, target, ev, body)
+	status, err := w.post(ctx, c, target, ev, delivery, body)
 	if err != nil {
 		return nil, err
 	}
-	sdk.Logger().Debug("delivered", "event", ev.Event, "id", ev.ID, "status", status)
+	sdk.Logger().Debug("delivered", "event", ev.Event, "id", ev.ID, "delivery", delivery, "status", status)
 	return json.Marshal(map[string]int{"status": status})
 }
 
-func (w *Webhook) post(ctx context.Context, c *config, target string, ev event, body []byte) (int, error) {
+func (w *Webhook) post(ctx context.Context, c *config, target string, ev event, delivery string, body []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -245,7 +254,8 @@ func (w *Webhook) post(ctx context.Context, c *config, target string, ev event, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Switchboard-Webhook/1.0")
 	req.Header.Set("X-Switchboard-Event", ev.Event)
-	req.Header.Set("X-Switchboard-Delivery", ev.ID)
+	req.Header.Set("Idempotency-Key", ev.ID)
+	req.Header.Set("X-Switchboard-Delivery", delivery)
 	req.Header.Set("X-Switchboard-Timestamp", ts)
 	req.Header.Set("X-Switchboard-Signature", Sign(c.Secret, body))
 	resp, err := w.client.Do(req)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func signature(body string) string {
 }
 
 var conv = sdk.Conversation{Bot: "support", ContactID: "c-42", Channel: "wa-main", ContactExternalID: "16505551234",
-	Attributes: map[string]any{"plan": "gold"}}
+	Attributes: map[string]any{"plan": "gold"}, InvocationID: "inv-1"}
 
 func TestPost(t *testing.T) {
 	prov := sdktest.NewProvider(t)
@@ -52,7 +53,7 @@ func TestPost(t *testing.T) {
 		return `{"id":"` + id + `","event":"` + event + `","timestamp":1763715600,` +
 			`"conversation":{"bot":"support","contact_id":"c-42","channel":"wa-main"},"data":` + data + `}`
 	}
-	delivered := body("d-1", "handover.waiting", `{"queue":"sales","waiting":3}`)
+	delivered := body("inv-1", "handover.waiting", `{"queue":"sales","waiting":3}`)
 	cases := []struct {
 		label      string
 		params     string
@@ -70,7 +71,8 @@ func TestPost(t *testing.T) {
 			mocks: []sdktest.Mock{{
 				Path: "/hooks/in",
 				Header: map[string]string{
-					"Content-Type": "application/json", "X-Switchboard-Event": "handover.waiting", "X-Switchboard-Delivery": "d-1",
+					"Content-Type": "application/json", "X-Switchboard-Event": "handover.waiting",
+					"Idempotency-Key": "inv-1", "X-Switchboard-Delivery": "d-1",
 					"X-Switchboard-Timestamp": "1763715600", "X-Switchboard-Signature": signature(delivered),
 				},
 				Body:     delivered,
@@ -79,11 +81,13 @@ func TestPost(t *testing.T) {
 			wantResult: `{"status": 200}`,
 		},
 		{
+			// Without an invocation id, each attempt is its own event.
 			label:  "to the URL the parameters give, without a conversation",
 			params: `{"url": "` + prov.URL + `/other?token=abc", "event": "trigger.fired"}`,
 			mocks: []sdktest.Mock{{
-				Path:   "/other?token=abc",
-				Header: map[string]string{"X-Switchboard-Signature": signature(`{"id":"d-2","event":"trigger.fired","timestamp":1763715600}`)},
+				Path: "/other?token=abc",
+				Header: map[string]string{"X-Switchboard-Signature": signature(`{"id":"d-2","event":"trigger.fired","timestamp":1763715600}`),
+					"Idempotency-Key": "d-2", "X-Switchboard-Delivery": "d-2"},
 				Body:   `{"id":"d-2","event":"trigger.fired","timestamp":1763715600}`,
 				Status: 202,
 			}},
@@ -152,6 +156,41 @@ func TestPost(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestRetryIsTheSameEvent: a retried call (the same invocation id) posts
+// the same event id and Idempotency-Key, in a new delivery, so that the
+// receiver can drop it; another call is another event.
+func TestRetryIsTheSameEvent(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ ID string }
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev.ID+" "+r.Header.Get("Idempotency-Key")+" "+r.Header.Get("X-Switchboard-Delivery"))
+		n := len(got)
+		mu.Unlock()
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	p := sdktest.Start(t, newFixed())
+	if err := p.ConfigureIntegration(json.RawMessage(`{"url": "` + srv.URL + `", "secret": "` + secret + `"}`)); err != nil {
+		t.Fatal(err)
+	}
+	first := sdk.Conversation{Bot: "support", InvocationID: "9c41d2"}
+	for i, c := range []sdk.Conversation{first, first, {Bot: "support", InvocationID: "77ab01"}} {
+		_, err := p.Invoke("post", json.RawMessage(`{"event": "trigger.fired"}`), c)
+		if (i == 0) != sdk.IsRetryable(err) {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	want := []string{"9c41d2 9c41d2 d-1", "9c41d2 9c41d2 d-2", "77ab01 77ab01 d-3"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the receiver got (id, Idempotency-Key, delivery) %q, want %q", got, want)
+	}
+}
 
 // TestTimeout: a receiver slower than the configured timeout gives a
 // retryable error.

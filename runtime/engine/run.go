@@ -62,6 +62,13 @@ func (r *run) HTTP() flows.HTTPDoer { return r.eng.HTTP }
 
 func (r *run) Actions() flows.ActionInvoker { return r.eng.Actions }
 
+// NextCallID counts the call in the session, which is stored with the
+// step: a step run again from the same session counts the same.
+func (r *run) NextCallID() string {
+	r.sess.Calls++
+	return flows.CallID(r.bot.ID, r.contact.ID, strconv.FormatUint(r.sess.Calls, 10))
+}
+
 func (r *run) Rand() *rand.Rand {
 	if r.rnd == nil {
 		r.rnd = rand.New(rand.NewPCG(r.seed, r.sess.Seq))
@@ -449,6 +456,7 @@ func (r *run) Notify(n flows.Notification) error {
 		return fmt.Errorf("notification %s: %w", n.Name, err)
 	}
 	n.Data = data
+	n.ID = r.NextCallID()
 	r.sprint.Notifications = append(r.sprint.Notifications, n)
 	return nil
 }

@@ -145,7 +145,7 @@ func (s *Service) openHandover(ctx context.Context, tx *pipeline.Tx, req *flows.
 		h.Outcome, h.ClosedAt = flows.HandoverNoAgent, tx.Now
 		record(h, "", store.HandoverClosed, "no agent was online", tx.Now)
 		tx.Then = &flows.Event{Kind: flows.EventHandover, Outcome: flows.HandoverNoAgent}
-		s.waiting(set.NotifyWebhook, notice(h, c, "no agent is online; the bot took the conversation back"))
+		s.waiting(set.NotifyWebhook, notice(h, c, "no agent is online; the bot took the conversation back"), "created")
 		return nil
 	}
 	tx.Batch.Timers = append(tx.Batch.Timers,
@@ -153,7 +153,7 @@ func (s *Service) openHandover(ctx context.Context, tx *pipeline.Tx, req *flows.
 		systemTimer(h, timerNotify, tx.Now.Add(set.NotifyAfter)))
 	if online == 0 {
 		tx.Batch.Messages = append(tx.Batch.Messages, systemMessage(tx.Now, c.Channel, flows.Content{Text: set.OfflineMessage}))
-		s.waiting(set.NotifyWebhook, notice(h, c, "no agent is online"))
+		s.waiting(set.NotifyWebhook, notice(h, c, "no agent is online"), "created")
 	}
 	return nil
 }
@@ -216,7 +216,7 @@ func (s *Service) fired(ctx context.Context, tx *pipeline.Tx, t *flows.Timer) er
 				return err
 			}
 			h.Notified = tx.Now
-			s.waiting(set.NotifyWebhook, notice(h, tx.Contact, fmt.Sprintf("waiting for %s", tx.Now.Sub(h.CreatedAt).Round(1e9))))
+			s.waiting(set.NotifyWebhook, notice(h, tx.Contact, fmt.Sprintf("waiting for %s", tx.Now.Sub(h.CreatedAt).Round(1e9))), timerNotify)
 		}
 	}
 	return nil

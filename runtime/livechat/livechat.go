@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -249,13 +250,15 @@ func (s *Service) lifecycle(h *store.Handover) {
 	if s.cfg.Notify == nil {
 		return
 	}
-	for _, t := range h.History[max(0, min(from, len(h.History))):] {
+	for i := max(0, min(from, len(h.History))); i < len(h.History); i++ {
+		t := h.History[i]
 		if t.From == t.To {
 			continue // a note in the history, not a change of status
 		}
+		// The change is the handover's i-th entry: that is its identity.
 		s.cfg.Notify(h.Bot, "handover_"+t.To, map[string]any{
 			"handover": h.ID, "queue": h.Queue, "status": t.To, "from": t.From, "assignee": t.Assignee, "by": t.By, "note": t.Note, "outcome": h.Outcome,
-		}, flows.ActionCaller{Bot: h.Bot, Contact: h.Contact, Channel: h.Channel})
+		}, flows.ActionCaller{Bot: h.Bot, Contact: h.Contact, Channel: h.Channel, ID: h.ID + "/" + strconv.Itoa(i)})
 	}
 }
 

@@ -360,6 +360,12 @@ func TestNoAgentBranch(t *testing.T) {
 	if err := r.st.PutLiveChatSettings(bg, "desk", &store.LiveChatSettings{NotifyWebhook: hook.URL + "/waiting"}); err != nil {
 		t.Fatal(err)
 	}
+	var waiting sync.Map // the handover_waiting notification's id
+	r.svc.SetNotify(func(_, name string, _ map[string]any, from flows.ActionCaller) {
+		if name == "handover_waiting" {
+			waiting.Store(from.ID, true)
+		}
+	})
 	res := r.send("desk", "u1", "hi")
 	if len(res.Handovers) != 1 {
 		t.Fatal("no handover")
@@ -382,6 +388,9 @@ func TestNoAgentBranch(t *testing.T) {
 		t.Fatalf("handover after no agent: %+v", h)
 	}
 	r.eventually("the webhook is told", func() bool { _, ok := notices.Load("/waiting"); return ok })
+	if _, ok := waiting.Load(id + "/waiting/created"); !ok {
+		t.Error("the notify targets were not told, as the handover's waiting on its creation")
+	}
 }
 
 func TestIdleOffRatingAndReplyWindow(t *testing.T) {
@@ -483,11 +492,12 @@ func TestOverdueAndAnalytics(t *testing.T) {
 func TestLifecycleNotifications(t *testing.T) {
 	r := newRig(t)
 	var mu sync.Mutex
-	var got []string
+	var got, ids []string
 	r.svc.SetNotify(func(bot, name string, data map[string]any, from flows.ActionCaller) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, fmt.Sprintf("%s %s %v", bot, name, data["status"]))
+		ids = append(ids, from.ID)
 	})
 	ann := r.agent("ann", access.RoleAgent, []string{"help"}, []string{"billing"})
 	defer r.svc.Connected(bg, ann.Account)()
@@ -512,5 +522,9 @@ func TestLifecycleNotifications(t *testing.T) {
 	want := "help handover_new new|help handover_assigned assigned|help handover_chatting chatting|help handover_resolved resolved|help handover_closed closed"
 	if strings.Join(got, "|") != want {
 		t.Fatalf("notifications:\n%s\nwant:\n%s", strings.Join(got, "|"), want)
+	}
+	// Each change is identified by its entry in the handover's history.
+	if want := fmt.Sprintf("%[1]s/0 %[1]s/1 %[1]s/2 %[1]s/3 %[1]s/4", h.ID); strings.Join(ids, " ") != want {
+		t.Fatalf("ids %q, want %q", ids, want)
 	}
 }

@@ -104,12 +104,14 @@ func (n *notifier) post(d delivery) {
 }
 
 // waiting tells that a handover waits: the bot's live-chat webhook (url)
-// and the bot's notify targets (as handover_waiting).
-func (s *Service) waiting(url string, n Notice) {
+// and the bot's notify targets (as handover_waiting). A handover is told
+// to wait at most once per occasion ("created", or the timer's name), which
+// with the handover makes the notification's identity.
+func (s *Service) waiting(url string, n Notice, occasion string) {
 	s.notify.send(url, n)
 	if s.cfg.Notify != nil {
 		s.cfg.Notify(n.Bot, "handover_waiting", map[string]any{
 			"reason": n.Reason, "handover": n.Handover, "queue": n.Queue, "name": n.Name, "message": n.Message, "since": n.Since.Format(time.RFC3339),
-		}, flows.ActionCaller{Bot: n.Bot, Contact: n.Contact, Channel: n.Channel})
+		}, flows.ActionCaller{Bot: n.Bot, Contact: n.Contact, Channel: n.Channel, ID: n.Handover + "/waiting/" + occasion})
 	}
 }

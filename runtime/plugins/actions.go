@@ -2,8 +2,6 @@ package plugins
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,7 +20,7 @@ type Actions struct{ Host *host.Host }
 
 var _ flows.ActionInvoker = Actions{}
 
-// Invoke runs "integration.action" with params.
+// Invoke runs "integration.action" with params, as the call from.ID.
 func (a Actions) Invoke(ctx context.Context, name string, params map[string]any, from flows.ActionCaller) (any, error) {
 	integration, action, ok := strings.Cut(name, ".")
 	if !ok {
@@ -36,9 +34,8 @@ func (a Actions) Invoke(ctx context.Context, name string, params map[string]any,
 	if err != nil {
 		return nil, fmt.Errorf("%s: the parameters cannot be sent: %w", name, err)
 	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	res, err := client.Invoke(ctx, action, body, sdk.Conversation{Bot: from.Bot, ContactID: from.Contact, Channel: from.Channel, Attributes: from.Attributes}, hex.EncodeToString(id[:]))
+	conv := sdk.Conversation{Bot: from.Bot, ContactID: from.Contact, Channel: from.Channel, Attributes: from.Attributes, InvocationID: from.ID}
+	res, err := client.Invoke(ctx, action, body, conv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -2,6 +2,8 @@ package plugins
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +37,8 @@ type notice struct {
 	bot  *flows.Bot
 	name string
 	data map[string]any
+	// from.ID identifies the notification; each target's call derives
+	// its own id from it (callID).
 	from flows.ActionCaller
 }
 
@@ -69,17 +73,26 @@ func (n *Notifier) Committed(c pipeline.Committed) {
 	if len(c.Notifications) == 0 || c.Contact == nil {
 		return
 	}
-	from := flows.ActionCaller{Bot: c.Contact.Bot, Contact: c.Contact.ID, Channel: c.Contact.Channel}
 	for _, nt := range c.Notifications {
+		from := flows.ActionCaller{Bot: c.Contact.Bot, Contact: c.Contact.ID, Channel: c.Contact.Channel, ID: nt.ID}
 		n.Notify(c.Contact.Bot, nt.Name, nt.Data, from)
 	}
 }
 
-// Notify queues a notification of bot for its notify targets.
+// Notify queues a notification of bot for its notify targets. from.ID
+// identifies the notification (a TRIGGER's flows.Notification.ID, a
+// handover's change of status); the call to each target has an id derived
+// from it and the target, the same on every retry. Without one, the
+// notification gets a random id.
 func (n *Notifier) Notify(botID, name string, data map[string]any, from flows.ActionCaller) {
 	bot := n.bot(botID)
 	if bot == nil || len(bot.Notify) == 0 {
 		return
+	}
+	if from.ID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		from.ID = hex.EncodeToString(b[:])
 	}
 	select {
 	case n.q <- notice{bot: bot, name: name, data: data, from: from}:
@@ -108,10 +121,12 @@ func (n *Notifier) run() {
 // notifyAttempts) when the integration says it may.
 func (n *Notifier) send(nt notice, t *flows.NotifyTarget) {
 	action, params := target(nt, t)
+	from := nt.from
+	from.ID = callID(nt, t)
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
-		_, err := n.actions.Invoke(ctx, action, params, nt.from)
+		_, err := n.actions.Invoke(ctx, action, params, from)
 		cancel()
 		if err == nil {
 			return
@@ -131,6 +146,19 @@ func (n *Notifier) send(nt notice, t *flows.NotifyTarget) {
 		case <-time.After(wait):
 		}
 		wait *= 2
+	}
+}
+
+// callID is the id of the call that delivers nt to t: one per
+// notification and target, whatever the attempt.
+func callID(nt notice, t *flows.NotifyTarget) string {
+	switch {
+	case t.Email != "":
+		return flows.CallID(nt.from.ID, "email", t.Email)
+	case t.SMS != "":
+		return flows.CallID(nt.from.ID, "sms", t.SMS)
+	default:
+		return flows.CallID(nt.from.ID, "webhook")
 	}
 }
 

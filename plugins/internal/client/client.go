@@ -222,9 +222,9 @@ func (c *Conn) ConfigureIntegration(ctx context.Context, config json.RawMessage)
 	return fromProtoError(r.Error)
 }
 
-// Invoke runs an integration's action; id is the runtime's id of the
-// invocation, the same on every retry.
-func (c *Conn) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation, id string) (json.RawMessage, error) {
+// Invoke runs an integration's action; conv.InvocationID goes as the
+// request's id.
+func (c *Conn) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
 	pc := &pb.Conversation{Bot: conv.Bot, ContactId: conv.ContactID, Channel: conv.Channel, ContactExternalId: conv.ContactExternalID}
 	if len(conv.Attributes) > 0 {
 		b, err := json.Marshal(conv.Attributes)
@@ -233,7 +233,7 @@ func (c *Conn) Invoke(ctx context.Context, action string, params json.RawMessage
 		}
 		pc.Attributes = b
 	}
-	r, err := c.integration.Invoke(ctx, &pb.InvokeRequest{Action: action, Params: params, Conversation: pc, Id: id})
+	r, err := c.integration.Invoke(ctx, &pb.InvokeRequest{Action: action, Params: params, Conversation: pc, Id: conv.InvocationID})
 	if err != nil {
 		return nil, transport(err)
 	}

@@ -200,11 +200,14 @@ func (p *Plugin) ConfigureIntegration(config json.RawMessage) error {
 	return p.conn.ConfigureIntegration(ctx, config)
 }
 
-// Invoke runs an integration's action.
+// Invoke runs an integration's action. conv goes to the plugin as it is,
+// InvocationID too: set it as the runtime would (one per call, the same
+// for a retry) to test that the plugin passes it on or de-duplicates by
+// it.
 func (p *Plugin) Invoke(action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
 	ctx, cancel := callCtx()
 	defer cancel()
-	return p.conn.Invoke(ctx, action, params, conv, "sdktest")
+	return p.conn.Invoke(ctx, action, params, conv)
 }
 
 // CheckSecrets fails the test when one of secrets appears in the plugin's

@@ -172,7 +172,7 @@ type calc struct{}
 
 func (calc) Manifest() sdk.IntegrationManifest {
 	return sdk.IntegrationManifest{Name: "calc", Version: "0.1.0", Actions: []sdk.Action{
-		{Name: "add", Description: "adds", Params: json.RawMessage(`{"type":"object"}`), Result: json.RawMessage(`{"type":"number"}`)},
+		{Name: "add", Description: "adds", Params: json.RawMessage(`{"type":"object"}`), Result: json.RawMessage(`{"type":"object"}`)},
 	}}
 }
 
@@ -183,7 +183,7 @@ func (calc) Invoke(ctx context.Context, action string, params json.RawMessage, c
 		if err := json.Unmarshal(params, &p); err != nil {
 			return nil, sdk.Final(err)
 		}
-		return json.Marshal(map[string]any{"sum": p.A + p.B, "bot": conv.Bot, "vip": conv.Attributes["vip"]})
+		return json.Marshal(map[string]any{"sum": p.A + p.B, "bot": conv.Bot, "vip": conv.Attributes["vip"], "id": conv.InvocationID})
 	case "busy":
 		return nil, sdk.Retryable(errors.New("busy"), 2*time.Second)
 	case "boom":
@@ -195,14 +195,15 @@ func (calc) Invoke(ctx context.Context, action string, params json.RawMessage, c
 func TestIntegrationRoundTrip(t *testing.T) {
 	p := sdktest.Start(t, calc{})
 	m, err := p.IntegrationManifest()
-	if err != nil || m.Name != "calc" || len(m.Actions) != 1 || string(m.Actions[0].Result) != `{"type":"number"}` {
+	if err != nil || m.Name != "calc" || len(m.Actions) != 1 || string(m.Actions[0].Result) != `{"type":"object"}` {
 		t.Fatalf("manifest = %+v, %v", m, err)
 	}
 	if err := p.ConfigureIntegration(json.RawMessage(`{}`)); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
-	res, err := p.Invoke("add", json.RawMessage(`{"A": 1, "B": 2}`), sdk.Conversation{Bot: "b1", Attributes: map[string]any{"vip": true}})
-	if err != nil || string(res) != `{"bot":"b1","sum":3,"vip":true}` {
+	// The invocation id reaches the plugin as the test gives it.
+	res, err := p.Invoke("add", json.RawMessage(`{"A": 1, "B": 2}`), sdk.Conversation{Bot: "b1", Attributes: map[string]any{"vip": true}, InvocationID: "inv-7"})
+	if err != nil || string(res) != `{"bot":"b1","id":"inv-7","sum":3,"vip":true}` {
 		t.Fatalf("add = %s, %v", res, err)
 	}
 	var se *sdk.Error

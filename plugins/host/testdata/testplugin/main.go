@@ -115,7 +115,7 @@ func (integration) Invoke(ctx context.Context, action string, params json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(map[string]string{"out": out, "bot": conv.Bot})
+	return json.Marshal(map[string]string{"out": out, "bot": conv.Bot, "id": conv.InvocationID})
 }
 
 func main() {
