@@ -18,7 +18,7 @@ type Action struct {
 	Timeout   flows.Duration    `yaml:"timeout" default:"10s" doc:"How long to wait for the action; at most 30s."`
 	Save      string            `yaml:"save" doc:"A variable (or contact.<attribute>) for the action's result."`
 	SaveError string            `yaml:"save_error" doc:"A variable for what went wrong, in words, when the action failed; emptied when it succeeded."`
-	OnError   flows.Target      `yaml:"on_error" doc:"Where to go when the action fails (the plugin refused it, it timed out, no such action runs). Without it the flow goes to /_error."`
+	OnError   flows.Target      `yaml:"on_error" doc:"Where to go when the action fails (its parameters do not match the action's schema, the plugin refused it, it timed out, no such action runs). Without it the flow goes to /_error."`
 }
 
 const (

@@ -38,11 +38,17 @@ func (c *ChannelClient) Polling() bool {
 }
 
 // Configure sets up an instance; the host applies it again whenever the
-// plugin restarts. An instance the plugin refuses keeps its previous
+// plugin restarts. A configuration that does not match the manifest's
+// config schema is refused before the plugin sees it, with a final
+// *sdk.Error whose Field is the first field at fault and whose message
+// never repeats a value. An instance the plugin refuses keeps its previous
 // configuration, if any.
 func (c *ChannelClient) Configure(ctx context.Context, instance string, config json.RawMessage) error {
-	_, err := call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (struct{}, error) {
-		return struct{}{}, conn.ConfigureChannel(ctx, instance, config)
+	_, err := call(ctx, c.m, func(ctx context.Context, p *proc) (struct{}, error) {
+		if err := p.schemas.checkConfig(config); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, p.conn.ConfigureChannel(ctx, instance, config)
 	})
 	if err == nil {
 		c.m.mu.Lock()
@@ -64,16 +70,16 @@ func (c *ChannelClient) Unconfigure(instance string) {
 
 // HandleWebhook hands the plugin a request received for the instance.
 func (c *ChannelClient) HandleWebhook(ctx context.Context, instance string, r *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
-	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (*sdk.WebhookResult, error) {
-		return conn.HandleWebhook(ctx, instance, r)
+	return call(ctx, c.m, func(ctx context.Context, p *proc) (*sdk.WebhookResult, error) {
+		return p.conn.HandleWebhook(ctx, instance, r)
 	})
 }
 
 // Send sends a message through the instance and returns the provider's
 // id for it.
 func (c *ChannelClient) Send(ctx context.Context, instance string, m *sdk.OutboundMessage) (string, error) {
-	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (string, error) {
-		return conn.Send(ctx, instance, m)
+	return call(ctx, c.m, func(ctx context.Context, p *proc) (string, error) {
+		return p.conn.Send(ctx, instance, m)
 	})
 }
 
@@ -128,10 +134,14 @@ func (c *IntegrationClient) Manifest() sdk.IntegrationManifest {
 }
 
 // Configure sets the integration's configuration, applied again whenever
-// the plugin restarts.
+// the plugin restarts. It is checked against the config schema first, as
+// a channel instance's is.
 func (c *IntegrationClient) Configure(ctx context.Context, config json.RawMessage) error {
-	_, err := call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (struct{}, error) {
-		return struct{}{}, conn.ConfigureIntegration(ctx, config)
+	_, err := call(ctx, c.m, func(ctx context.Context, p *proc) (struct{}, error) {
+		if err := p.schemas.checkConfig(config); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, p.conn.ConfigureIntegration(ctx, config)
 	})
 	if err == nil {
 		c.m.mu.Lock()
@@ -143,9 +153,22 @@ func (c *IntegrationClient) Configure(ctx context.Context, config json.RawMessag
 }
 
 // Invoke runs an action; conv.InvocationID is the runtime's id of the
-// call, the same on every retry of it.
+// call, the same on every retry of it. Parameters that do not match the
+// action's params schema never reach the plugin, and a result that does
+// not match its result schema is not returned: both are final errors
+// that say where and what, never a value.
 func (c *IntegrationClient) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
-	return call(ctx, c.m, func(ctx context.Context, conn *client.Conn) (json.RawMessage, error) {
-		return conn.Invoke(ctx, action, params, conv)
+	return call(ctx, c.m, func(ctx context.Context, p *proc) (json.RawMessage, error) {
+		if err := p.schemas.checkParams(action, params); err != nil {
+			return nil, err
+		}
+		res, err := p.conn.Invoke(ctx, action, params, conv)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.schemas.checkResult(action, res); err != nil {
+			return nil, err
+		}
+		return res, nil
 	})
 }

@@ -8,8 +8,11 @@
 // pings it, notices when it exits or hangs (a call still running past its
 // deadline, reported by the plugin's SDK), kills it and launches it again
 // with exponential backoff, configuring every channel instance again.
-// Every call is bounded by a timeout. Plugin logs arrive in slog,
-// rate-limited per plugin. Close stops them all: no plugin outlives the
+// Every call is bounded by a timeout. The manifest's JSON Schemas are
+// compiled at launch and held to: a configuration, an action's parameters
+// or its result that does not match is refused with a final error that
+// says where and what, never a value (see schema.go). Plugin logs arrive
+// in slog, rate-limited per plugin. Close stops them all: no plugin outlives the
 // host (and a plugin whose host died exits by itself, see package sdk).
 //
 //	h, err := host.New(host.Config{Dir: "plugins", Log: log})

@@ -592,6 +592,108 @@ func symlink(file, dir string) error {
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// TestSchemasAreEnforced: configurations, parameters and results that do
+// not match the manifest's schemas are refused by the host with final
+// errors that say where and what, never the value.
+func TestSchemasAreEnforced(t *testing.T) {
+	logs := &logBuffer{}
+	h := start(t, fast(pluginDir(t, bins.channel, bins.integration), logs))
+	ch, _ := h.Channel("testchan")
+	var se *sdk.Error
+	// The plugin itself would say "a token is required".
+	if err := ch.Configure(ctx(t), "a", json.RawMessage(`{"token": 12345678}`)); !errors.As(err, &se) || se.Retryable ||
+		se.Field != "/token" || err.Error() != "/token: must be string, not number" {
+		t.Fatalf("Configure = %v", err)
+	}
+
+	in, _ := h.Integration("testint")
+	const key = "short-but-secret-key"
+	if err := in.Configure(ctx(t), json.RawMessage(`{"key": "`+key+`"}`)); !errors.As(err, &se) || se.Retryable ||
+		se.Field != "/key" || err.Error() != "/key: must be at least 40 characters long" {
+		t.Fatalf("integration Configure = %v", err)
+	}
+	if err := in.Configure(ctx(t), json.RawMessage(`{"key": "`+strings.Repeat("k", 40)+`"}`)); err != nil {
+		t.Fatalf("integration Configure: %v", err)
+	}
+	// The plugin would take a number for an empty text.
+	if _, err := in.Invoke(ctx(t), "act", json.RawMessage(`{"Text": 5}`), sdk.Conversation{}); !errors.As(err, &se) || se.Retryable ||
+		err.Error() != `parameter "Text" must be string, not number` {
+		t.Fatalf("Invoke with a bad parameter = %v", err)
+	}
+	if _, err := in.Invoke(ctx(t), "act", json.RawMessage(`{"Text": "badresult"}`), sdk.Conversation{}); !errors.As(err, &se) || se.Retryable ||
+		err.Error() != "the plugin's result does not match the action's result schema: /out must be string, not number" {
+		t.Fatalf("Invoke with a bad result = %v", err)
+	}
+	if out, err := in.Invoke(ctx(t), "act", json.RawMessage(`{"Text": "x"}`), sdk.Conversation{Bot: "b", InvocationID: "inv-2"}); err != nil ||
+		string(out) != `{"bot":"b","id":"inv-2","out":"ok:x"}` {
+		t.Fatalf("Invoke = %s, %v", out, err)
+	}
+	if strings.Contains(logs.String(), key) {
+		t.Errorf("the refused secret is in the log")
+	}
+}
+
+// TestSchemasOfANewManifest: a plugin whose schema does not compile is
+// failed, and says why; a restart that brings a new manifest brings its
+// schemas, and the configurations it no longer allows are not applied.
+func TestSchemasOfANewManifest(t *testing.T) {
+	logs := &logBuffer{}
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	schema := filepath.Join(t.TempDir(), "schema.json")
+	write := func(s string) {
+		if err := os.WriteFile(schema, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"type": "objekt"}`)
+	cfg := fast(pluginDir(t, bins.channel, bins.integration), logs)
+	cfg.Env = []string{"TESTPLUGIN_SCHEMA=" + schema}
+	h := start(t, cfg)
+	if s := status(t, h, "testchan"); s.State != host.StateFailed || !strings.Contains(s.LastError, "manifest: the config schema does not compile") {
+		t.Fatalf("a plugin with a broken schema: %+v", s)
+	}
+	if s := status(t, h, "testint"); s.State != host.StateRunning {
+		t.Fatalf("the other plugin: %+v", s)
+	}
+
+	write(`{"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}`)
+	h = start(t, cfg)
+	ch, _ := h.Channel("testchan")
+	configure(t, ch, "a")
+	configure(t, ch, "xb")
+	write(`{"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "pattern": "-x"}}}`)
+	pid := status(t, h, "testchan").PID
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	waitFor(t, 10*time.Second, "the restart", func() bool {
+		s := status(t, h, "testchan")
+		return s.State == host.StateRunning && s.PID != pid
+	})
+	if _, err := ch.Send(ctx(t), "xb", &sdk.OutboundMessage{Content: sdk.Content{Text: "hi"}}); err != nil {
+		t.Errorf("an instance the new schema allows: %v", err)
+	}
+	if _, err := ch.Send(ctx(t), "a", &sdk.OutboundMessage{Content: sdk.Content{Text: "hi"}}); err == nil || !strings.Contains(err.Error(), "not configured") {
+		t.Errorf("an instance the new schema refuses was configured: %v", err)
+	}
+	if !strings.Contains(logs.String(), "does not match its schema now") {
+		t.Errorf("the instance left out was not logged")
+	}
+	if err := ch.Configure(ctx(t), "c", json.RawMessage(`{"token": "tok"}`)); err == nil || err.Error() != "/token: must match the pattern -x" {
+		t.Errorf("Configure with the new schema = %v", err)
+	}
+
+	write(`{"type": "object", "properties": {"token": {"type": "string", "minLength": -1}}}`)
+	pid = status(t, h, "testchan").PID
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	waitFor(t, 10*time.Second, "the plugin to fail", func() bool { return status(t, h, "testchan").State == host.StateFailed })
+	if s := status(t, h, "testchan"); !strings.Contains(s.LastError, "does not compile") {
+		t.Errorf("last error = %q", s.LastError)
+	}
+}
+
 // TestGoPluginKeepsNoClient: the host's clients are its own, not in
 // go-plugin's process-wide list of managed clients, which would keep one
 // more with every restart for the life of the process (and which

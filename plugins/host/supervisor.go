@@ -29,6 +29,8 @@ type proc struct {
 	pc   *plugin.Client
 	conn *client.Conn
 	pid  int
+	// schemas are its manifest's, which calls to it are checked against.
+	schemas *schemas
 }
 
 // errPermanent marks a launch failure that retrying cannot fix.
@@ -60,6 +62,9 @@ type managed struct {
 	channelM sdk.ChannelManifest
 	integM   sdk.IntegrationManifest
 	polling  bool
+	// schemas are the last manifest's, kept for the next launch: a
+	// restart compiles only schemas that changed.
+	schemas *schemas
 	// instances are the channel instances' configurations, applied again
 	// after a restart; integConfig is an integration's.
 	instances   map[string]json.RawMessage
@@ -299,17 +304,27 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 	}
 	m.mu.Lock()
 	prevKind, prevName, seen := m.status.Kind, m.status.Name, m.status.Version != "" || m.status.Kind != ""
+	prevSchemas := m.schemas
 	m.mu.Unlock()
 	if seen && (prevKind != Kind(kind) || prevName != name) {
 		// The binary was replaced by another plugin while running.
 		return nil, errPermanent{fmt.Errorf("the plugin is now %s %q, was %s %q", kind, name, prevKind, prevName)}
+	}
+	configSchema, actions := cm.ConfigSchema, []sdk.Action(nil)
+	if kind == client.KindIntegration {
+		configSchema, actions = im.ConfigSchema, im.Actions
+	}
+	// A schema that does not compile could check nothing: the plugin
+	// breaks its own contract, and is not used.
+	if p.schemas, err = compileSchemas(prevSchemas, configSchema, actions); err != nil {
+		return nil, errPermanent{fmt.Errorf("manifest: %w", err)}
 	}
 	if err := m.h.register(m, name); err != nil {
 		return nil, errPermanent{err}
 	}
 	m.mu.Lock()
 	m.status.Name, m.status.Version, m.status.Kind = name, version, Kind(kind)
-	m.channelM, m.integM, m.polling = cm, im, polling
+	m.channelM, m.integM, m.polling, m.schemas = cm, im, polling, p.schemas
 	instances := make([]string, 0, len(m.instances))
 	for k := range m.instances {
 		instances = append(instances, k)
@@ -318,9 +333,14 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 	integConfig, hasConfig := m.integConfig, m.hasConfig
 	m.mu.Unlock()
 
-	// Configure again what the previous process had.
+	// Configure again what the previous process had, as far as its
+	// manifest (which may be new) still allows.
 	sort.Strings(instances)
 	for _, inst := range instances {
+		if err := p.schemas.checkConfig(configs[inst]); err != nil {
+			m.log.Error("a configuration the plugin had taken does not match its schema now; not applied", "instance", inst, "error", err)
+			continue
+		}
 		if err := p.conn.ConfigureChannel(sctx, inst, configs[inst]); err != nil {
 			if sdk.IsRetryable(err) {
 				return nil, fmt.Errorf("configure %s: %w", inst, err)
@@ -329,7 +349,9 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 		}
 	}
 	if hasConfig {
-		if err := p.conn.ConfigureIntegration(sctx, integConfig); err != nil {
+		if err := p.schemas.checkConfig(integConfig); err != nil {
+			m.log.Error("the configuration the plugin had taken does not match its schema now; not applied", "error", err)
+		} else if err := p.conn.ConfigureIntegration(sctx, integConfig); err != nil {
 			if sdk.IsRetryable(err) {
 				return nil, fmt.Errorf("configure: %w", err)
 			}
@@ -490,7 +512,7 @@ func (m *managed) conn(ctx context.Context) (*proc, error) {
 
 // call runs fn on the running process, bounded by CallTimeout. A call that
 // failed at the transport gets the process checked at once.
-func call[T any](ctx context.Context, m *managed, fn func(context.Context, *client.Conn) (T, error)) (T, error) {
+func call[T any](ctx context.Context, m *managed, fn func(context.Context, *proc) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.h.cfg.CallTimeout)
 	defer cancel()
 	p, err := m.conn(ctx)
@@ -498,7 +520,7 @@ func call[T any](ctx context.Context, m *managed, fn func(context.Context, *clie
 		var zero T
 		return zero, err
 	}
-	res, err := fn(ctx, p.conn)
+	res, err := fn(ctx, p)
 	var te *client.TransportError
 	if errors.As(err, &te) {
 		select {

@@ -68,8 +68,10 @@ type Poller interface {
 // Integration is an integration plugin: named actions that blocks call.
 type Integration interface {
 	Manifest() IntegrationManifest
-	// Invoke runs one action. params is valid against the action's
-	// Params schema; the result must be valid against its Result schema.
+	// Invoke runs one action. params matches the action's Params schema:
+	// the host refuses other parameters before the call. The result must
+	// match its Result schema, or the host fails the call. conv says
+	// where the call comes from, and which call it is (InvocationID).
 	Invoke(ctx context.Context, action string, params json.RawMessage, conv Conversation) (json.RawMessage, error)
 }
 
@@ -86,7 +88,9 @@ type ChannelManifest struct {
 	Version     string
 	Description string
 	// ConfigSchema is the JSON Schema (draft 2020-12) of an instance's
-	// configuration.
+	// configuration; the host refuses a configuration that does not match
+	// it before Configure. A schema that does not compile gets the plugin
+	// failed.
 	ConfigSchema json.RawMessage
 	// Secrets are JSON pointers into the configuration ("/token") of
 	// values that must never be logged or shown.
@@ -116,9 +120,10 @@ type Capabilities struct {
 // IntegrationManifest describes an integration plugin.
 type IntegrationManifest struct {
 	// Name is unique per host; blocks call its actions as Name.action.
-	Name         string
-	Version      string
-	Description  string
+	Name        string
+	Version     string
+	Description string
+	// ConfigSchema and Secrets are as a channel's (ChannelManifest).
 	ConfigSchema json.RawMessage
 	Secrets      []string
 	Actions      []Action
@@ -128,7 +133,8 @@ type IntegrationManifest struct {
 type Action struct {
 	Name        string
 	Description string
-	// Params and Result are JSON Schemas (draft 2020-12).
+	// Params and Result are JSON Schemas (draft 2020-12), which the host
+	// holds every call to (see Integration.Invoke).
 	Params json.RawMessage
 	Result json.RawMessage
 }

@@ -20,7 +20,13 @@ const (
 	msgPath   = "/2010-04-01/Accounts/" + sid + "/Messages.json"
 )
 
+// conf is a configuration against the API at api; "" leaves api_url out,
+// as a configuration for the real Twilio does (the manifest's schema
+// wants a URL where it is given).
 func conf(api string) json.RawMessage {
+	if api == "" {
+		return json.RawMessage(`{"account_sid": "` + sid + `", "auth_token": "` + authToken + `", "from": "` + from + `"}`)
+	}
 	return json.RawMessage(`{"account_sid": "` + sid + `", "auth_token": "` + authToken + `", "from": "` + from + `", "api_url": "` + api + `"}`)
 }
 

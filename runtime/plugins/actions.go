@@ -20,7 +20,9 @@ type Actions struct{ Host *host.Host }
 
 var _ flows.ActionInvoker = Actions{}
 
-// Invoke runs "integration.action" with params, as the call from.ID.
+// Invoke runs "integration.action" with params (none: an empty object),
+// as the call from.ID. Parameters or a result that do not match the
+// action's schemas fail it for good (see host.IntegrationClient.Invoke).
 func (a Actions) Invoke(ctx context.Context, name string, params map[string]any, from flows.ActionCaller) (any, error) {
 	integration, action, ok := strings.Cut(name, ".")
 	if !ok {
@@ -29,6 +31,9 @@ func (a Actions) Invoke(ctx context.Context, name string, params map[string]any,
 	client, ok := a.Host.Integration(integration)
 	if !ok {
 		return nil, fmt.Errorf("%s: no integration plugin %q is installed", name, integration)
+	}
+	if params == nil {
+		params = map[string]any{}
 	}
 	body, err := json.Marshal(params)
 	if err != nil {

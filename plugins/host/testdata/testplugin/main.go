@@ -26,8 +26,22 @@ type channel struct {
 	conf map[string]string
 }
 
+// channelSchema is the channel's config schema, unless the file named by
+// $TESTPLUGIN_SCHEMA has another (read at every launch, so that a test
+// can give a restarted plugin a new manifest).
+const channelSchema = `{"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}`
+
 func (c *channel) Manifest() sdk.ChannelManifest {
-	return sdk.ChannelManifest{Name: name, Version: "0.0.1", Secrets: []string{"/token"}, Capabilities: sdk.Capabilities{Buttons: true, ReplyWindow: 24 * time.Hour}}
+	schema := []byte(channelSchema)
+	if f := os.Getenv("TESTPLUGIN_SCHEMA"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		schema = b
+	}
+	return sdk.ChannelManifest{Name: name, Version: "0.0.1", ConfigSchema: schema, Secrets: []string{"/token"},
+		Capabilities: sdk.Capabilities{Buttons: true, ReplyWindow: 24 * time.Hour}}
 }
 
 func (c *channel) Configure(_ context.Context, instance string, config json.RawMessage) error {
@@ -102,15 +116,29 @@ func (c *channel) Poll(ctx context.Context, instance string, emit func(context.C
 type integration struct{}
 
 func (integration) Manifest() sdk.IntegrationManifest {
-	return sdk.IntegrationManifest{Name: name, Version: "0.0.2", Actions: []sdk.Action{{Name: "act", Description: "does what text says"}}}
+	return sdk.IntegrationManifest{
+		Name: name, Version: "0.0.2",
+		ConfigSchema: json.RawMessage(`{"type": "object", "properties": {"key": {"type": "string", "minLength": 40}}, "additionalProperties": false}`),
+		Secrets:      []string{"/key"},
+		Actions: []sdk.Action{{
+			Name: "act", Description: "does what text says",
+			Params: json.RawMessage(`{"type": "object", "required": ["Text"], "properties": {"Text": {"type": "string"}}}`),
+			Result: json.RawMessage(`{"type": "object", "required": ["out"], "properties": {"out": {"type": "string"}}}`),
+		}},
+	}
 }
 
+// Invoke answers act with what text says, the bot and the invocation id;
+// "badresult" breaks the result schema.
 func (integration) Invoke(ctx context.Context, action string, params json.RawMessage, conv sdk.Conversation) (json.RawMessage, error) {
 	if action != "act" {
 		return nil, sdk.Final(errors.New("no such action"))
 	}
 	var p struct{ Text string }
 	_ = json.Unmarshal(params, &p)
+	if p.Text == "badresult" {
+		return json.RawMessage(`{"out": 42}`), nil
+	}
 	out, err := act(ctx, p.Text)
 	if err != nil {
 		return nil, err
