@@ -316,10 +316,11 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 			m.Committed(c)
 			lc.Committed(c)
 			notifier.Committed(c)
-			disp.Notify()
+			disp.Offer(c.Contact, c.Messages)
 			wc.OnCommit(c)
 			hub.Publish(c)
 		},
+		Lease: func(now time.Time) time.Time { return disp.Lease(now) },
 	})
 	lc.SetPipeline(p)
 	chans.SetPipeline(p)

@@ -3,13 +3,21 @@
 // that keeps failing is marked failed, with its last error, and stays in the
 // conversation: nothing is dropped.
 //
-// One goroutine owns the loop. It wakes on a poll ticker and on Notify (the
-// pipeline's OnCommit calls it), reads the due messages, leases them — a
-// StatusUpdate that re-queues each one with NextAttempt = now+Lease, so that
-// neither this loop nor another dispatcher polling the same store hands it
-// out again while its send is in flight — and gives them to a bounded pool
-// of workers that call the channel's Sender, each call bounded by
-// SendTimeout. The outcome is committed:
+// A message is leased while it is in the dispatcher's hands: stored queued
+// with NextAttempt = now+Lease, so that no read of the outbox (this
+// dispatcher's or another's) hands it out again meanwhile. Messages come to
+// hand two ways:
+//
+//   - at commit: the pipeline stores a step's queued replies already leased
+//     (pipeline.Config.Lease calls Lease) and its OnCommit hands them over
+//     (Offer), so a reply costs no read of the outbox and no lease write;
+//   - by reading the outbox: one goroutine owns a loop that wakes on a poll
+//     ticker and on Notify, reads the due messages (retries, and replies
+//     whose lease ran out) and leases them.
+//
+// A bounded pool of workers calls the channels' Senders, each call bounded
+// by SendTimeout; one worker at a time has a conversation, and sends its
+// messages in order. The outcome is committed:
 //
 //   - sent: StatusSent with the channel's external id;
 //   - retryable error: re-queued at now + exponential backoff with jitter
@@ -27,11 +35,13 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,7 +114,7 @@ type Config struct {
 	// Backoff is the wait after the first failure, doubled after each
 	// further one up to MaxBackoff; 0 means 1s and 5m.
 	Backoff, MaxBackoff time.Duration
-	// Workers is how many sends may be in flight; 0 means 32.
+	// Workers is how many sends may be in flight; 0 means 64.
 	Workers int
 	// Batch is how many due messages one read takes; 0 means 256.
 	Batch int
@@ -122,10 +132,14 @@ type Dispatcher struct {
 	mu      sync.RWMutex
 	senders map[string]Sender
 
-	committer *store.Committer // outcomes, grouped across sends
+	// outcomes are the sends' outcomes on their way to the store: the
+	// recorder commits what has come in together, so a worker goes on to
+	// its next send without waiting for the commit. The messages stay
+	// leased until then.
+	outcomes chan store.StatusUpdate
+	recorded chan struct{} // closed when the recorder has exited
 
 	wake chan struct{}
-	work chan store.Message
 	stop chan struct{}
 	// ctx is cancelled by Close, which aborts the sends in flight.
 	ctx    context.Context
@@ -134,14 +148,30 @@ type Dispatcher struct {
 
 	closeOnce, closeOnce2 sync.Once
 
-	inflightMu sync.Mutex
-	inflight   map[msgKey]struct{}
+	// held are the conversations whose leased messages are in the
+	// dispatcher's hands, waiting or being sent: one worker at a time
+	// sends a conversation's messages, in order. ready lists the held
+	// conversations no worker has taken yet; it never holds more than
+	// maxHeld, the bound on waiting messages, so sends to it never block.
+	heldMu  sync.Mutex
+	held    map[string]*holding
+	waiting int
+	closed  bool
+	ready   chan string
 }
 
-type msgKey struct {
-	contact string
-	seq     uint64
+// holding is one conversation's messages in the dispatcher's hands.
+type holding struct {
+	contact *flows.Contact  // nil: read from the store before sending
+	msgs    []store.Message // leased, waiting, in Seq order
 }
+
+// maxHeld bounds the messages waiting in memory for a worker;
+// maxOutcomes the outcomes waiting for the recorder, and one commit of them.
+const (
+	maxHeld     = 4096
+	maxOutcomes = 512
+)
 
 // New starts a dispatcher over cfg.Store.
 func New(cfg Config) *Dispatcher {
@@ -165,7 +195,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.Backoff)
 	if cfg.Workers <= 0 {
-		cfg.Workers = 32
+		cfg.Workers = 64
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
@@ -181,28 +211,34 @@ func New(cfg Config) *Dispatcher {
 		cfg:      cfg,
 		senders:  make(map[string]Sender, len(cfg.Senders)),
 		wake:     make(chan struct{}, 1),
-		work:     make(chan store.Message),
 		stop:     make(chan struct{}),
-		inflight: map[msgKey]struct{}{},
+		held:     map[string]*holding{},
+		ready:    make(chan string, maxHeld),
+		outcomes: make(chan store.StatusUpdate, maxOutcomes),
+		recorded: make(chan struct{}),
 	}
 	for name, s := range cfg.Senders {
 		d.senders[name] = s
 	}
-	d.committer = store.NewCommitter(cfg.Store, cfg.Workers, 0)
+	go d.record()
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			for m := range d.work {
-				d.deliver(m)
+			for {
+				select {
+				case <-d.stop:
+					return
+				case contact := <-d.ready:
+					d.run(contact)
+				}
 			}
 		}()
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer close(d.work)
 		d.loop()
 	}()
 	return d
@@ -235,6 +271,103 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
+// Lease is the time until which a step committed now stores its queued
+// outbound messages leased, for Offer to hand them to the workers at
+// commit: what the pipeline asks before committing a step
+// (pipeline.Config.Lease). Should the process stop before they are sent,
+// they are sent once the lease runs out, as after a crash during any send.
+// With many messages already in hand (the channels are slower than the
+// conversations) it returns the zero time: the step's messages are then
+// stored due at once and wait in the outbox for a read.
+func (d *Dispatcher) Lease(now time.Time) time.Time {
+	if d.capacity() < maxHeld/2 {
+		return time.Time{}
+	}
+	return now.Add(d.cfg.Lease)
+}
+
+// Offer hands the committed messages of one conversation to the workers:
+// the queued outbound ones stored leased (see Lease) are sent at once,
+// after any of the conversation's messages already in hand, without
+// reading the outbox. It never blocks. Queued messages not leased, and
+// any it cannot hold, are left to the outbox's next read.
+func (d *Dispatcher) Offer(c *flows.Contact, ms []store.Message) {
+	var take []store.Message
+	poll := false
+	for _, m := range ms {
+		if m.Direction != store.DirectionOut || m.Status != store.StatusQueued {
+			continue
+		}
+		if m.NextAttempt.IsZero() {
+			poll = true
+			continue
+		}
+		take = append(take, m)
+	}
+	if len(take) > 0 && !d.hold(c.ID, c, take) {
+		d.cfg.Log.Warn("outbox: too many messages in hand; these are sent when their lease runs out", "contact", c.ID, "messages", len(take))
+	}
+	if poll {
+		d.Notify()
+	}
+}
+
+// hold adds leased messages of a conversation to those in hand and, when
+// no worker has the conversation, lists it as ready. It reports false,
+// taking nothing, when that would pass maxHeld or the dispatcher closed.
+func (d *Dispatcher) hold(id string, c *flows.Contact, ms []store.Message) bool {
+	d.heldMu.Lock()
+	defer d.heldMu.Unlock()
+	if d.closed || d.waiting+len(ms) > maxHeld {
+		return false
+	}
+	h := d.held[id]
+	if h == nil {
+		h = &holding{}
+		d.held[id] = h
+		d.ready <- id // never blocks: at most maxHeld are ready
+	}
+	if c != nil {
+		h.contact = c
+	}
+	h.msgs = append(h.msgs, ms...)
+	d.waiting += len(ms)
+	return true
+}
+
+// capacity is how many more messages hold takes now.
+func (d *Dispatcher) capacity() int {
+	d.heldMu.Lock()
+	defer d.heldMu.Unlock()
+	return maxHeld - d.waiting
+}
+
+// isHeld reports whether a conversation has messages in hand.
+func (d *Dispatcher) isHeld(id string) bool {
+	d.heldMu.Lock()
+	defer d.heldMu.Unlock()
+	return d.held[id] != nil
+}
+
+// next takes the waiting messages of a held conversation, or lets the
+// conversation go when none wait.
+func (d *Dispatcher) next(id string) (*flows.Contact, []store.Message) {
+	d.heldMu.Lock()
+	defer d.heldMu.Unlock()
+	h := d.held[id]
+	if h == nil {
+		return nil, nil
+	}
+	if len(h.msgs) == 0 {
+		delete(d.held, id)
+		return nil, nil
+	}
+	ms := h.msgs
+	h.msgs = nil
+	d.waiting -= len(ms)
+	return h.contact, ms
+}
+
 // Depth is how many outbound messages are queued (due or not, leased ones
 // included), counting up to store.MaxOutbox: for the outbox depth gauge.
 func (d *Dispatcher) Depth(ctx context.Context) (int, error) {
@@ -245,11 +378,15 @@ func (d *Dispatcher) Depth(ctx context.Context) (int, error) {
 var farFuture = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Close stops the loop and the workers: sends in flight have their context
-// cancelled and their outcome recorded (a cancelled send is retried later).
-// It returns when every goroutine of the dispatcher has exited, or with
-// ctx's error.
+// cancelled and their outcome recorded (a cancelled send is retried later),
+// and the messages in hand not yet sent are put back in the outbox, due
+// now. It returns when every goroutine of the dispatcher has exited, or
+// with ctx's error.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
+		d.heldMu.Lock()
+		d.closed = true
+		d.heldMu.Unlock()
 		close(d.stop)
 	})
 	done := make(chan struct{})
@@ -266,8 +403,63 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		<-done
 	}
 	d.cancel()
-	d.closeOnce2.Do(func() { d.committer.Close() })
+	d.closeOnce2.Do(func() {
+		close(d.outcomes) // no worker is left to send on it
+		<-d.recorded
+		d.putBack()
+	})
 	return err
+}
+
+// record commits the outcomes of sends, what has come in at once together,
+// until Close closes the channel. A commit that fails leaves the messages
+// leased: the lease runs out and they are sent again.
+func (d *Dispatcher) record() {
+	defer close(d.recorded)
+	for u := range d.outcomes {
+		b := &store.Batch{Updates: []store.StatusUpdate{u}}
+	gather:
+		for len(b.Updates) < maxOutcomes {
+			select {
+			case u, ok := <-d.outcomes:
+				if !ok {
+					break gather
+				}
+				b.Updates = append(b.Updates, u)
+			default:
+				break gather
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := d.cfg.Store.Commit(ctx, b); err != nil {
+			d.cfg.Log.Warn("outbox: recording outcomes; those messages are sent again when their lease runs out", "messages", len(b.Updates), "err", err)
+		}
+		cancel()
+	}
+}
+
+// putBack returns the messages in hand that no worker sent to the outbox,
+// due now, so that the next start sends them without waiting for their
+// lease.
+func (d *Dispatcher) putBack() {
+	d.heldMu.Lock()
+	b := &store.Batch{}
+	now := d.cfg.Now()
+	for _, h := range d.held {
+		for _, m := range h.msgs {
+			b.Updates = append(b.Updates, store.StatusUpdate{Contact: m.Contact, Seq: m.Seq, Status: store.StatusQueued, NextAttempt: now})
+		}
+	}
+	d.held, d.waiting = map[string]*holding{}, 0
+	d.heldMu.Unlock()
+	if len(b.Updates) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.cfg.Store.Commit(ctx, b); err != nil && !errors.Is(err, store.ErrClosed) {
+		d.cfg.Log.Warn("outbox: putting back unsent messages; they are sent when their lease runs out", "messages", len(b.Updates), "err", err)
+	}
 }
 
 func (d *Dispatcher) loop() {
@@ -291,13 +483,19 @@ func (d *Dispatcher) loop() {
 	}
 }
 
-// poll leases and hands out one read of due messages. It reports whether
-// the read was full and, with all of it handed out, another may find more.
+// poll leases one read of due messages and hands them to the workers, a
+// conversation's in Seq order, leaving out the conversations already in
+// hand (their due messages come with a later read). It reports whether the
+// read was full and another may find more.
 func (d *Dispatcher) poll() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	limit := min(d.cfg.Batch, d.capacity())
+	if limit <= 0 {
+		return false
+	}
 	now := d.cfg.Now()
-	due, err := d.cfg.Store.Outbox(ctx, now, d.cfg.Batch)
+	due, err := d.cfg.Store.Outbox(ctx, now, limit)
 	if err != nil {
 		if !errors.Is(err, store.ErrClosed) {
 			d.cfg.Log.Warn("outbox: reading", "err", err)
@@ -309,67 +507,113 @@ func (d *Dispatcher) poll() bool {
 	}
 	leaseUntil := now.Add(d.cfg.Lease)
 	batch := &store.Batch{}
-	var take []store.Message
-	d.inflightMu.Lock()
+	byContact := map[string][]store.Message{}
+	var order []string
 	for _, m := range due {
-		k := msgKey{m.Contact, m.Seq}
-		if _, busy := d.inflight[k]; busy {
+		if d.isHeld(m.Contact) {
 			continue
 		}
-		d.inflight[k] = struct{}{}
+		if byContact[m.Contact] == nil {
+			order = append(order, m.Contact)
+		}
 		// The lease counts the attempt about to be made, so that a send
 		// that crashes the process still counts towards MaxAttempts.
 		m.Attempts++
-		take = append(take, m)
+		byContact[m.Contact] = append(byContact[m.Contact], m)
 		batch.Updates = append(batch.Updates, store.StatusUpdate{
 			Contact: m.Contact, Seq: m.Seq, Status: store.StatusQueued,
 			Attempts: m.Attempts, NextAttempt: leaseUntil,
 		})
 	}
-	d.inflightMu.Unlock()
-	if len(take) == 0 {
+	if len(order) == 0 {
 		return false
 	}
 	if err := d.cfg.Store.Commit(ctx, batch); err != nil {
-		d.cfg.Log.Warn("outbox: leasing", "messages", len(take), "err", err)
-		d.release(take...)
+		d.cfg.Log.Warn("outbox: leasing", "messages", len(batch.Updates), "err", err)
 		return false
 	}
-	for i, m := range take {
-		select {
-		case d.work <- m:
-		case <-d.stop:
-			// Not sent: the lease runs out and the next run sends them.
-			d.release(take[i:]...)
+	for _, id := range order {
+		ms := byContact[id]
+		slices.SortFunc(ms, func(a, b store.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+		if !d.hold(id, nil, ms) {
+			// Closed (the limit left room): the lease runs out and the
+			// next run sends them.
 			return false
 		}
 	}
-	return len(due) == d.cfg.Batch
+	return len(due) == limit
 }
 
-func (d *Dispatcher) release(ms ...store.Message) {
-	d.inflightMu.Lock()
+// run sends the messages in hand of one conversation until none wait.
+// After a message that is to be retried, the ones behind it in hand wait
+// for the same time, so they keep their order.
+func (d *Dispatcher) run(id string) {
+	var after time.Time
+	for {
+		c, ms := d.next(id)
+		if ms == nil {
+			return
+		}
+		after = d.sendAll(c, ms, after)
+	}
+}
+
+// sendAll sends one conversation's leased messages in order, or re-queues
+// them at after when it is set, and records each outcome. It returns the
+// time the messages behind these are to wait for.
+func (d *Dispatcher) sendAll(c *flows.Contact, ms []store.Message, after time.Time) time.Time {
+	var contactErr error
 	for _, m := range ms {
-		delete(d.inflight, msgKey{m.Contact, m.Seq})
+		if !m.NextAttempt.IsZero() && m.Attempts == 0 {
+			// Stored leased by the pipeline without counting the attempt.
+			m.Attempts = 1
+		}
+		var u store.StatusUpdate
+		switch {
+		case !after.IsZero():
+			u = store.StatusUpdate{Contact: m.Contact, Seq: m.Seq, Status: store.StatusQueued, NextAttempt: after}
+		case d.stopped():
+			// Closing: back to the outbox, due now, in order.
+			u = store.StatusUpdate{Contact: m.Contact, Seq: m.Seq, Status: store.StatusQueued, NextAttempt: d.cfg.Now()}
+		default:
+			if c == nil && contactErr == nil {
+				c, contactErr = d.contact(m.Contact)
+			}
+			u = d.attempt(m, c, contactErr)
+			if u.Status == store.StatusQueued {
+				after = u.NextAttempt
+			}
+		}
+		d.outcomes <- u
 	}
-	d.inflightMu.Unlock()
+	return after
 }
 
-// deliver sends one leased message (m.Attempts counts this attempt) and
-// records the outcome.
-func (d *Dispatcher) deliver(m store.Message) {
-	defer d.release(m)
-	u := d.attempt(m)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := d.committer.Submit(ctx, &store.Batch{Updates: []store.StatusUpdate{u}}); err != nil {
-		// The lease runs out and the message is sent again.
-		d.cfg.Log.Warn("outbox: recording the outcome", "contact", m.Contact, "seq", m.Seq, "status", u.Status, "err", err)
+func (d *Dispatcher) stopped() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
 	}
+}
+
+// contact reads the conversation's contact for its Sender.
+func (d *Dispatcher) contact(id string) (*flows.Contact, error) {
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.SendTimeout)
+	defer cancel()
+	c, err := d.cfg.Store.Contact(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Final(fmt.Errorf("contact %q does not exist", id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the contact: %w", err)
+	}
+	return c, nil
 }
 
 // attempt sends m and returns the status update that records the outcome.
-func (d *Dispatcher) attempt(m store.Message) store.StatusUpdate {
+func (d *Dispatcher) attempt(m store.Message, c *flows.Contact, contactErr error) store.StatusUpdate {
 	u := store.StatusUpdate{Contact: m.Contact, Seq: m.Seq, Attempts: m.Attempts}
 	if m.Attempts > d.cfg.MaxAttempts {
 		// The last allowed attempt was leased and never recorded (the
@@ -381,7 +625,10 @@ func (d *Dispatcher) attempt(m store.Message) store.StatusUpdate {
 		}
 		return u
 	}
-	err := d.send(m, &u)
+	err := contactErr
+	if err == nil {
+		err = d.send(m, c, &u)
+	}
 	if err == nil {
 		u.Status = store.StatusSent
 		return u
@@ -408,20 +655,13 @@ func (d *Dispatcher) attempt(m store.Message) store.StatusUpdate {
 	return u
 }
 
-func (d *Dispatcher) send(m store.Message, u *store.StatusUpdate) error {
+func (d *Dispatcher) send(m store.Message, c *flows.Contact, u *store.StatusUpdate) error {
 	s := d.sender(m.Channel)
 	if s == nil {
 		return fmt.Errorf("no sender for channel %q", m.Channel)
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.SendTimeout)
 	defer cancel()
-	c, err := d.cfg.Store.Contact(ctx, m.Contact)
-	if errors.Is(err, store.ErrNotFound) {
-		return Final(fmt.Errorf("contact %q does not exist", m.Contact))
-	}
-	if err != nil {
-		return fmt.Errorf("reading the contact: %w", err)
-	}
 	ext, err := safeSend(ctx, s, c, m)
 	if err != nil {
 		return err

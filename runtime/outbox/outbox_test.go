@@ -370,3 +370,185 @@ func TestDepth(t *testing.T) {
 		t.Fatalf("depth %d %v", n, err)
 	}
 }
+
+// commitLeased stores a step's queued replies the way the pipeline does
+// for a dispatcher that takes them at commit, and returns them as stored.
+func commitLeased(t *testing.T, st store.Store, d *outbox.Dispatcher, now time.Time, c *flows.Contact, texts ...string) []store.Message {
+	t.Helper()
+	b := &store.Batch{ContactID: c.ID}
+	for _, tx := range texts {
+		b.Messages = append(b.Messages, store.Message{
+			Time: now, Direction: store.DirectionOut, Author: store.AuthorBot, Channel: "test",
+			Status: store.StatusQueued, Content: flows.Content{Text: tx}, NextAttempt: d.Lease(now),
+		})
+	}
+	if err := st.Commit(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Messages
+}
+
+// recorder is a Sender that keeps the texts it sent, per contact, and can
+// be held back.
+type recorder struct {
+	mu   sync.Mutex
+	sent map[string][]string
+	gate chan struct{} // when set, each send waits for a value
+}
+
+func (r *recorder) Send(ctx context.Context, c *flows.Contact, m store.Message) (string, error) {
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent == nil {
+		r.sent = map[string][]string{}
+	}
+	r.sent[c.ID] = append(r.sent[c.ID], m.Content.Text)
+	return "x-" + m.Content.Text, nil
+}
+
+func (r *recorder) texts(contact string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.sent[contact], " ")
+}
+
+// Replies handed over at commit are sent without the outbox being read,
+// each conversation's in order, steps after steps.
+func TestOfferSendsAtCommitInOrder(t *testing.T) {
+	st := memStore(t)
+	queue(t, st, "c1")
+	queue(t, st, "c2")
+	rec := &recorder{}
+	d := start(t, outbox.Config{Store: st, Poll: time.Hour, Workers: 4}, rec)
+	c1 := &flows.Contact{ID: "c1", Bot: "b", Channel: "test", ExternalID: "c1"}
+	c2 := &flows.Contact{ID: "c2", Bot: "b", Channel: "test", ExternalID: "c2"}
+	var want1, want2 []string
+	for step := range 20 {
+		a, b := fmt.Sprintf("a%d", step), fmt.Sprintf("b%d", step)
+		d.Offer(c1, commitLeased(t, st, d, time.Now(), c1, a, b))
+		d.Offer(c2, commitLeased(t, st, d, time.Now(), c2, a))
+		want1 = append(want1, a, b)
+		want2 = append(want2, a)
+	}
+	waitFor(t, "all sent", func() bool {
+		return rec.texts("c1") == strings.Join(want1, " ") && rec.texts("c2") == strings.Join(want2, " ")
+	})
+	waitFor(t, "outcomes recorded", func() bool {
+		for _, m := range messages(t, st, "c1") {
+			if m.Status != store.StatusSent || m.Attempts != 1 || m.ExternalID != "x-"+m.Content.Text {
+				return false
+			}
+		}
+		return true
+	})
+	if due, _ := st.Outbox(context.Background(), time.Now().Add(time.Hour), 0); len(due) != 0 {
+		t.Fatalf("still in the outbox: %d", len(due))
+	}
+}
+
+// A reply to be retried holds back the ones behind it, which then go out
+// after it, in order.
+func TestOfferRetryKeepsOrder(t *testing.T) {
+	st := memStore(t)
+	queue(t, st, "c1")
+	clk := newClock()
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var got []string
+	d := start(t, outbox.Config{Store: st, Now: clk.now, Backoff: time.Second}, outbox.SenderFunc(func(ctx context.Context, c *flows.Contact, m store.Message) (string, error) {
+		if calls.Add(1) == 1 {
+			return "", errors.New("provider down")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, m.Content.Text)
+		return "ok", nil
+	}))
+	c1 := &flows.Contact{ID: "c1", Bot: "b", Channel: "test", ExternalID: "c1"}
+	d.Offer(c1, commitLeased(t, st, d, clk.now(), c1, "one", "two", "three"))
+	waitFor(t, "the retry recorded", func() bool {
+		return status(t, st, "c1") == "one/queued/1//provider down two/queued/0// three/queued/0//"
+	})
+	ms := messages(t, st, "c1")
+	if !ms[1].NextAttempt.Equal(ms[0].NextAttempt) || !ms[2].NextAttempt.Equal(ms[0].NextAttempt) || ms[0].NextAttempt.After(clk.now().Add(time.Second)) {
+		t.Fatalf("the ones behind are not due with the first: %v %v %v", ms[0].NextAttempt, ms[1].NextAttempt, ms[2].NextAttempt)
+	}
+	clk.add(time.Second)
+	d.Notify()
+	waitStatus(t, st, "c1", "one/sent/2/ok/provider down two/sent/1/ok/ three/sent/1/ok/")
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, " ") != "one two three" {
+		t.Fatalf("order: %v", got)
+	}
+}
+
+// Stored leased but never handed over (the process stopped at the
+// commit): the replies are not sent during the lease, and are sent once it
+// runs out.
+func TestLeasedRepliesAreSentAfterTheLease(t *testing.T) {
+	st := memStore(t)
+	queue(t, st, "c1")
+	clk := newClock()
+	rec := &recorder{}
+	d := start(t, outbox.Config{Store: st, Now: clk.now, Lease: time.Minute}, rec)
+	c1 := &flows.Contact{ID: "c1", Bot: "b", Channel: "test", ExternalID: "c1"}
+	commitLeased(t, st, d, clk.now(), c1, "one", "two")
+	d.Notify()
+	time.Sleep(30 * time.Millisecond)
+	if got := rec.texts("c1"); got != "" {
+		t.Fatalf("sent during the lease: %s", got)
+	}
+	clk.add(time.Minute)
+	d.Notify()
+	waitStatus(t, st, "c1", "one/sent/1/x-one/ two/sent/1/x-two/")
+	if got := rec.texts("c1"); got != "one two" {
+		t.Fatalf("sent %q", got)
+	}
+}
+
+// Closing with replies in hand puts the unsent ones back in the outbox for
+// the next start: the one whose send was cut off due after its backoff,
+// the ones behind it with it, another conversation's at once.
+func TestClosePutsBackRepliesInHand(t *testing.T) {
+	st := memStore(t)
+	queue(t, st, "c1")
+	rec := &recorder{gate: make(chan struct{})}
+	queue(t, st, "c2")
+	d := outbox.New(outbox.Config{Store: st, Poll: time.Hour, Workers: 1, Senders: map[string]outbox.Sender{"test": rec}})
+	c1 := &flows.Contact{ID: "c1", Bot: "b", Channel: "test", ExternalID: "c1"}
+	c2 := &flows.Contact{ID: "c2", Bot: "b", Channel: "test", ExternalID: "c2"}
+	d.Offer(c1, commitLeased(t, st, d, time.Now(), c1, "one", "two", "three"))
+	rec.gate <- struct{}{} // "one" goes
+	waitStatus(t, st, "c1", "one/sent/1/x-one/ two/queued/0// three/queued/0//")
+	d.Offer(c1, commitLeased(t, st, d, time.Now(), c1, "four"))
+	d.Offer(c2, commitLeased(t, st, d, time.Now(), c2, "other"))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	d.Close(ctx) // "two" is being sent, held at the gate: cancelled
+	if got := status(t, st, "c1"); got != "one/sent/1/x-one/ two/queued/1//context canceled three/queued/0// four/queued/0//" {
+		t.Fatalf("after close: %s", got)
+	}
+	due, err := st.Outbox(context.Background(), time.Now(), 0)
+	if err != nil || len(due) != 1 || due[0].Content.Text != "other" {
+		t.Fatalf("due at once after close: %+v %v", due, err)
+	}
+	if due, _ := st.Outbox(context.Background(), time.Now().Add(time.Second), 0); len(due) != 4 {
+		t.Fatalf("due within the backoff after close: %d", len(due))
+	}
+	rec.gate = nil
+	d2 := start(t, outbox.Config{Store: st}, rec)
+	d2.Notify()
+	waitStatus(t, st, "c1", "one/sent/1/x-one/ two/sent/2/x-two/context canceled three/sent/1/x-three/ four/sent/1/x-four/")
+	waitStatus(t, st, "c2", "other/sent/1/x-other/")
+	if got := rec.texts("c1"); got != "one two three four" {
+		t.Fatalf("order: %s", got)
+	}
+}

@@ -62,6 +62,12 @@ type Config struct {
 	// contact's shard goroutine: it must not block (hand the work to a
 	// goroutine of its own). Live views and the outbox dispatcher use it.
 	OnCommit func(Committed)
+	// Lease, when set, gives the time until which a step's queued
+	// outbound messages are stored leased to the outbox dispatcher that
+	// takes them from OnCommit (outbox.Dispatcher.Lease and Offer), so
+	// that no read of the outbox hands them out meanwhile; the zero time
+	// stores them due at once.
+	Lease func(now time.Time) time.Time
 }
 
 // Committed describes a step that is durable.

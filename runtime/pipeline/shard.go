@@ -195,6 +195,19 @@ func (sh *shard) process(j *job) (*Result, error) {
 	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 && len(batch.Handovers) == 0 {
 		return res, nil
 	}
+	if p.cfg.Lease != nil {
+		var until time.Time
+		asked := false
+		for i := range batch.Messages {
+			m := &batch.Messages[i]
+			if m.Direction == store.DirectionOut && m.Status == store.StatusQueued && m.NextAttempt.IsZero() {
+				if !asked {
+					until, asked = p.cfg.Lease(now), true
+				}
+				m.NextAttempt = until
+			}
+		}
+	}
 	if err := p.committer.Submit(ctx, batch); err != nil {
 		// Nothing of the step is durable: forget what the cache may not
 		// reflect, so the next job reads the store.

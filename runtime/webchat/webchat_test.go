@@ -422,7 +422,7 @@ func TestOfflineMessagesAreCaughtUpAndMarkedSent(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ms, _, _ := e.st.Messages(context.Background(), id, store.MessageQuery{After: "2"})
-		if len(ms) == 1 && ms[0].Attempts >= 1 && ms[0].Status != store.StatusSent {
+		if len(ms) == 1 && ms[0].Attempts >= 1 && ms[0].Error != "" && ms[0].Status != store.StatusSent {
 			if ms[0].Content.Text != "Still there?" || !strings.Contains(ms[0].Error, "no open socket") {
 				t.Fatalf("nudge %+v", ms[0])
 			}
