@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -93,17 +92,20 @@ func runLoadHook(ctx context.Context, cfg loadConfig, progress io.Writer) (*load
 	rep := r.report(lats, time.Since(start))
 	rep.Endpoint = cfg.Hook
 	if sink != nil {
-		rep.SinkReplies = sink.settle(ctx, 30*time.Second)
+		rep.SinkReplies = sink.settle(ctx, rep.Messages, 30*time.Second)
 		rep.Sink = true
 	}
 	return rep, nil
 }
 
 // replySink is a provider for the echo channel on loopback: it answers
-// every POST {"to", "text"} with an id, and counts them.
+// every POST {"to", "text"} with an id, and counts them. It is a fasthttp
+// server, as light as the load tool's client, so that the provider's share
+// of the machine (which a real provider does not take) stays small.
 type replySink struct {
-	srv *http.Server
-	n   atomic.Int64
+	srv  *fasthttp.Server
+	n    atomic.Int64
+	done chan struct{}
 }
 
 func startSink(addr string) (*replySink, error) {
@@ -115,29 +117,29 @@ func startSink(addr string) (*replySink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sink: %w", err)
 	}
-	s := &replySink{}
-	s.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+	s := &replySink{done: make(chan struct{})}
+	s.srv = &fasthttp.Server{ReadTimeout: 30 * time.Second, MaxRequestBodySize: 1 << 20, Handler: func(ctx *fasthttp.RequestCtx) {
 		n := s.n.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"sink-%d"}`, n)
-	})}
-	go s.srv.Serve(l)
+		ctx.SetContentType("application/json")
+		fmt.Fprintf(ctx, `{"id":"sink-%d"}`, n)
+	}}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(l)
+	}()
 	return s, nil
 }
 
-// settle waits until the replies stop coming (or at most wait) and returns
-// how many came.
-func (s *replySink) settle(ctx context.Context, wait time.Duration) int64 {
+// settle waits until want replies came, or they stop coming for two
+// seconds, or wait passed, and returns how many came.
+func (s *replySink) settle(ctx context.Context, want int64, wait time.Duration) int64 {
 	deadline := time.Now().Add(wait)
-	last := s.n.Load()
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(500 * time.Millisecond)
-		n := s.n.Load()
-		if n == last {
-			return n
+	last, lastChange := s.n.Load(), time.Now()
+	for n := last; n < want && time.Now().Before(deadline) && time.Since(lastChange) < 2*time.Second && ctx.Err() == nil; n = s.n.Load() {
+		if n != last {
+			last, lastChange = n, time.Now()
 		}
-		last = n
+		time.Sleep(20 * time.Millisecond)
 	}
 	return s.n.Load()
 }
@@ -145,5 +147,6 @@ func (s *replySink) settle(ctx context.Context, wait time.Duration) int64 {
 func (s *replySink) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.srv.Shutdown(ctx)
+	s.srv.ShutdownWithContext(ctx)
+	<-s.done
 }
