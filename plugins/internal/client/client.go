@@ -167,8 +167,8 @@ func (c *Conn) Receive(ctx context.Context, instance string, fn func(context.Con
 	for {
 		ev, err := stream.Recv()
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if err := ctxEnded(ctx, err); err != nil {
+				return err
 			}
 			return recvErr(err, err)
 		}
@@ -180,6 +180,24 @@ func (c *Conn) Receive(ctx context.Context, instance string, fn func(context.Con
 			return recvErr(stream.RecvMsg(new(pb.ReceiveEvent)), err)
 		}
 	}
+}
+
+// ctxEnded returns ctx's error when the stream broke because ctx ended. The
+// plugin's side enforces the deadline the call carried, and its timer may
+// fire a moment before ctx's own: a DeadlineExceeded that close to the
+// deadline waits for ctx.
+func ctxEnded(ctx context.Context, err error) error {
+	if ctx.Err() == nil && status.Code(err) == codes.DeadlineExceeded {
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < time.Second {
+			t := time.NewTimer(time.Until(d) + 100*time.Millisecond)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+		}
+	}
+	return ctx.Err()
 }
 
 // recvErr picks the informative error of a broken stream: a failed Send
