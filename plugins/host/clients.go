@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/plugins/internal/client"
@@ -34,7 +35,14 @@ func (c *ChannelClient) Manifest() sdk.ChannelManifest {
 func (c *ChannelClient) Polling() bool {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	return c.m.polling
+	return c.m.features.Polling
+}
+
+// FetchesMedia reports whether the channel implements FetchMedia.
+func (c *ChannelClient) FetchesMedia() bool {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	return c.m.features.FetchesMedia
 }
 
 // Configure sets up an instance; the host applies it again whenever the
@@ -115,6 +123,69 @@ func (c *ChannelClient) Receive(ctx context.Context, instance string, fn func(co
 		}
 		backoff = min(backoff*2, c.m.h.cfg.MaxBackoff)
 	}
+}
+
+// ErrNoMedia is returned by FetchMedia for a channel that does not fetch
+// media; ErrMediaTooLarge is the failure of a file over
+// Config.MaxMediaSize.
+var (
+	ErrNoMedia       = client.ErrNoMedia
+	ErrMediaTooLarge = client.ErrMediaTooLarge
+)
+
+// IsTimeout reports whether err is a call that ran out of time.
+func IsTimeout(err error) bool { return client.IsTimeout(err) }
+
+// FetchMedia downloads an attachment the instance received, by its URL as
+// the plugin gave it (Media.URL), through the plugin, which holds the
+// credentials the download needs. It returns once the plugin has the file
+// (or failed): the reader gives its bytes, exactly info.Size of them when
+// that is known, and must be closed. Reading is bounded with the call by
+// Config.MediaTimeout and Config.MaxMediaSize: past either it fails. A
+// channel that does not fetch media gives ErrNoMedia without a call; a URL
+// the plugin refuses as not its own an error that is
+// sdk.ErrUnknownMedia. Error messages carry no secret of the plugin's
+// configurations, should a plugin put one there.
+func (c *ChannelClient) FetchMedia(ctx context.Context, instance, url string) (io.ReadCloser, sdk.MediaInfo, error) {
+	if !c.FetchesMedia() {
+		return nil, sdk.MediaInfo{}, ErrNoMedia
+	}
+	cfg := &c.m.h.cfg
+	ctx, cancel := context.WithTimeout(ctx, cfg.MediaTimeout)
+	p, err := c.m.conn(ctx)
+	if err != nil {
+		cancel()
+		return nil, sdk.MediaInfo{}, err
+	}
+	r, info, err := p.conn.FetchMedia(ctx, instance, url, cfg.MaxMediaSize)
+	if err != nil {
+		cancel()
+		c.m.checkAfter(err)
+		return nil, info, c.m.secrets.scrubError(err)
+	}
+	return &media{r: r, m: c.m, cancel: cancel}, info, nil
+}
+
+// media is a download's reader: its errors scrubbed, its stream ended by
+// Close.
+type media struct {
+	r      io.ReadCloser
+	m      *managed
+	cancel context.CancelFunc
+}
+
+func (d *media) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		d.m.checkAfter(err)
+		err = d.m.secrets.scrubError(err)
+	}
+	return n, err
+}
+
+func (d *media) Close() error {
+	d.cancel()
+	return d.r.Close()
 }
 
 // IntegrationClient calls an integration plugin; like ChannelClient it

@@ -34,6 +34,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/plugins/internal/wire"
 )
 
 // Config configures a Host. The zero value of every field has a safe
@@ -54,6 +56,11 @@ type Config struct {
 	// CallTimeout bounds every call to a plugin (the caller's ctx may
 	// bound it further); 0 means 15s.
 	CallTimeout time.Duration
+	// MediaTimeout bounds a download of media (FetchMedia), reading
+	// included; 0 means 1m. MaxMediaSize is the most bytes of one file
+	// it takes; 0 means 25 MiB.
+	MediaTimeout time.Duration
+	MaxMediaSize int64
 	// StartTimeout bounds a launch: process start, handshake, manifest and
 	// the channel instances' configuration; 0 means 30s.
 	StartTimeout time.Duration
@@ -103,6 +110,10 @@ func (c *Config) defaults() {
 		}
 	}
 	def(&c.CallTimeout, 15*time.Second)
+	def(&c.MediaTimeout, time.Minute)
+	if c.MaxMediaSize <= 0 {
+		c.MaxMediaSize = wire.DefaultMaxMediaSize
+	}
 	def(&c.StartTimeout, 30*time.Second)
 	def(&c.HealthInterval, 5*time.Second)
 	def(&c.HealthTimeout, 2*time.Second)

@@ -721,3 +721,72 @@ func TestGoPluginKeepsNoClient(t *testing.T) {
 		t.Fatalf("the plugin was restarted: %+v", s)
 	}
 }
+
+// TestFetchMedia: a channel's attachments come through its plugin, bounded
+// by a timeout and a size, with its refusals and failures told apart and
+// no secret in an error.
+func TestFetchMedia(t *testing.T) {
+	logs := &logBuffer{}
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	cfg := fast(pluginDir(t, bins.channel, bins.echo), logs)
+	cfg.MediaTimeout = 500 * time.Millisecond
+	cfg.MaxMediaSize = 1 << 20
+	h := start(t, cfg)
+	ch, _ := h.Channel("testchan")
+	if !ch.FetchesMedia() {
+		t.Fatal("the test plugin fetches media, its manifest says not")
+	}
+	configure(t, ch, "a")
+
+	r, info, err := ch.FetchMedia(ctx(t), "a", "tp:receipt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || string(b) != "file:receipt" || info != (sdk.MediaInfo{ContentType: "text/plain", Name: "receipt.txt", Size: 12}) {
+		t.Fatalf("FetchMedia = %q, %+v, %v", b, info, err)
+	}
+
+	var se *sdk.Error
+	_, _, err = ch.FetchMedia(ctx(t), "a", "https://169.254.169.254/latest/meta-data")
+	if !errors.Is(err, sdk.ErrUnknownMedia) || !errors.As(err, &se) || se.Retryable {
+		t.Errorf("a URL not the plugin's own: %v", err)
+	}
+
+	// A file over MaxMediaSize fails while it is read.
+	r, _, err = ch.FetchMedia(ctx(t), "a", "tp:big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, r)
+	r.Close()
+	if !errors.Is(err, host.ErrMediaTooLarge) || n > 1<<20 {
+		t.Errorf("a file over the limit: %d bytes, %v", n, err)
+	}
+
+	began := time.Now()
+	_, _, err = ch.FetchMedia(ctx(t), "a", "tp:slow")
+	if !host.IsTimeout(err) || time.Since(began) > 3*time.Second {
+		t.Errorf("a fetch past MediaTimeout = %v after %v", err, time.Since(began))
+	}
+
+	// A careless plugin's error does not carry the configuration's secret.
+	_, _, err = ch.FetchMedia(ctx(t), "a", "tp:leak")
+	if err == nil || strings.Contains(err.Error(), "tok-secret-a") || !strings.Contains(err.Error(), host.Redacted) || !errors.As(err, &se) || se.Retryable {
+		t.Errorf("a leaky error = %v", err)
+	}
+
+	// A channel without FetchMedia is told apart without a call.
+	echo, _ := h.Channel("echo")
+	if echo.FetchesMedia() {
+		t.Error("the echo plugin does not fetch media, its manifest says it does")
+	}
+	if _, _, err := echo.FetchMedia(ctx(t), "e", "x"); !errors.Is(err, host.ErrNoMedia) {
+		t.Errorf("FetchMedia of a channel that does not = %v", err)
+	}
+}

@@ -74,6 +74,28 @@ type secretSet struct {
 
 func (s *secretSet) set(values []string) { s.v.Store(&values) }
 
+// scrubbed is an error whose message had a secret in it: the message
+// without, the error itself still there for errors.Is and errors.As.
+type scrubbed struct {
+	err error
+	msg string
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+// scrubError returns err, or err with every known secret of its message
+// replaced by Redacted.
+func (s *secretSet) scrubError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg, ok := s.scrub(err.Error()).(string); ok && msg != err.Error() {
+		return &scrubbed{err: err, msg: msg}
+	}
+	return err
+}
+
 // scrub replaces every known secret in x (a string, or a value printed
 // as one) with Redacted.
 func (s *secretSet) scrub(x any) any {

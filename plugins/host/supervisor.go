@@ -61,7 +61,7 @@ type managed struct {
 	ready    chan struct{} // closed when cur is set; replaced when it is cleared
 	channelM sdk.ChannelManifest
 	integM   sdk.IntegrationManifest
-	polling  bool
+	features client.Features
 	// schemas are the last manifest's, kept for the next launch: a
 	// restart compiles only schemas that changed.
 	schemas *schemas
@@ -287,10 +287,10 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 	var name, version string
 	var cm sdk.ChannelManifest
 	var im sdk.IntegrationManifest
-	var polling bool
+	var features client.Features
 	switch kind {
 	case client.KindChannel:
-		cm, polling, err = p.conn.ChannelManifest(sctx)
+		cm, features, err = p.conn.ChannelManifest(sctx)
 		name, version = cm.Name, cm.Version
 	case client.KindIntegration:
 		im, err = p.conn.IntegrationManifest(sctx)
@@ -324,7 +324,7 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 	}
 	m.mu.Lock()
 	m.status.Name, m.status.Version, m.status.Kind = name, version, Kind(kind)
-	m.channelM, m.integM, m.polling, m.schemas = cm, im, polling, p.schemas
+	m.channelM, m.integM, m.features, m.schemas = cm, im, features, p.schemas
 	instances := make([]string, 0, len(m.instances))
 	for k := range m.instances {
 		instances = append(instances, k)
@@ -521,6 +521,13 @@ func call[T any](ctx context.Context, m *managed, fn func(context.Context, *proc
 		return zero, err
 	}
 	res, err := fn(ctx, p)
+	m.checkAfter(err)
+	return res, err
+}
+
+// checkAfter gets the process checked soon when err is a call that failed
+// at the transport.
+func (m *managed) checkAfter(err error) {
 	var te *client.TransportError
 	if errors.As(err, &te) {
 		select {
@@ -528,7 +535,6 @@ func call[T any](ctx context.Context, m *managed, fn func(context.Context, *proc
 		default:
 		}
 	}
-	return res, err
 }
 
 // updateSecrets recomputes the secret values of the configurations the

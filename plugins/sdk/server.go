@@ -93,10 +93,11 @@ type channelServer struct {
 func (s *channelServer) Manifest(context.Context, *pb.ManifestRequest) (*pb.ChannelManifest, error) {
 	m := s.impl.Manifest()
 	_, polling := s.impl.(Poller)
+	_, media := s.impl.(MediaFetcher)
 	return &pb.ChannelManifest{
 		Name: m.Name, Version: m.Version, Description: m.Description,
 		ConfigSchema: m.ConfigSchema, Secrets: m.Secrets,
-		Capabilities: capabilitiesToProto(m.Capabilities), Polling: polling,
+		Capabilities: capabilitiesToProto(m.Capabilities), Polling: polling, FetchesMedia: media,
 	}, nil
 }
 

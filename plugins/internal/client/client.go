@@ -87,11 +87,20 @@ func (c *Conn) Ping(ctx context.Context, overdueAfter time.Duration) (inFlight, 
 	return r.InFlight, r.Overdue, nil
 }
 
-// ChannelManifest reads a channel plugin's manifest, and whether it polls.
-func (c *Conn) ChannelManifest(ctx context.Context) (sdk.ChannelManifest, bool, error) {
+// Features are what a channel plugin implements beyond sdk.Channel.
+type Features struct {
+	// Polling: sdk.Poller (Receive).
+	Polling bool
+	// FetchesMedia: sdk.MediaFetcher (FetchMedia).
+	FetchesMedia bool
+}
+
+// ChannelManifest reads a channel plugin's manifest, and what it
+// implements.
+func (c *Conn) ChannelManifest(ctx context.Context) (sdk.ChannelManifest, Features, error) {
 	r, err := c.channel.Manifest(ctx, &pb.ManifestRequest{})
 	if err != nil {
-		return sdk.ChannelManifest{}, false, transport(err)
+		return sdk.ChannelManifest{}, Features{}, transport(err)
 	}
 	m := sdk.ChannelManifest{
 		Name: r.Name, Version: r.Version, Description: r.Description,
@@ -104,7 +113,7 @@ func (c *Conn) ChannelManifest(ctx context.Context) (sdk.ChannelManifest, bool, 
 			ReplyWindow: time.Duration(cp.ReplyWindowSeconds) * time.Second, Templates: cp.Templates,
 		}
 	}
-	return m, r.Polling, nil
+	return m, Features{Polling: r.Polling, FetchesMedia: r.FetchesMedia}, nil
 }
 
 // ConfigureChannel configures one instance of a channel.

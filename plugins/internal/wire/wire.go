@@ -38,3 +38,10 @@ const EnvLogLevel = "SWITCHBOARD_PLUGIN_LOG_LEVEL"
 // MaxMessageSize bounds one gRPC message each way: a webhook body (an email
 // with attachments) or an outbound message.
 const MaxMessageSize = 32 << 20
+
+// DefaultMaxMediaSize is the most bytes of one attachment FetchMedia
+// carries when the request names no limit (FetchMediaRequest.max_size 0).
+const DefaultMaxMediaSize = 25 << 20
+
+// MediaChunkSize is the most file bytes one MediaChunk carries.
+const MediaChunkSize = 64 << 10

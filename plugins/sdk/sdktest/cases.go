@@ -83,6 +83,30 @@ type OutgoingCase struct {
 	WantRetryAfter time.Duration
 }
 
+// MediaCase is one attachment to fetch (sdk.MediaFetcher) and the
+// provider traffic it makes. In URL and in the mocks' responses,
+// {provider} stands for the fake provider's URL (for a provider that
+// answers with a download URL).
+type MediaCase struct {
+	Label string
+	// URL is the attachment's URL as the plugin gave it (Media.URL).
+	URL string
+	// Mocks are the provider requests FetchMedia must make, with their
+	// answers: none for a URL the plugin must refuse.
+	Mocks []Mock
+
+	// WantBody is the file's bytes and WantInfo what the plugin says of
+	// it.
+	WantBody string
+	WantInfo sdk.MediaInfo
+	// WantError, when set, says the fetch fails with an error containing
+	// it; WantRetryable says how, and WantUnknown that the plugin refused
+	// the URL as not its own (sdk.ErrUnknownMedia).
+	WantError     string
+	WantRetryable bool
+	WantUnknown   bool
+}
+
 // start starts impl and a provider and configures the instance.
 func start(t *testing.T, impl sdk.Channel, s Setup) (*Plugin, *Provider) {
 	t.Helper()
@@ -212,4 +236,56 @@ func diff[T any](t *testing.T, what string, got, want []T) {
 		w, _ := json.MarshalIndent(want, "  ", "  ")
 		t.Errorf("%s differ:\n  got  %s\n  want %s", what, g, w)
 	}
+}
+
+// RunMedia runs fetch cases against impl, a channel that implements
+// sdk.MediaFetcher, each as a subtest.
+func RunMedia(t *testing.T, impl sdk.Channel, s Setup, cases []MediaCase) {
+	t.Helper()
+	if _, ok := impl.(sdk.MediaFetcher); !ok {
+		t.Fatalf("sdktest: %T does not implement sdk.MediaFetcher", impl)
+	}
+	p, prov := start(t, impl, s)
+	var texts []string
+	for _, c := range cases {
+		t.Run(c.Label, func(t *testing.T) {
+			mocks := make([]Mock, len(c.Mocks))
+			for i, m := range c.Mocks {
+				m.Response = strings.ReplaceAll(m.Response, "{provider}", prov.URL)
+				mocks[i] = m
+			}
+			prov.Expect(mocks...)
+			defer prov.Verify(t)
+			body, info, err := p.FetchMedia(s.instance(), strings.ReplaceAll(c.URL, "{provider}", prov.URL))
+			if err != nil {
+				texts = append(texts, err.Error())
+			}
+			if c.WantError == "" {
+				if err != nil {
+					t.Fatalf("FetchMedia: %v", err)
+				}
+				if string(body) != c.WantBody {
+					t.Errorf("body = %q, want %q", trim(body), trim([]byte(c.WantBody)))
+				}
+				if info != c.WantInfo {
+					t.Errorf("info = %+v, want %+v", info, c.WantInfo)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.WantError) {
+				t.Fatalf("error = %v, want one containing %q", err, c.WantError)
+			}
+			var se *sdk.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *sdk.Error", err)
+			}
+			if se.Retryable != c.WantRetryable {
+				t.Errorf("retryable = %v, want %v", se.Retryable, c.WantRetryable)
+			}
+			if got := errors.Is(err, sdk.ErrUnknownMedia); got != c.WantUnknown {
+				t.Errorf("sdk.ErrUnknownMedia = %v, want %v", got, c.WantUnknown)
+			}
+		})
+	}
+	p.CheckSecrets(t, s.Secrets, texts...)
 }

@@ -7,6 +7,8 @@
 //     and the delivery receipts the plugin makes of them;
 //   - RunOutgoing: outbound messages → the requests the plugin makes to the
 //     provider (method, path, headers, JSON body), answered by mocks;
+//   - RunMedia: attachment URLs → the requests the plugin makes to fetch
+//     them, and the file it hands over (sdk.MediaFetcher);
 //   - a mock the plugin did not call fails its case, and so does a request
 //     no mock expected;
 //   - the configuration's secrets must not appear in what the plugin logs.
@@ -184,6 +186,23 @@ func (p *Plugin) Send(instance string, m *sdk.OutboundMessage) (string, error) {
 // acknowledging each event with fn's verdict.
 func (p *Plugin) Receive(ctx context.Context, instance string, fn func(context.Context, sdk.Received) error) error {
 	return p.conn.Receive(ctx, instance, fn)
+}
+
+// FetchMedia downloads an attachment through a channel plugin that
+// implements sdk.MediaFetcher, as the host does (at most 25 MiB), and
+// returns the whole file. A failure is a *sdk.Error, a URL the plugin
+// refused is sdk.ErrUnknownMedia (errors.Is), and a plugin that does not
+// fetch media says so.
+func (p *Plugin) FetchMedia(instance, url string) ([]byte, sdk.MediaInfo, error) {
+	ctx, cancel := callCtx()
+	defer cancel()
+	r, info, err := p.conn.FetchMedia(ctx, instance, url, 0)
+	if err != nil {
+		return nil, info, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return b, info, err
 }
 
 // IntegrationManifest reads an integration plugin's manifest.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -221,5 +222,108 @@ func TestIntegrationRoundTrip(t *testing.T) {
 	}
 	if _, err := p.Invoke("add", json.RawMessage(`{"A": 1}`), sdk.Conversation{}); err != nil {
 		t.Fatalf("after the panic: %v", err)
+	}
+}
+
+// files is a channel that fetches media out of memory: "f:<name>" is a
+// file of this package's table, anything else is not its own.
+type files struct {
+	sdk.Channel
+	closed chan string
+}
+
+var table = map[string]struct {
+	data string
+	info sdk.MediaInfo
+	err  error
+}{
+	"big":   {data: strings.Repeat("0123456789abcdef", 20000), info: sdk.MediaInfo{ContentType: "image/png", Name: "big.png", Size: 320000}},
+	"small": {data: "hello", info: sdk.MediaInfo{ContentType: "text/plain"}},
+	"empty": {info: sdk.MediaInfo{Name: "empty.txt"}},
+	"liar":  {data: "12345", info: sdk.MediaInfo{Size: 10}},
+	"huge":  {info: sdk.MediaInfo{Size: 26 << 20}},
+	"gone":  {err: sdk.Final(errors.New("the provider has no such file (404)"))},
+	"busy":  {err: sdk.Retryable(errors.New("the provider is busy (503)"), 0)},
+}
+
+func (files) Manifest() sdk.ChannelManifest                            { return sdk.ChannelManifest{Name: "files"} }
+func (files) Configure(context.Context, string, json.RawMessage) error { return nil }
+
+func (f files) FetchMedia(ctx context.Context, instance, url string) (io.ReadCloser, sdk.MediaInfo, error) {
+	name, ok := strings.CutPrefix(url, "f:")
+	if name == "hang" {
+		return &hanging{closed: f.closed, stop: make(chan struct{})}, sdk.MediaInfo{}, nil
+	}
+	e, known := table[name]
+	if !ok || !known {
+		return nil, sdk.MediaInfo{}, fmt.Errorf("%w: %q", sdk.ErrUnknownMedia, url)
+	}
+	if e.err != nil {
+		return nil, sdk.MediaInfo{}, e.err
+	}
+	return &tracked{Reader: strings.NewReader(e.data), name: name, closed: f.closed}, e.info, nil
+}
+
+// tracked tells when it is closed.
+type tracked struct {
+	io.Reader
+	name   string
+	closed chan string
+}
+
+func (r *tracked) Close() error { r.closed <- r.name; return nil }
+
+// hanging is a provider that went quiet: Read blocks until Close.
+type hanging struct {
+	closed chan string
+	stop   chan struct{}
+}
+
+func (h *hanging) Read([]byte) (int, error) { <-h.stop; return 0, errors.New("closed") }
+func (h *hanging) Close() error             { close(h.stop); h.closed <- "hang"; return nil }
+
+func TestFetchMedia(t *testing.T) {
+	impl := files{closed: make(chan string, 10)}
+	sdktest.RunMedia(t, impl, sdktest.Setup{}, []sdktest.MediaCase{
+		{Label: "a file of several chunks", URL: "f:big", WantBody: table["big"].data, WantInfo: table["big"].info},
+		{Label: "a small file of unknown size", URL: "f:small", WantBody: "hello", WantInfo: sdk.MediaInfo{ContentType: "text/plain"}},
+		{Label: "an empty file", URL: "f:empty", WantInfo: sdk.MediaInfo{Name: "empty.txt"}},
+		{Label: "not its own", URL: "https://example.com/f:big", WantError: "not an attachment of this channel", WantUnknown: true},
+		{Label: "a size that lies", URL: "f:liar", WantError: "not the 10 its MediaInfo.Size says"},
+		{Label: "too large", URL: "f:huge", WantError: "larger than the limit of 26214400 bytes"},
+		{Label: "the provider's 404", URL: "f:gone", WantError: "no such file"},
+		{Label: "the provider's 503", URL: "f:busy", WantError: "busy", WantRetryable: true},
+	})
+	// Every reader handed over was closed: big, small, empty, liar, huge.
+	for range 5 {
+		select {
+		case <-impl.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a reader was not closed")
+		}
+	}
+}
+
+func TestFetchMediaEndsWithItsDeadline(t *testing.T) {
+	impl := files{closed: make(chan string, 1)}
+	p := sdktest.Start(t, impl)
+	defer func(d time.Duration) { sdktest.CallTimeout = d }(sdktest.CallTimeout)
+	sdktest.CallTimeout = 300 * time.Millisecond
+	began := time.Now()
+	_, _, err := p.FetchMedia("x", "f:hang")
+	if err == nil || !sdk.IsRetryable(err) || time.Since(began) > 5*time.Second {
+		t.Fatalf("FetchMedia = %v after %v", err, time.Since(began))
+	}
+	select {
+	case <-impl.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader of a fetch past its deadline was not closed")
+	}
+}
+
+func TestFetchMediaOfAChannelThatDoesNot(t *testing.T) {
+	p := sdktest.Start(t, leaky{})
+	if _, _, err := p.FetchMedia("x", "f:big"); err == nil || !strings.Contains(err.Error(), "does not fetch media") {
+		t.Fatalf("FetchMedia = %v", err)
 	}
 }

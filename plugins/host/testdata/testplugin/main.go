@@ -4,12 +4,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,6 +114,32 @@ func (c *channel) Poll(ctx context.Context, instance string, emit func(context.C
 			return nil
 		}
 	}
+}
+
+// FetchMedia fetches "tp:<what>": a small file, "big" (2 MiB of unknown
+// size), "slow" (never ends, but honours ctx), "leak" (an error that
+// carries the instance's token); any other URL is not its own.
+func (c *channel) FetchMedia(ctx context.Context, instance, url string) (io.ReadCloser, sdk.MediaInfo, error) {
+	c.mu.Lock()
+	token := c.conf[instance]
+	c.mu.Unlock()
+	what, ok := strings.CutPrefix(url, "tp:")
+	switch {
+	case !ok:
+		return nil, sdk.MediaInfo{}, fmt.Errorf("%w: %s", sdk.ErrUnknownMedia, url)
+	case what == "big":
+		return io.NopCloser(bytes.NewReader(make([]byte, 2<<20))), sdk.MediaInfo{ContentType: "application/octet-stream"}, nil
+	case what == "slow":
+		select {
+		case <-time.After(time.Hour):
+		case <-ctx.Done():
+		}
+		return nil, sdk.MediaInfo{}, sdk.Retryable(ctx.Err(), 0)
+	case what == "leak": // a careless plugin
+		return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("GET https://files.example.com/%s/1: 404", token))
+	}
+	data := "file:" + what
+	return io.NopCloser(strings.NewReader(data)), sdk.MediaInfo{ContentType: "text/plain", Name: what + ".txt", Size: int64(len(data))}, nil
 }
 
 type integration struct{}

@@ -70,7 +70,9 @@ type ChannelManifest struct {
 	Secrets      []string      `protobuf:"bytes,5,rep,name=secrets,proto3" json:"secrets,omitempty"`
 	Capabilities *Capabilities `protobuf:"bytes,6,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// polling is true when the plugin implements Receive.
-	Polling       bool `protobuf:"varint,7,opt,name=polling,proto3" json:"polling,omitempty"`
+	Polling bool `protobuf:"varint,7,opt,name=polling,proto3" json:"polling,omitempty"`
+	// fetches_media is true when the plugin implements FetchMedia.
+	FetchesMedia  bool `protobuf:"varint,8,opt,name=fetches_media,json=fetchesMedia,proto3" json:"fetches_media,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +152,13 @@ func (x *ChannelManifest) GetCapabilities() *Capabilities {
 func (x *ChannelManifest) GetPolling() bool {
 	if x != nil {
 		return x.Polling
+	}
+	return false
+}
+
+func (x *ChannelManifest) GetFetchesMedia() bool {
+	if x != nil {
+		return x.FetchesMedia
 	}
 	return false
 }
@@ -1003,12 +1012,170 @@ func (x *ReceiveEvent) GetStatuses() []*StatusUpdate {
 	return nil
 }
 
+type FetchMediaRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// url is the attachment's URL as the plugin gave it (Media.url). A
+	// plugin fetches only URLs of its own form and refuses any other
+	// (MediaChunk.unknown_media), so that its credentials never go to a
+	// URL someone else chose.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// max_size is the most bytes the host takes; a file larger than it
+	// fails. 0 means 25 MiB.
+	MaxSize       int64 `protobuf:"varint,3,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchMediaRequest) Reset() {
+	*x = FetchMediaRequest{}
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchMediaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchMediaRequest) ProtoMessage() {}
+
+func (x *FetchMediaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchMediaRequest.ProtoReflect.Descriptor instead.
+func (*FetchMediaRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FetchMediaRequest) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *FetchMediaRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *FetchMediaRequest) GetMaxSize() int64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+type MediaChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// content_type, name and size are set on the first chunk: the file's
+	// MIME type, its file name and its size in bytes, each when known
+	// (empty, 0: unknown). A known size is exact: the chunks' data add up
+	// to it.
+	ContentType string `protobuf:"bytes,1,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Name        string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Size        int64  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// data is the next part of the file (64 KiB in the SDK's chunks).
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// error ends the stream with a failure.
+	Error *Error `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// unknown_media is set with error when the plugin refused the URL as
+	// not one of its own: nothing was fetched.
+	UnknownMedia  bool `protobuf:"varint,6,opt,name=unknown_media,json=unknownMedia,proto3" json:"unknown_media,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaChunk) Reset() {
+	*x = MediaChunk{}
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaChunk) ProtoMessage() {}
+
+func (x *MediaChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaChunk.ProtoReflect.Descriptor instead.
+func (*MediaChunk) Descriptor() ([]byte, []int) {
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MediaChunk) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *MediaChunk) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MediaChunk) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *MediaChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *MediaChunk) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *MediaChunk) GetUnknownMedia() bool {
+	if x != nil {
+		return x.UnknownMedia
+	}
+	return false
+}
+
 var File_switchboard_plugin_v1_channel_proto protoreflect.FileDescriptor
 
 const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\n" +
 	"#switchboard/plugin/v1/channel.proto\x12\x15switchboard.plugin.v1\x1a#switchboard/plugin/v1/content.proto\x1a\"switchboard/plugin/v1/plugin.proto\"\x11\n" +
-	"\x0fManifestRequest\"\x83\x02\n" +
+	"\x0fManifestRequest\"\xa8\x02\n" +
 	"\x0fChannelManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
@@ -1016,7 +1183,8 @@ const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\rconfig_schema\x18\x04 \x01(\fR\fconfigSchema\x12\x18\n" +
 	"\asecrets\x18\x05 \x03(\tR\asecrets\x12G\n" +
 	"\fcapabilities\x18\x06 \x01(\v2#.switchboard.plugin.v1.CapabilitiesR\fcapabilities\x12\x18\n" +
-	"\apolling\x18\a \x01(\bR\apolling\"\x96\x02\n" +
+	"\apolling\x18\a \x01(\bR\apolling\x12#\n" +
+	"\rfetches_media\x18\b \x01(\bR\ffetchesMedia\"\x96\x02\n" +
 	"\fCapabilities\x12\x18\n" +
 	"\abuttons\x18\x01 \x01(\bR\abuttons\x12#\n" +
 	"\rquick_replies\x18\x02 \x01(\bR\fquickReplies\x12\x16\n" +
@@ -1080,13 +1248,27 @@ const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\fReceiveEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12A\n" +
 	"\bmessages\x18\x02 \x03(\v2%.switchboard.plugin.v1.InboundMessageR\bmessages\x12?\n" +
-	"\bstatuses\x18\x03 \x03(\v2#.switchboard.plugin.v1.StatusUpdateR\bstatuses2\xd1\x03\n" +
+	"\bstatuses\x18\x03 \x03(\v2#.switchboard.plugin.v1.StatusUpdateR\bstatuses\"\\\n" +
+	"\x11FetchMediaRequest\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\tR\binstance\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x19\n" +
+	"\bmax_size\x18\x03 \x01(\x03R\amaxSize\"\xc4\x01\n" +
+	"\n" +
+	"MediaChunk\x12!\n" +
+	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x122\n" +
+	"\x05error\x18\x05 \x01(\v2\x1c.switchboard.plugin.v1.ErrorR\x05error\x12#\n" +
+	"\runknown_media\x18\x06 \x01(\bR\funknownMedia2\xae\x04\n" +
 	"\aChannel\x12Z\n" +
 	"\bManifest\x12&.switchboard.plugin.v1.ManifestRequest\x1a&.switchboard.plugin.v1.ChannelManifest\x12^\n" +
 	"\tConfigure\x12'.switchboard.plugin.v1.ConfigureRequest\x1a(.switchboard.plugin.v1.ConfigureResponse\x12^\n" +
 	"\rHandleWebhook\x12%.switchboard.plugin.v1.WebhookRequest\x1a&.switchboard.plugin.v1.WebhookResponse\x12O\n" +
 	"\x04Send\x12\".switchboard.plugin.v1.SendRequest\x1a#.switchboard.plugin.v1.SendResponse\x12Y\n" +
-	"\aReceive\x12%.switchboard.plugin.v1.ReceiveRequest\x1a#.switchboard.plugin.v1.ReceiveEvent(\x010\x01BVZTgithub.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1;pluginv1b\x06proto3"
+	"\aReceive\x12%.switchboard.plugin.v1.ReceiveRequest\x1a#.switchboard.plugin.v1.ReceiveEvent(\x010\x01\x12[\n" +
+	"\n" +
+	"FetchMedia\x12(.switchboard.plugin.v1.FetchMediaRequest\x1a!.switchboard.plugin.v1.MediaChunk0\x01BVZTgithub.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_switchboard_plugin_v1_channel_proto_rawDescOnce sync.Once
@@ -1100,7 +1282,7 @@ func file_switchboard_plugin_v1_channel_proto_rawDescGZIP() []byte {
 	return file_switchboard_plugin_v1_channel_proto_rawDescData
 }
 
-var file_switchboard_plugin_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_switchboard_plugin_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_switchboard_plugin_v1_channel_proto_goTypes = []any{
 	(*ManifestRequest)(nil),   // 0: switchboard.plugin.v1.ManifestRequest
 	(*ChannelManifest)(nil),   // 1: switchboard.plugin.v1.ChannelManifest
@@ -1116,41 +1298,46 @@ var file_switchboard_plugin_v1_channel_proto_goTypes = []any{
 	(*ReceiveStart)(nil),      // 11: switchboard.plugin.v1.ReceiveStart
 	(*ReceiveAck)(nil),        // 12: switchboard.plugin.v1.ReceiveAck
 	(*ReceiveEvent)(nil),      // 13: switchboard.plugin.v1.ReceiveEvent
-	nil,                       // 14: switchboard.plugin.v1.SendRequest.MetadataEntry
-	(*Error)(nil),             // 15: switchboard.plugin.v1.Error
-	(*InboundMessage)(nil),    // 16: switchboard.plugin.v1.InboundMessage
-	(*StatusUpdate)(nil),      // 17: switchboard.plugin.v1.StatusUpdate
-	(*Content)(nil),           // 18: switchboard.plugin.v1.Content
+	(*FetchMediaRequest)(nil), // 14: switchboard.plugin.v1.FetchMediaRequest
+	(*MediaChunk)(nil),        // 15: switchboard.plugin.v1.MediaChunk
+	nil,                       // 16: switchboard.plugin.v1.SendRequest.MetadataEntry
+	(*Error)(nil),             // 17: switchboard.plugin.v1.Error
+	(*InboundMessage)(nil),    // 18: switchboard.plugin.v1.InboundMessage
+	(*StatusUpdate)(nil),      // 19: switchboard.plugin.v1.StatusUpdate
+	(*Content)(nil),           // 20: switchboard.plugin.v1.Content
 }
 var file_switchboard_plugin_v1_channel_proto_depIdxs = []int32{
 	2,  // 0: switchboard.plugin.v1.ChannelManifest.capabilities:type_name -> switchboard.plugin.v1.Capabilities
-	15, // 1: switchboard.plugin.v1.ConfigureResponse.error:type_name -> switchboard.plugin.v1.Error
+	17, // 1: switchboard.plugin.v1.ConfigureResponse.error:type_name -> switchboard.plugin.v1.Error
 	5,  // 2: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.Header
 	5,  // 3: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.Header
-	16, // 4: switchboard.plugin.v1.WebhookResponse.messages:type_name -> switchboard.plugin.v1.InboundMessage
-	17, // 5: switchboard.plugin.v1.WebhookResponse.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
-	18, // 6: switchboard.plugin.v1.SendRequest.content:type_name -> switchboard.plugin.v1.Content
-	14, // 7: switchboard.plugin.v1.SendRequest.metadata:type_name -> switchboard.plugin.v1.SendRequest.MetadataEntry
-	15, // 8: switchboard.plugin.v1.SendResponse.error:type_name -> switchboard.plugin.v1.Error
+	18, // 4: switchboard.plugin.v1.WebhookResponse.messages:type_name -> switchboard.plugin.v1.InboundMessage
+	19, // 5: switchboard.plugin.v1.WebhookResponse.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
+	20, // 6: switchboard.plugin.v1.SendRequest.content:type_name -> switchboard.plugin.v1.Content
+	16, // 7: switchboard.plugin.v1.SendRequest.metadata:type_name -> switchboard.plugin.v1.SendRequest.MetadataEntry
+	17, // 8: switchboard.plugin.v1.SendResponse.error:type_name -> switchboard.plugin.v1.Error
 	11, // 9: switchboard.plugin.v1.ReceiveRequest.start:type_name -> switchboard.plugin.v1.ReceiveStart
 	12, // 10: switchboard.plugin.v1.ReceiveRequest.ack:type_name -> switchboard.plugin.v1.ReceiveAck
-	16, // 11: switchboard.plugin.v1.ReceiveEvent.messages:type_name -> switchboard.plugin.v1.InboundMessage
-	17, // 12: switchboard.plugin.v1.ReceiveEvent.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
-	0,  // 13: switchboard.plugin.v1.Channel.Manifest:input_type -> switchboard.plugin.v1.ManifestRequest
-	3,  // 14: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	6,  // 15: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	8,  // 16: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.SendRequest
-	10, // 17: switchboard.plugin.v1.Channel.Receive:input_type -> switchboard.plugin.v1.ReceiveRequest
-	1,  // 18: switchboard.plugin.v1.Channel.Manifest:output_type -> switchboard.plugin.v1.ChannelManifest
-	4,  // 19: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.ConfigureResponse
-	7,  // 20: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	9,  // 21: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
-	13, // 22: switchboard.plugin.v1.Channel.Receive:output_type -> switchboard.plugin.v1.ReceiveEvent
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	18, // 11: switchboard.plugin.v1.ReceiveEvent.messages:type_name -> switchboard.plugin.v1.InboundMessage
+	19, // 12: switchboard.plugin.v1.ReceiveEvent.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
+	17, // 13: switchboard.plugin.v1.MediaChunk.error:type_name -> switchboard.plugin.v1.Error
+	0,  // 14: switchboard.plugin.v1.Channel.Manifest:input_type -> switchboard.plugin.v1.ManifestRequest
+	3,  // 15: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	6,  // 16: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	8,  // 17: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.SendRequest
+	10, // 18: switchboard.plugin.v1.Channel.Receive:input_type -> switchboard.plugin.v1.ReceiveRequest
+	14, // 19: switchboard.plugin.v1.Channel.FetchMedia:input_type -> switchboard.plugin.v1.FetchMediaRequest
+	1,  // 20: switchboard.plugin.v1.Channel.Manifest:output_type -> switchboard.plugin.v1.ChannelManifest
+	4,  // 21: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.ConfigureResponse
+	7,  // 22: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	9,  // 23: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
+	13, // 24: switchboard.plugin.v1.Channel.Receive:output_type -> switchboard.plugin.v1.ReceiveEvent
+	15, // 25: switchboard.plugin.v1.Channel.FetchMedia:output_type -> switchboard.plugin.v1.MediaChunk
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_plugin_v1_channel_proto_init() }
@@ -1170,7 +1357,7 @@ func file_switchboard_plugin_v1_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_plugin_v1_channel_proto_rawDesc), len(file_switchboard_plugin_v1_channel_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

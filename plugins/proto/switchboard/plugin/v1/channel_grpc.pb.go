@@ -24,6 +24,7 @@ const (
 	Channel_HandleWebhook_FullMethodName = "/switchboard.plugin.v1.Channel/HandleWebhook"
 	Channel_Send_FullMethodName          = "/switchboard.plugin.v1.Channel/Send"
 	Channel_Receive_FullMethodName       = "/switchboard.plugin.v1.Channel/Receive"
+	Channel_FetchMedia_FullMethodName    = "/switchboard.plugin.v1.Channel/FetchMedia"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -50,6 +51,15 @@ type ChannelClient interface {
 	// it, so that a plugin moves its provider cursor only past what is safe.
 	// A plugin that does not poll answers Unimplemented.
 	Receive(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ReceiveRequest, ReceiveEvent], error)
+	// FetchMedia downloads an attachment the channel received, by its URL as
+	// the plugin gave it in an InboundMessage (a reference such as
+	// "telegram-file:…" whose download needs the channel's credentials).
+	// The first chunk carries what is known of the file (content type, name,
+	// size) and the rest its bytes, in order. A failure is a chunk with an
+	// error: the only one when the fetch failed, the last when reading
+	// failed midway. A plugin that does not fetch media answers
+	// Unimplemented (and its manifest says fetches_media false).
+	FetchMedia(ctx context.Context, in *FetchMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MediaChunk], error)
 }
 
 type channelClient struct {
@@ -113,6 +123,25 @@ func (c *channelClient) Receive(ctx context.Context, opts ...grpc.CallOption) (g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Channel_ReceiveClient = grpc.BidiStreamingClient[ReceiveRequest, ReceiveEvent]
 
+func (c *channelClient) FetchMedia(ctx context.Context, in *FetchMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MediaChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Channel_ServiceDesc.Streams[1], Channel_FetchMedia_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FetchMediaRequest, MediaChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_FetchMediaClient = grpc.ServerStreamingClient[MediaChunk]
+
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -137,6 +166,15 @@ type ChannelServer interface {
 	// it, so that a plugin moves its provider cursor only past what is safe.
 	// A plugin that does not poll answers Unimplemented.
 	Receive(grpc.BidiStreamingServer[ReceiveRequest, ReceiveEvent]) error
+	// FetchMedia downloads an attachment the channel received, by its URL as
+	// the plugin gave it in an InboundMessage (a reference such as
+	// "telegram-file:…" whose download needs the channel's credentials).
+	// The first chunk carries what is known of the file (content type, name,
+	// size) and the rest its bytes, in order. A failure is a chunk with an
+	// error: the only one when the fetch failed, the last when reading
+	// failed midway. A plugin that does not fetch media answers
+	// Unimplemented (and its manifest says fetches_media false).
+	FetchMedia(*FetchMediaRequest, grpc.ServerStreamingServer[MediaChunk]) error
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -161,6 +199,9 @@ func (UnimplementedChannelServer) Send(context.Context, *SendRequest) (*SendResp
 }
 func (UnimplementedChannelServer) Receive(grpc.BidiStreamingServer[ReceiveRequest, ReceiveEvent]) error {
 	return status.Error(codes.Unimplemented, "method Receive not implemented")
+}
+func (UnimplementedChannelServer) FetchMedia(*FetchMediaRequest, grpc.ServerStreamingServer[MediaChunk]) error {
+	return status.Error(codes.Unimplemented, "method FetchMedia not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -262,6 +303,17 @@ func _Channel_Receive_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Channel_ReceiveServer = grpc.BidiStreamingServer[ReceiveRequest, ReceiveEvent]
 
+func _Channel_FetchMedia_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FetchMediaRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ChannelServer).FetchMedia(m, &grpc.GenericServerStream[FetchMediaRequest, MediaChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_FetchMediaServer = grpc.ServerStreamingServer[MediaChunk]
+
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -292,6 +344,11 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Channel_Receive_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "FetchMedia",
+			Handler:       _Channel_FetchMedia_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "switchboard/plugin/v1/channel.proto",
