@@ -170,14 +170,18 @@ func target(nt notice, t *flows.NotifyTarget) (string, map[string]any) {
 		return "smtp.email.send", map[string]any{"to": t.Email, "subject": title, "body": describe(nt)}
 	case t.SMS != "":
 		text := title + " " + strings.ReplaceAll(describe(nt), "\n", "; ")
-		if len(text) > 1600 {
-			text = text[:1600]
+		if r := []rune(text); len(r) > maxSMS {
+			text = string(r[:maxSMS-1]) + "…"
 		}
 		return "twilio.sms.send", map[string]any{"to": t.SMS, "text": text}
 	default:
 		return "webhook.post", map[string]any{"event": nt.name, "data": map[string]any{"bot": nt.bot.ID, "contact": nt.from.Contact, "channel": nt.from.Channel, "data": nt.data}}
 	}
 }
+
+// maxSMS is the longest SMS text Twilio sends (in characters): longer
+// notifications are cut, marked with "…".
+const maxSMS = 1600
 
 // describe writes a notification's data as lines of text, in name order.
 func describe(nt notice) string {

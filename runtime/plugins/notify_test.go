@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	_ "github.com/switchboard-bots/switchboard/blocks"
 	"github.com/switchboard-bots/switchboard/flows"
@@ -86,5 +88,20 @@ func TestNotificationCallIDs(t *testing.T) {
 	}
 	if a, b := rec.calls[4], rec.calls[5]; a == b || len(a) != len("webhook.post ")+32 {
 		t.Errorf("notifications without an id: %q, %q", a, b)
+	}
+}
+
+// A long notification goes out as one SMS cut at Twilio's limit in
+// characters, not bytes, so the text stays valid UTF-8.
+func TestSMSNotificationIsCutByCharacters(t *testing.T) {
+	nt := notice{bot: &flows.Bot{ID: "b", Name: "Shop"}, name: "lead", data: map[string]any{"note": strings.Repeat("é", 2000)}}
+	action, params := target(nt, &flows.NotifyTarget{SMS: "+15550100"})
+	text, _ := params["text"].(string)
+	if action != "twilio.sms.send" || !utf8.ValidString(text) || utf8.RuneCountInString(text) != maxSMS || !strings.HasSuffix(text, "…") {
+		t.Fatalf("%s: %d characters, valid %v, ends %q", action, utf8.RuneCountInString(text), utf8.ValidString(text), text[len(text)-6:])
+	}
+	short := notice{bot: nt.bot, name: "lead", data: map[string]any{"note": "call back"}}
+	if _, params := target(short, &flows.NotifyTarget{SMS: "+15550100"}); strings.Contains(params["text"].(string), "…") {
+		t.Fatalf("a short notification was cut: %q", params["text"])
 	}
 }
