@@ -35,9 +35,12 @@ const Window = 24 * time.Hour
 // WhatsApp is the channel; one process serves every instance.
 type WhatsApp struct {
 	client *http.Client
-	now    func() time.Time
-	mu     sync.RWMutex
-	conf   map[string]config
+	// files downloads media: its requests are bounded by their context
+	// alone, since a file takes longer to read than an API answer.
+	files *http.Client
+	now   func() time.Time
+	mu    sync.RWMutex
+	conf  map[string]config
 }
 
 // config is one instance's configuration.
@@ -65,7 +68,7 @@ type template struct {
 // New returns the channel with an HTTP client whose every request is
 // bounded (each call is bounded by its ctx too).
 func New() *WhatsApp {
-	return &WhatsApp{client: sdk.HTTPClient(10 * time.Second), now: time.Now, conf: map[string]config{}}
+	return &WhatsApp{client: sdk.HTTPClient(10 * time.Second), files: sdk.HTTPClient(0), now: time.Now, conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*WhatsApp)(nil)

@@ -146,8 +146,9 @@ func (w *WhatsApp) HandleWebhook(ctx context.Context, instance string, r *sdk.We
 // inbound normalizes one message. Media come as attachments whose URL is
 // the Graph API's URL of the media id ({graph_url}/{media-id}): a GET of
 // it with the access token answers the short-lived download URL. The
-// plugin does not download media itself, so a webhook stays fast and no
-// token ends up in a stored URL.
+// webhook downloads nothing, so it stays fast and no token ends up in a
+// stored URL; FetchMedia (media.go) downloads a file when an agent opens
+// it.
 func (w *WhatsApp) inbound(c config, m message) (sdk.InboundMessage, bool) {
 	in := sdk.InboundMessage{Sender: m.From, ID: m.ID, Time: unixTime(m.Timestamp)}
 	if m.Context != nil {
