@@ -305,6 +305,9 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	defer notifier.Stop()
 	lc := livechat.New(livechat.Config{Store: st, Log: log, Capabilities: channelCapabilities(chans), Notify: notifier.Notify})
 	hub.SetHandoverView(lc.ViewAny)
+	// Message events name where the API serves a customer's files, as the
+	// API's own answers do.
+	hub.SetContentView(func(bot string, m *store.Message) any { return api.ViewContent(chans, bot, m) })
 	eng := engine.New(&http.Client{Timeout: 30 * time.Second})
 	eng.Actions = actions
 	p = pipeline.New(pipeline.Config{
@@ -369,7 +372,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	}()
 	defer func() { close(stopWatch); <-watched }()
 	ids := p.BotIDs()
-	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc, Plugins: ph,
+	apiv1 := api.New(api.Config{Store: st, Pipeline: p, BotIDs: p.BotIDs, Log: log, LiveChat: lc, Plugins: ph, Media: chans,
 		Upload: wc.SaveUpload, UploadError: webchat.UploadError,
 		BotsDir: cfg.Bots, Rescan: func() error { _, err := bots.Scan(); return err }})
 	liveWS := live.NewServer(live.Config{Hub: hub, Authenticate: live.CookieOrTokenAuth(apiv1.Authenticate, api.SessionCookie), AllowedOrigins: cfg.AllowedOrigins, Log: log,

@@ -82,6 +82,11 @@ type Config struct {
 	UploadError func(ctx *fasthttp.RequestCtx, err error)
 	// LiveChat, when set, serves the live-chat routes (handovers.go).
 	LiveChat *livechat.Service
+	// Media, when set, fetches the attachments customers send through
+	// channels whose plugin can (runtime/plugins.Channels): the API
+	// serves them (GET /contacts/{id}/messages/{seq}/attachments/{n})
+	// and names that path in their proxy_url (attachments.go).
+	Media Media
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -166,6 +171,7 @@ func (a *API) Mount(r *router.Router) {
 	g.POST("/contacts/{id}/ban", a.auth(scopeWrite, a.banContact(true)))
 	g.POST("/contacts/{id}/unban", a.auth(scopeWrite, a.banContact(false)))
 	g.GET("/contacts/{id}/messages", a.auth(scopeRead, a.listMessages))
+	g.GET("/contacts/{id}/messages/{seq}/attachments/{n}", a.auth(scopeRead, a.getAttachment))
 	g.POST("/contacts/{id}/events", a.auth(scopeWrite, a.postEvent))
 	g.GET("/messages/search", a.auth(scopeRead, a.searchMessages))
 	g.GET("/conversations", a.auth(scopeRead, a.listConversations))

@@ -438,7 +438,7 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx) {
 	}
 	replies := make([]messageView, 0, len(res.Replies))
 	for i := range res.Replies {
-		replies = append(replies, viewMessage(&res.Replies[i]))
+		replies = append(replies, a.viewMessage(c.Bot, &res.Replies[i]))
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"contact": res.Contact, "caught": caught, "replies": replies})
 }

@@ -49,7 +49,7 @@ func (a *API) listConversations(ctx *fasthttp.RequestCtx) {
 			return false, err
 		}
 		m := &ms[len(ms)-1]
-		out = append(out, conversationView{Contact: c, LastMessageAt: m.Time, Preview: preview(&m.Content), LastMessage: viewMessage(m)})
+		out = append(out, conversationView{Contact: c, LastMessageAt: m.Time, Preview: preview(&m.Content), LastMessage: a.viewMessage(c.Bot, m)})
 		return true, nil
 	})
 	if err != nil {

@@ -239,7 +239,7 @@ func (a *API) replyHandover(ctx *fasthttp.RequestCtx) {
 		a.liveChatError(ctx, "sending a reply", err)
 		return
 	}
-	web.JSON(ctx, fasthttp.StatusCreated, map[string]any{"message": viewMessage(m), "handover": a.cfg.LiveChat.View(rctx, h)})
+	web.JSON(ctx, fasthttp.StatusCreated, map[string]any{"message": a.viewMessage(h.Bot, m), "handover": a.cfg.LiveChat.View(rctx, h)})
 }
 
 // upload keeps a file an agent sends with a reply (multipart form, field
@@ -295,7 +295,7 @@ func (a *API) skillHandover(ctx *fasthttp.RequestCtx) {
 	}
 	views := make([]messageView, 0, len(ms))
 	for i := range ms {
-		views = append(views, viewMessage(&ms[i]))
+		views = append(views, a.viewMessage(h.Bot, &ms[i]))
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"messages": views, "handover": a.cfg.LiveChat.View(rctx, h)})
 }
@@ -327,7 +327,7 @@ func (a *API) exportHandover(ctx *fasthttp.RequestCtx) {
 	if format == "json" {
 		views := make([]messageView, 0, len(ms))
 		for i := range ms {
-			views = append(views, viewMessage(&ms[i]))
+			views = append(views, a.viewMessage(h.Bot, &ms[i]))
 		}
 		web.JSON(ctx, fasthttp.StatusOK, map[string]any{"handover": a.cfg.LiveChat.View(rctx, h), "messages": views})
 		return

@@ -17,28 +17,31 @@ import (
 
 // messageView is a stored message as the API shows it.
 type messageView struct {
-	Contact   string        `json:"contact"`
-	Seq       uint64        `json:"seq"`
-	ID        string        `json:"id,omitempty"`
-	Time      time.Time     `json:"time"`
-	Direction string        `json:"direction"`
-	Author    string        `json:"author"`
-	Agent     string        `json:"agent,omitempty"`
-	Channel   string        `json:"channel,omitempty"`
-	Status    string        `json:"status,omitempty"`
-	Attempts  int           `json:"attempts,omitempty"`
-	Error     string        `json:"error,omitempty"`
-	Content   flows.Content `json:"content"`
+	Contact   string    `json:"contact"`
+	Seq       uint64    `json:"seq"`
+	ID        string    `json:"id,omitempty"`
+	Time      time.Time `json:"time"`
+	Direction string    `json:"direction"`
+	Author    string    `json:"author"`
+	Agent     string    `json:"agent,omitempty"`
+	Channel   string    `json:"channel,omitempty"`
+	Status    string    `json:"status,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	// Content is the message's flows.Content, with proxy_url on the
+	// attachments the API serves (ViewContent).
+	Content any `json:"content"`
 }
 
-func viewMessage(m *store.Message) messageView {
+// viewMessage is a message of a contact of bot as the API shows it.
+func (a *API) viewMessage(bot string, m *store.Message) messageView {
 	id := m.ID
 	if id == "" {
 		id = m.ExternalID
 	}
 	return messageView{
 		Contact: m.Contact, Seq: m.Seq, ID: id, Time: m.Time, Direction: m.Direction, Author: m.Author, Agent: m.Agent,
-		Channel: m.Channel, Status: m.Status, Attempts: m.Attempts, Error: m.Error, Content: m.Content,
+		Channel: m.Channel, Status: m.Status, Attempts: m.Attempts, Error: m.Error, Content: ViewContent(a.cfg.Media, bot, m),
 	}
 }
 
@@ -70,7 +73,7 @@ func (a *API) listMessages(ctx *fasthttp.RequestCtx) {
 	}
 	out := make([]messageView, 0, len(ms))
 	for i := range ms {
-		out = append(out, viewMessage(&ms[i]))
+		out = append(out, a.viewMessage(c.Bot, &ms[i]))
 	}
 	web.JSON(ctx, fasthttp.StatusOK, map[string]any{"messages": out, "next_cursor": next})
 }
@@ -156,10 +159,11 @@ type searcher struct {
 	truncated bool
 }
 
-// scanContact looks through one conversation, newest first, starting
-// before the message before (the latest when empty). It returns false when
-// the page is full or the scan budget is spent; next says where to go on.
-func (s *searcher) scanContact(cid, before string) (bool, error) {
+// scanContact looks through one conversation, of bot's, newest first,
+// starting before the message before (the latest when empty). It returns
+// false when the page is full or the scan budget is spent; next says where
+// to go on.
+func (s *searcher) scanContact(bot, cid, before string) (bool, error) {
 	for {
 		budget := s.a.cfg.SearchScan - s.scanned
 		if budget <= 0 {
@@ -182,7 +186,7 @@ func (s *searcher) scanContact(cid, before string) (bool, error) {
 			}
 			s.scanned++
 			if containsAll(messageText(&m.Content), s.words) {
-				s.out = append(s.out, viewMessage(m))
+				s.out = append(s.out, s.a.viewMessage(bot, m))
 			}
 		}
 		if more == "" || len(ms) == 0 {
@@ -231,7 +235,8 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 			web.Error(ctx, fasthttp.StatusBadRequest, "invalid_cursor", "the cursor belongs to a search of another conversation", nil)
 			return
 		}
-		if c, err := a.cfg.Store.Contact(rctx, contact); errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesQueue(c.Bot, c.Queue)) {
+		c, err := a.cfg.Store.Contact(rctx, contact)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !PrincipalOf(ctx).SeesQueue(c.Bot, c.Queue)) {
 			web.Error(ctx, fasthttp.StatusNotFound, "unknown_contact", "no contact "+contact, nil)
 			return
 		} else if err != nil {
@@ -239,7 +244,7 @@ func (a *API) searchMessages(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		if cur.Contact == "" || cur.Before != "" {
-			if _, err := s.scanContact(contact, cur.Before); err != nil {
+			if _, err := s.scanContact(c.Bot, contact, cur.Before); err != nil {
 				fail(err)
 				return
 			}
@@ -256,16 +261,23 @@ func (s *searcher) scanAll(bots botSet, cur searchCursor) error {
 	last := cur.Contact
 	if cur.Contact != "" && cur.Before != "" {
 		// A cursor is the client's to change: it must not open a
-		// conversation outside bots.
-		if !bots.all {
-			c, err := s.a.cfg.Store.Contact(s.ctx, cur.Contact)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && (!bots.has(c.Bot) || !bots.sees(c))) {
+		// conversation outside bots. A contact deleted since is nothing
+		// to scan.
+		var bot string
+		c, err := s.a.cfg.Store.Contact(s.ctx, cur.Contact)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if !bots.all {
 				return store.ErrBadCursor
-			} else if err != nil {
-				return err
 			}
+		case err != nil:
+			return err
+		case !bots.all && (!bots.has(c.Bot) || !bots.sees(c)):
+			return store.ErrBadCursor
+		default:
+			bot = c.Bot
 		}
-		goOn, err := s.scanContact(cur.Contact, cur.Before)
+		goOn, err := s.scanContact(bot, cur.Contact, cur.Before)
 		if err != nil || !goOn {
 			return err
 		}
@@ -280,7 +292,7 @@ func (s *searcher) scanAll(bots botSet, cur searchCursor) error {
 				last = c.ID
 				continue
 			}
-			goOn, err := s.scanContact(c.ID, "")
+			goOn, err := s.scanContact(c.Bot, c.ID, "")
 			if err != nil || !goOn {
 				return err
 			}

@@ -26,7 +26,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 )
@@ -120,12 +119,18 @@ type Hub struct {
 	dropped   atomic.Uint64
 
 	handoverView atomic.Pointer[func(*store.Handover) any]
+	contentView  atomic.Pointer[func(bot string, m *store.Message) any]
 }
 
 // SetHandoverView sets how handover events show a handover (the live chat
 // service's view, with names and deadlines); without one they carry the
 // stored record.
 func (h *Hub) SetHandoverView(view func(*store.Handover) any) { h.handoverView.Store(&view) }
+
+// SetContentView sets how message events show a message's content (the
+// API's view, api.ViewContent, which adds where it serves the customer's
+// files); without one they carry the stored content.
+func (h *Hub) SetContentView(view func(bot string, m *store.Message) any) { h.contentView.Store(&view) }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
@@ -220,14 +225,14 @@ func (h *Hub) Close() {
 // Wire shapes of the events, without the id (added at publication).
 type (
 	messageView struct {
-		Seq       uint64        `json:"seq"`
-		ID        string        `json:"id,omitempty"`
-		Direction string        `json:"direction"`
-		Author    string        `json:"author"`
-		Channel   string        `json:"channel,omitempty"`
-		Status    string        `json:"status,omitempty"`
-		Content   flows.Content `json:"content"`
-		Time      time.Time     `json:"time"`
+		Seq       uint64    `json:"seq"`
+		ID        string    `json:"id,omitempty"`
+		Direction string    `json:"direction"`
+		Author    string    `json:"author"`
+		Channel   string    `json:"channel,omitempty"`
+		Status    string    `json:"status,omitempty"`
+		Content   any       `json:"content"`
+		Time      time.Time `json:"time"`
 	}
 	eventBody struct {
 		Type     string          `json:"type"`
@@ -322,15 +327,20 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	if contactChanged {
 		add(eventBody{Type: TypeContact})
 	}
+	contentView := h.contentView.Load()
 	for i := range c.Messages {
 		m := &c.Messages[i]
 		id := m.ID
 		if id == "" {
 			id = m.ExternalID
 		}
+		var content any = m.Content
+		if contentView != nil {
+			content = (*contentView)(bot, m)
+		}
 		add(eventBody{Type: TypeMessage, Message: &messageView{
 			Seq: m.Seq, ID: id, Direction: m.Direction, Author: m.Author, Channel: m.Channel,
-			Status: m.Status, Content: m.Content, Time: m.Time,
+			Status: m.Status, Content: content, Time: m.Time,
 		}})
 	}
 	view := h.handoverView.Load()

@@ -99,6 +99,21 @@ func TestFanOutAndShapes(t *testing.T) {
 	}
 }
 
+// TestContentView: message events show the content as the view set says
+// (the API's, with the paths of the customer's files).
+func TestContentView(t *testing.T) {
+	h := live.NewHub()
+	s := h.Subscribe(live.Filter{}, 0)
+	h.SetContentView(func(bot string, m *store.Message) any {
+		return map[string]string{"text": m.Content.Text, "bot": bot}
+	})
+	h.Publish(step("shop", "c1", 1, 1))
+	evs := drain(s)
+	if len(evs) != 1 || !strings.Contains(string(evs[0].JSON), `"content":{"bot":"shop","text":"m1"}`) {
+		t.Fatalf("events: %v", evs)
+	}
+}
+
 func TestFilter(t *testing.T) {
 	h := live.NewHub()
 	all := h.Subscribe(live.Filter{}, 0)

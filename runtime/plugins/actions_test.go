@@ -22,9 +22,15 @@ import (
 // host.
 func startIntegration(t *testing.T) *host.Host {
 	t.Helper()
+	return startTestPlugin(t, "testint", "-X main.kind=integration -X main.name=testint")
+}
+
+// startTestPlugin builds plugins/host's test plugin into name, with
+// ldflags, and runs it in a host.
+func startTestPlugin(t *testing.T, name, ldflags string) *host.Host {
+	t.Helper()
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "testint"),
-		"-ldflags", "-X main.kind=integration -X main.name=testint", "../../plugins/host/testdata/testplugin")
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, name), "-ldflags", ldflags, "../../plugins/host/testdata/testplugin")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the test plugin: %v\n%s", err, out)

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -222,6 +223,26 @@ func (c *Channels) Capabilities(ch string) (channel.Capabilities, bool) {
 		}
 	}
 	return channel.Capabilities{}, false
+}
+
+// FetchesMedia reports whether bot's channel ch is a plugin channel whose
+// plugin fetches its attachments (sdk.MediaFetcher).
+func (c *Channels) FetchesMedia(bot, ch string) bool {
+	inst := c.lookup(bot, ch)
+	return inst != nil && inst.client.FetchesMedia()
+}
+
+// FetchMedia downloads an attachment bot's channel ch received, by its URL
+// as stored, through the channel's plugin, which holds the credentials it
+// takes: host.ChannelClient.FetchMedia, with its bounds and errors. A
+// channel that is not a plugin channel of the bot's, running, gives
+// host.ErrNoMedia.
+func (c *Channels) FetchMedia(ctx context.Context, bot, ch, url string) (io.ReadCloser, sdk.MediaInfo, error) {
+	inst := c.lookup(bot, ch)
+	if inst == nil {
+		return nil, sdk.MediaInfo{}, fmt.Errorf("%w: bot %s has no plugin channel %q running", host.ErrNoMedia, bot, ch)
+	}
+	return inst.client.FetchMedia(ctx, inst.id, url)
 }
 
 // poll runs a polling instance's receive stream until ctx ends.

@@ -121,10 +121,12 @@ func (c *channel) Poll(ctx context.Context, instance string, emit func(context.C
 // carries the instance's token); any other URL is not its own.
 func (c *channel) FetchMedia(ctx context.Context, instance, url string) (io.ReadCloser, sdk.MediaInfo, error) {
 	c.mu.Lock()
-	token := c.conf[instance]
+	token, configured := c.conf[instance]
 	c.mu.Unlock()
 	what, ok := strings.CutPrefix(url, "tp:")
 	switch {
+	case !configured:
+		return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("instance %s is not configured", instance))
 	case !ok:
 		return nil, sdk.MediaInfo{}, fmt.Errorf("%w: %s", sdk.ErrUnknownMedia, url)
 	case what == "big":
