@@ -16,10 +16,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 )
 
 // provider is a fake provider of the example echo channel: it takes the
-// plugin's POSTs {"to","text"} and answers {"id"}.
+// plugin's POSTs {"to","text"} and answers {"id"}, and serves the file
+// photo at GET /send/files/photo to the token only.
 type provider struct {
 	mu    sync.Mutex
 	got   map[string]int // "to|text" → times received
@@ -27,7 +30,22 @@ type provider struct {
 	next  int
 }
 
+// photo is the file the fake provider keeps: a PNG's first bytes.
+const photo = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if id, ok := strings.CutPrefix(r.URL.Path, "/send/files/"); ok && r.Method == http.MethodGet {
+		switch {
+		case r.Header.Get("Authorization") != "Bearer secret-echo-token-123":
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+		case id != "photo":
+			http.NotFound(w, r)
+		default:
+			w.Header().Set("Content-Type", "image/png")
+			io.WriteString(w, photo)
+		}
+		return
+	}
 	var m struct{ To, Text string }
 	body, _ := io.ReadAll(r.Body)
 	if json.Unmarshal(body, &m) != nil {
@@ -131,6 +149,7 @@ skills:
 	if n := prov.times("u1", "got hi"); n != 1 {
 		t.Fatalf("a duplicate delivery was answered again: %d replies", n)
 	}
+	checkAttachments(t, s)
 	if strings.Contains(s.out.String(), "secret-echo-token-123") {
 		t.Fatal("the channel's secret is in the server's output")
 	}
@@ -175,6 +194,75 @@ skills:
 	})
 	if newPID := pluginPID(t, s.cmd.Process.Pid, filepath.Join(pluginsDir, "echo")); newPID == pid {
 		t.Fatal("the plugin was not restarted")
+	}
+}
+
+// checkAttachments: a customer's image that came through the plugin
+// channel, which only the channel's token opens, reaches the agent through
+// the API (the plugin fetching it), at the proxy_url its message names.
+func checkAttachments(t *testing.T, s *server) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	send := func(id, image string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"id": %q, "from": "u3", "image": %q}`, id, image)
+		resp, err := client.Post(s.base+"/hooks/relay/e1", "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("webhook with an image: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	send("img1", "photo")
+	send("img2", "lost")
+	token := s.login(t)
+	var page struct {
+		Messages []struct {
+			Seq       uint64
+			Direction string
+			Content   struct {
+				Attachments []struct {
+					URL      string
+					ProxyURL string `json:"proxy_url"`
+				}
+			}
+		}
+	}
+	s.do(t, token, http.MethodGet, "/api/v1/contacts/"+pipeline.ContactID("relay", "e1", "u3")+"/messages", "", &page)
+	var proxies []string
+	for _, m := range page.Messages {
+		for _, a := range m.Content.Attachments {
+			if m.Direction == "in" {
+				proxies = append(proxies, a.ProxyURL)
+			}
+		}
+	}
+	if len(proxies) != 2 || !strings.HasPrefix(proxies[0], "/api/v1/contacts/") || proxies[1] == "" {
+		t.Fatalf("the customer's attachments have proxy_url %q", proxies)
+	}
+	get := func(path, token string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := get(proxies[0], token)
+	if resp.StatusCode != 200 || body != photo || resp.Header.Get("Content-Type") != "image/png" ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("the image: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	if resp, body := get(proxies[1], token); resp.StatusCode != 502 || !strings.Contains(body, "provider error 404") {
+		t.Errorf("an image the provider no longer has: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(proxies[0], ""); resp.StatusCode != 401 {
+		t.Errorf("the image without a token: %d", resp.StatusCode)
 	}
 }
 

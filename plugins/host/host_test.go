@@ -28,7 +28,7 @@ import (
 
 // bins are the test plugins, built once for the package.
 var bins struct {
-	channel, integration, echo string
+	channel, integration, plain, echo string
 }
 
 const helperEnv = "SWITCHBOARD_HOST_TEST_HELPER"
@@ -45,10 +45,12 @@ func TestMain(m *testing.M) {
 	}
 	bins.channel = filepath.Join(tmp, "testchan")
 	bins.integration = filepath.Join(tmp, "testint")
+	bins.plain = filepath.Join(tmp, "plainchan")
 	bins.echo = filepath.Join(tmp, "echo")
 	for _, b := range []struct{ out, pkg, ldflags string }{
 		{bins.channel, "./testdata/testplugin", ""},
 		{bins.integration, "./testdata/testplugin", "-X main.kind=integration -X main.name=testint"},
+		{bins.plain, "./testdata/testplugin", "-X main.plain=yes -X main.name=plainchan"},
 		{bins.echo, "../examples/echo-channel", ""},
 	} {
 		if err := goBuild(b.out, b.pkg, b.ldflags); err != nil {
@@ -732,7 +734,7 @@ func TestFetchMedia(t *testing.T) {
 			t.Log(logs.String())
 		}
 	}()
-	cfg := fast(pluginDir(t, bins.channel, bins.echo), logs)
+	cfg := fast(pluginDir(t, bins.channel, bins.plain), logs)
 	cfg.MediaTimeout = 500 * time.Millisecond
 	cfg.MaxMediaSize = 1 << 20
 	h := start(t, cfg)
@@ -782,11 +784,11 @@ func TestFetchMedia(t *testing.T) {
 	}
 
 	// A channel without FetchMedia is told apart without a call.
-	echo, _ := h.Channel("echo")
-	if echo.FetchesMedia() {
-		t.Error("the echo plugin does not fetch media, its manifest says it does")
+	plain, _ := h.Channel("plainchan")
+	if plain.FetchesMedia() || plain.Polling() {
+		t.Error("a channel of sdk.Channel's calls only: its manifest says it polls or fetches media")
 	}
-	if _, _, err := echo.FetchMedia(ctx(t), "e", "x"); !errors.Is(err, host.ErrNoMedia) {
+	if _, _, err := plain.FetchMedia(ctx(t), "e", "tp:x"); !errors.Is(err, host.ErrNoMedia) {
 		t.Errorf("FetchMedia of a channel that does not = %v", err)
 	}
 }

@@ -4,7 +4,10 @@
 //
 //   - inbound: the provider POSTs {"from": "...", "text": "...", "id": "..."}
 //     to the bot's webhook URL (/hooks/{bot}/{channel}); each request is one
-//     message from the user "from";
+//     message from the user "from". With "image": "{file id}" the message
+//     carries an image the provider keeps at {url}/files/{file id}, which
+//     only the token opens: the plugin fetches it when an agent looks
+//     (FetchMedia);
 //   - outbound: the plugin POSTs {"to": "...", "text": "..."} to the
 //     configured url with "Authorization: Bearer <token>", and the provider
 //     answers {"id": "..."}.
@@ -23,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +59,10 @@ func New() *Echo {
 	return &Echo{client: sdk.HTTPClient(10 * time.Second), conf: map[string]config{}}
 }
 
-var _ sdk.Channel = (*Echo)(nil)
+var (
+	_ sdk.Channel      = (*Echo)(nil)
+	_ sdk.MediaFetcher = (*Echo)(nil)
+)
 
 // Manifest says what the channel is: text only, up to 1000 characters (the
 // runtime turns buttons into numbered options and splits longer text).
@@ -114,10 +121,17 @@ func (e *Echo) config(instance string) (config, error) {
 
 // inbound is what the provider POSTs to the webhook.
 type inbound struct {
-	ID   string `json:"id"`
-	From string `json:"from"`
-	Text string `json:"text"`
+	ID    string `json:"id"`
+	From  string `json:"from"`
+	Text  string `json:"text"`
+	Image string `json:"image"`
 }
+
+// fileRef is the URL of a file the user sent: the provider's file id, no
+// token, no address (FetchMedia knows both).
+const fileRef = "echo-file:"
+
+var fileIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // HandleWebhook turns one POST into one message. A request it refuses gets
 // a 4xx answer and no message: the provider must not retry it.
@@ -129,11 +143,18 @@ func (e *Echo) HandleWebhook(ctx context.Context, instance string, r *sdk.Webhoo
 	if err := json.Unmarshal(r.Body, &in); err != nil {
 		return answer(http.StatusBadRequest, `{"error":"the body must be a JSON object"}`), nil
 	}
-	if in.From == "" || in.Text == "" {
+	if in.From == "" || (in.Text == "" && in.Image == "") {
 		return answer(http.StatusBadRequest, `{"error":"from and text are required"}`), nil
 	}
+	if in.Image != "" && !fileIDRe.MatchString(in.Image) {
+		return answer(http.StatusBadRequest, `{"error":"image is a file id: letters, digits, _ and -"}`), nil
+	}
+	content := sdk.Content{Text: in.Text}
+	if in.Image != "" {
+		content.Attachments = []sdk.Media{{URL: fileRef + in.Image, Kind: "image"}}
+	}
 	res := answer(http.StatusOK, `{"ok":true}`)
-	res.Messages = []sdk.InboundMessage{{Sender: in.From, ID: in.ID, Content: sdk.Content{Text: in.Text}}}
+	res.Messages = []sdk.InboundMessage{{Sender: in.From, ID: in.ID, Content: content}}
 	return res, nil
 }
 
@@ -194,4 +215,38 @@ func retryAfter(h string) time.Duration {
 		return 0
 	}
 	return time.Duration(n) * time.Second
+}
+
+// FetchMedia downloads a file the user sent, by its reference
+// (echo-file:{id}), from the provider's {url}/files/{id} with the token.
+// Anything else is refused before any request: the token goes to the
+// configured provider only.
+func (e *Echo) FetchMedia(ctx context.Context, instance, ref string) (io.ReadCloser, sdk.MediaInfo, error) {
+	id, ok := strings.CutPrefix(ref, fileRef)
+	if !ok || !fileIDRe.MatchString(id) {
+		return nil, sdk.MediaInfo{}, fmt.Errorf("%w: not an %s reference", sdk.ErrUnknownMedia, fileRef)
+	}
+	c, err := e.config(instance)
+	if err != nil {
+		return nil, sdk.MediaInfo{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.URL, "/")+"/files/"+id, nil)
+	if err != nil {
+		return nil, sdk.MediaInfo{}, sdk.Final(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return nil, sdk.MediaInfo{}, sdk.Retryable(err, 0)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		err := fmt.Errorf("provider error %d for file %s", resp.StatusCode, id)
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			return nil, sdk.MediaInfo{}, sdk.Retryable(err, 0)
+		}
+		return nil, sdk.MediaInfo{}, sdk.Final(err)
+	}
+	// The SDK reads the body to its end and closes it.
+	return resp.Body, sdk.MediaInfo{ContentType: resp.Header.Get("Content-Type"), Size: max(resp.ContentLength, 0)}, nil
 }

@@ -26,6 +26,16 @@ func TestIncoming(t *testing.T) {
 			WantMessages: []sdk.InboundMessage{{Sender: "alice", ID: "m1", Content: sdk.Content{Text: "hello"}}},
 		},
 		{
+			Label:        "an image: a file id, no URL",
+			Body:         `{"id": "m2", "from": "alice", "image": "f-42"}`,
+			WantMessages: []sdk.InboundMessage{{Sender: "alice", ID: "m2", Content: sdk.Content{Attachments: []sdk.Media{{URL: "echo-file:f-42", Kind: "image"}}}}},
+		},
+		{
+			Label:      "an image that is not a file id",
+			Body:       `{"from": "alice", "image": "../messages"}`,
+			WantStatus: 400,
+		},
+		{
 			Label:      "not JSON",
 			Body:       `hello`,
 			WantStatus: 400,
@@ -77,6 +87,35 @@ func TestOutgoing(t *testing.T) {
 			Message:   sdk.OutboundMessage{Recipient: "nobody", Content: sdk.Content{Text: "hi"}},
 			Mocks:     []sdktest.Mock{{Path: "/messages", Status: 400, Response: `{"error": "unknown recipient"}`}},
 			WantError: "unknown recipient", WantRetryable: false,
+		},
+	})
+}
+
+func TestFetchMedia(t *testing.T) {
+	png := "\x89PNG\r\n\x1a\n"
+	sdktest.RunMedia(t, New(), setup, []sdktest.MediaCase{
+		{
+			Label: "an image, with the token",
+			URL:   "echo-file:f-42",
+			Mocks: []sdktest.Mock{{
+				Method: "GET", Path: "/files/f-42", Header: map[string]string{"Authorization": "Bearer " + token},
+				Response: png, ResponseHeader: map[string]string{"Content-Type": "image/png"},
+			}},
+			WantBody: png, WantInfo: sdk.MediaInfo{ContentType: "image/png", Size: 8},
+		},
+		{Label: "another URL is refused without a request", URL: "{provider}/files/f-42", WantError: "not an attachment", WantUnknown: true},
+		{Label: "not a file id", URL: "echo-file:../messages", WantError: "not an attachment", WantUnknown: true},
+		{
+			Label:     "gone at the provider",
+			URL:       "echo-file:f-43",
+			Mocks:     []sdktest.Mock{{Method: "GET", Path: "/files/f-43", Status: 404}},
+			WantError: "provider error 404",
+		},
+		{
+			Label:     "provider down",
+			URL:       "echo-file:f-42",
+			Mocks:     []sdktest.Mock{{Method: "GET", Path: "/files/f-42", Status: 503}},
+			WantError: "provider error 503", WantRetryable: true,
 		},
 	})
 }

@@ -22,6 +22,9 @@ import (
 var (
 	kind = "channel"
 	name = "testchan"
+	// plain, built with -X main.plain=yes, is a channel of sdk.Channel's
+	// calls only: it neither polls nor fetches media.
+	plain = ""
 )
 
 type channel struct {
@@ -180,6 +183,10 @@ func (integration) Invoke(ctx context.Context, action string, params json.RawMes
 func main() {
 	if kind == "integration" {
 		sdk.ServeIntegration(integration{})
+		return
+	}
+	if plain == "yes" {
+		sdk.ServeChannel(struct{ sdk.Channel }{&channel{conf: map[string]string{}}})
 		return
 	}
 	sdk.ServeChannel(&channel{conf: map[string]string{}})
