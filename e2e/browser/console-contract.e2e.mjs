@@ -64,7 +64,15 @@ const messages = [
   { contact: 'c1', seq: 2, time: ago(250), direction: 'out', author: 'bot', channel: 'webchat', content: { text: 'How can I help?', buttons: [{ title: 'Talk to a human', payload: '/_start_live_chat' }] } },
   { contact: 'c1', seq: 3, time: ago(240), direction: 'in', author: 'user', channel: 'webchat', content: { text: '<img src=x onerror="window.__xss=1">' } },
   { contact: 'c1', seq: 4, time: ago(210), direction: 'out', author: 'system', channel: 'webchat', content: { text: 'You are being transferred to an agent' } },
+  // Files from a channel only the server can fetch from (Telegram): their proxy_url is on this server.
+  { contact: 'c1', seq: 5, time: ago(205), direction: 'in', author: 'user', channel: 'tg', content: { attachments: [
+    { url: 'telegram-file:AgAD-photo', kind: 'image', proxy_url: '/api/v1/contacts/c1/messages/5/attachments/0' },
+    { url: 'telegram-file:BQAD-doc', kind: 'file', name: 'invoice.pdf', proxy_url: '/api/v1/contacts/c1/messages/5/attachments/1' },
+  ] } },
 ];
+
+// png is a 1×1 image, as the attachment endpoint serves a photo.
+const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 const canned = [
   { id: 'cr1', bot: 'support', title: 'Greeting', shortcut: 'hello', text: 'Hello! I am looking into it.', sent: 4 },
@@ -120,6 +128,8 @@ async function stub(page) {
         return json(current);
       case key === 'GET /contacts/c1/messages':
         return json({ messages, next_cursor: '' });
+      case key === 'GET /contacts/c1/messages/5/attachments/0':
+        return route.fulfill({ status: 200, contentType: 'image/png', body: png });
       case key === 'GET /canned-replies':
         return json({ canned_replies: canned });
       case key === 'GET /handovers/analytics':
@@ -207,6 +217,11 @@ test('console screens against the contract (stubbed live chat API)', async () =>
   await page.locator('.note.note-pink', { hasText: 'VIP customer' }).waitFor();
   await page.locator('.msg.msg-user', { hasText: '<img src=x onerror="window.__xss=1">' }).waitFor();
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+  // The customer's photo shows, from this server; the document is a download.
+  await page.waitForFunction(() => document.querySelector('.msg-user img[src$="/api/v1/contacts/c1/messages/5/attachments/0"]')?.naturalWidth === 1);
+  const doc = page.locator('.msg-user a.msg-file[href$="/api/v1/contacts/c1/messages/5/attachments/1"]');
+  assert.equal(await doc.getAttribute('download'), 'invoice.pdf');
+  assert.match(await doc.textContent(), /invoice\.pdf/);
   await page.locator('.countdown', { hasText: 'Reply window: 4h' }).waitFor();
   await page.locator('.contact-panel', { hasText: 'plan' }).waitFor();
   await shot(page, 'conversation');

@@ -99,6 +99,8 @@ export interface Media {
   caption?: string;
   mime?: string;
   size?: number;
+  /** proxy_url is where this server serves a customer's file that only the channel can fetch (Telegram, WhatsApp): same origin, signed-in only. */
+  proxy_url?: string;
 }
 
 export interface Content {

@@ -82,8 +82,26 @@ function MessageView({ m, highlight, agentName }: { m: Message; highlight: strin
   );
 }
 
-/** MediaView shows images from this server inline; anything else is a link (no third-party loads from the console). */
+/**
+ * MediaView shows images from this server inline; anything else is a link (no third-party loads from the console).
+ * A customer's file that only the channel can fetch comes from this server at its proxy_url: an image inline, a file to download.
+ */
 function MediaView({ m, image = false }: { m: Media; image?: boolean }) {
+  const proxied = m.proxy_url && sameOrigin(m.proxy_url) ? safeLink(m.proxy_url) : '';
+  if (proxied && image) {
+    return (
+      <a href={proxied} target="_blank" rel="noopener noreferrer" className="msg-image">
+        <img src={proxied} alt={m.caption || m.name || 'image'} loading="lazy" />
+      </a>
+    );
+  }
+  if (proxied) {
+    return (
+      <a className="msg-file" href={proxied} download={m.name || ''}>
+        📎 {m.name || m.caption || `${m.kind || 'file'} from the customer`}
+      </a>
+    );
+  }
   const href = safeLink(m.url);
   if (!href) return <div className="msg-file muted">{m.name || 'attachment'}</div>;
   if (image && sameOrigin(href)) {
