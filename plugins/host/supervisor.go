@@ -388,12 +388,19 @@ func (m *managed) watch(ctx context.Context, p *proc) error {
 	defer exit.Stop()
 	var soon <-chan time.Time
 	failed := 0
+	// busy is what the last check saw running: after a failed or timed-out
+	// call, the checks go on while calls run (the plugin's clock may not
+	// yet count the call overdue), at most rechecks times.
+	var busy int64
+	const rechecks = 10
+	again := 0
 	check := func() error {
+		busy = 0
 		if p.pc.Exited() {
 			return errors.New("plugin exited")
 		}
 		pctx, cancel := context.WithTimeout(ctx, cfg.HealthTimeout)
-		_, overdue, err := p.conn.Ping(pctx, cfg.OverdueAfter)
+		inFlight, overdue, err := p.conn.Ping(pctx, cfg.OverdueAfter)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -412,6 +419,7 @@ func (m *managed) watch(ctx context.Context, p *proc) error {
 		if overdue > 0 {
 			return fmt.Errorf("plugin hung: %d calls running past their deadline", overdue)
 		}
+		busy = inFlight
 		return nil
 	}
 	for {
@@ -428,10 +436,14 @@ func (m *managed) watch(ctx context.Context, p *proc) error {
 		case <-m.kick:
 			// A call just failed or timed out: look again once a call
 			// that ignored its deadline would count as overdue.
-			soon = time.After(cfg.OverdueAfter + 100*time.Millisecond)
+			soon, again = time.After(cfg.OverdueAfter+100*time.Millisecond), 0
 		case <-soon:
 			soon = nil
 			err = check()
+			if err == nil && busy > 0 && again < rechecks {
+				again++
+				soon = time.After(cfg.OverdueAfter + 100*time.Millisecond)
+			}
 		}
 		if err != nil {
 			return err
