@@ -145,7 +145,7 @@ func (l *loader) report(ve *jsonschema.ValidationError) {
 		}
 		var types []string
 		allType := true
-		for _, c := range leaves(ve) {
+		for _, c := range SchemaLeaves(ve) {
 			if keyword(c.KeywordLocation) != "type" || c.InstanceLocation != ve.InstanceLocation {
 				allType = false
 				break
@@ -156,7 +156,7 @@ func (l *loader) report(ve *jsonschema.ValidationError) {
 			l.d.errorf(l.valuePos(ve.InstanceLocation), "%s must be %s, not %s", l.what(ve.InstanceLocation), joinOr(uniq(types)), l.gotWord(ve.InstanceLocation))
 			return
 		}
-		best := deepest(ve.Causes)
+		best := DeepestSchemaError(ve.Causes)
 		if best != nil {
 			l.report(best)
 		}
@@ -169,39 +169,6 @@ func (l *loader) report(ve *jsonschema.ValidationError) {
 		return
 	}
 	l.leaf(ve, kw)
-}
-
-func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(ve.Causes) == 0 {
-		return []*jsonschema.ValidationError{ve}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range ve.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-// deepest picks the cause whose errors lie deepest in the instance: the
-// branch that matched the most before failing is what the designer meant.
-func deepest(cs []*jsonschema.ValidationError) *jsonschema.ValidationError {
-	var best *jsonschema.ValidationError
-	bestDepth := -1
-	for _, c := range cs {
-		d := 0
-		for _, lf := range leaves(c) {
-			if n := strings.Count(lf.InstanceLocation, "/"); n > d {
-				d = n
-			}
-			if keyword(lf.KeywordLocation) != "type" {
-				d++ // a branch past the type check went further
-			}
-		}
-		if d > bestDepth {
-			best, bestDepth = c, d
-		}
-	}
-	return best
 }
 
 func keyword(loc string) string {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/switchboard-bots/switchboard/flows"
+
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
 
@@ -245,7 +247,7 @@ func collect(ve *jsonschema.ValidationError, out *[]problem) {
 	if (kw == "anyOf" || kw == "oneOf") && len(ve.Causes) > 0 {
 		var types []string
 		got := ""
-		for _, c := range leaves(ve) {
+		for _, c := range flows.SchemaLeaves(ve) {
 			want, g, ok := typeMessage(c)
 			if !ok || c.InstanceLocation != ve.InstanceLocation {
 				types = nil
@@ -257,7 +259,7 @@ func collect(ve *jsonschema.ValidationError, out *[]problem) {
 			*out = append(*out, problem{ve.InstanceLocation, "must be " + strings.Join(uniq(types), " or ") + ", not " + got})
 			return
 		}
-		collect(deepest(ve.Causes), out)
+		collect(flows.DeepestSchemaError(ve.Causes), out)
 		return
 	}
 	if len(ve.Causes) > 0 {
@@ -381,39 +383,6 @@ func typeMessage(ve *jsonschema.ValidationError) (want []string, got string, ok 
 		return nil, "", false
 	}
 	return strings.Split(w, " or "), g, true
-}
-
-func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(ve.Causes) == 0 {
-		return []*jsonschema.ValidationError{ve}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range ve.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-// deepest picks the cause whose failures lie deepest in the instance: the
-// form that matched the most before failing is the one meant.
-func deepest(cs []*jsonschema.ValidationError) *jsonschema.ValidationError {
-	var best *jsonschema.ValidationError
-	bestDepth := -1
-	for _, c := range cs {
-		d := 0
-		for _, l := range leaves(c) {
-			if n := strings.Count(l.InstanceLocation, "/"); n > d {
-				d = n
-			}
-			if keyword(l.KeywordLocation) != "type" {
-				d++ // a form past the type check went further
-			}
-		}
-		if d > bestDepth {
-			best, bestDepth = c, d
-		}
-	}
-	return best
 }
 
 func uniq(ss []string) []string {
