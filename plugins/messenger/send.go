@@ -165,7 +165,7 @@ func parts(ct sdk.Content) ([]map[string]any, error) {
 	if len(quick) > 0 {
 		var qs []any
 		for _, b := range quick {
-			qs = append(qs, map[string]string{"content_type": "text", "title": cut(b.Title, maxTitle), "payload": payload(b)})
+			qs = append(qs, map[string]string{"content_type": "text", "title": meta.Cut(b.Title, maxTitle), "payload": payload(b)})
 		}
 		out[len(out)-1]["quick_replies"] = qs
 	}
@@ -190,9 +190,9 @@ func mediaKind(m *sdk.Media) string {
 func elements(cards []sdk.Card) []any {
 	var els []any
 	for _, c := range cards {
-		el := map[string]any{"title": cut(c.Title, maxCardTitle)}
+		el := map[string]any{"title": meta.Cut(c.Title, maxCardTitle)}
 		if c.Subtitle != "" {
-			el["subtitle"] = cut(c.Subtitle, maxCardTitle)
+			el["subtitle"] = meta.Cut(c.Subtitle, maxCardTitle)
 		}
 		if c.Image != "" {
 			el["image_url"] = c.Image
@@ -210,9 +210,9 @@ func templateButtons(bs []sdk.Button) []any {
 	var out []any
 	for _, b := range bs {
 		if b.URL != "" {
-			out = append(out, map[string]string{"type": "web_url", "url": b.URL, "title": cut(b.Title, maxTitle)})
+			out = append(out, map[string]string{"type": "web_url", "url": b.URL, "title": meta.Cut(b.Title, maxTitle)})
 		} else {
-			out = append(out, map[string]string{"type": "postback", "title": cut(b.Title, maxTitle), "payload": payload(b)})
+			out = append(out, map[string]string{"type": "postback", "title": meta.Cut(b.Title, maxTitle), "payload": payload(b)})
 		}
 	}
 	return out
@@ -222,16 +222,7 @@ func templateButtons(bs []sdk.Button) []any {
 // its title when it has none.
 func payload(b sdk.Button) string {
 	if b.Payload != "" {
-		return cut(b.Payload, maxPayload)
+		return meta.Cut(b.Payload, maxPayload)
 	}
-	return cut(b.Title, maxPayload)
-}
-
-// cut shortens s to n characters (runes), marking the cut with "…".
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return meta.Cut(b.Title, maxPayload)
 }

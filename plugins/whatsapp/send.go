@@ -147,7 +147,7 @@ func interactive(text string, replies []sdk.Button, kind string, md *sdk.Media) 
 		var buttons []any
 		for _, b := range replies {
 			buttons = append(buttons, map[string]any{
-				"type": "reply", "reply": map[string]string{"id": replyID(b), "title": cut(b.Title, maxButtonTitle)},
+				"type": "reply", "reply": map[string]string{"id": replyID(b), "title": meta.Cut(b.Title, maxButtonTitle)},
 			})
 		}
 		it["type"], it["action"] = "button", map[string]any{"buttons": buttons}
@@ -162,7 +162,7 @@ func interactive(text string, replies []sdk.Button, kind string, md *sdk.Media) 
 	}
 	var rows []any
 	for _, b := range replies {
-		rows = append(rows, map[string]string{"id": replyID(b), "title": cut(b.Title, maxRowTitle)})
+		rows = append(rows, map[string]string{"id": replyID(b), "title": meta.Cut(b.Title, maxRowTitle)})
 	}
 	it["type"], it["action"] = "list", map[string]any{"button": listButton, "sections": []any{map[string]any{"rows": rows}}}
 	return it
@@ -172,16 +172,7 @@ func interactive(text string, replies []sdk.Button, kind string, md *sdk.Media) 
 // the button's payload, or its title when it has none.
 func replyID(b sdk.Button) string {
 	if b.Payload != "" {
-		return cut(b.Payload, maxReplyID)
+		return meta.Cut(b.Payload, maxReplyID)
 	}
-	return cut(b.Title, maxReplyID)
-}
-
-// cut shortens s to n characters (runes), marking the cut with "…".
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return meta.Cut(b.Title, maxReplyID)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchboard-bots/switchboard/plugins/internal/meta"
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
 
@@ -79,7 +80,7 @@ func (w *WhatsApp) template(c config, m *sdk.OutboundMessage) (map[string]any, e
 func templateParams(s string) ([]string, error) {
 	var ps []string
 	if err := json.Unmarshal([]byte(s), &ps); err != nil {
-		return nil, sdk.Final(fmt.Errorf("metadata template_params must be a JSON array of strings, such as [\"Ada\"]: %s", strconv.Quote(cut(s, 40))))
+		return nil, sdk.Final(fmt.Errorf("metadata template_params must be a JSON array of strings, such as [\"Ada\"]: %s", strconv.Quote(meta.Cut(s, 40))))
 	}
 	return ps, nil
 }

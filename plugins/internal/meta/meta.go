@@ -227,3 +227,14 @@ func CheckGraphURL(s string) (string, error) {
 	}
 	return strings.TrimRight(s, "/"), nil
 }
+
+// Cut shortens s to n characters (runes), marking the cut with "…": the
+// platforms count their limits (a button's title, a payload) in
+// characters.
+func Cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
