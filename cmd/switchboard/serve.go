@@ -428,6 +428,12 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	fmt.Fprintf(out, "  API:           %s/api/v1  (sign in: POST %s/api/v1/auth/login; spec: %s/api/v1/openapi.json)\n", base, base, base)
 	fmt.Fprintf(out, "  console:       %s%s/\n", base, editor.Base)
 	fmt.Fprintf(out, "  health:        %s/healthz   metrics: %s/metrics\n", base, base)
+	switch n := len(ph.Plugins()); {
+	case n > 0:
+		fmt.Fprintf(out, "  plugins:       %d in %s  (switchboard plugin list --plugins %s)\n", n, cfg.Plugins, cfg.Plugins)
+	case cfg.Plugins != "":
+		fmt.Fprintf(out, "  plugins:       none in %s  (make plugins builds the shipped channels and integrations there)\n", cfg.Plugins)
+	}
 	switch {
 	case created && envPW == "":
 		fmt.Fprintf(out, "  admin account: %s  one-time password: %s  (shown only now: save it)\n", api.AdminEmail, adminPW)

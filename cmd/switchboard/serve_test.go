@@ -38,7 +38,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: dir})
+		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: dir, Plugins: filepath.Join(dir, "plugins")})
 	}()
 	var base string
 	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
@@ -50,6 +50,10 @@ func TestServe(t *testing.T) {
 	}
 	if base == "" {
 		t.Fatalf("server did not start:\n%s\n%s", out.String(), errOut.String())
+	}
+	// A newcomer without plugins is told how to get them.
+	if !strings.Contains(out.String(), "plugins:       none in "+filepath.Join(dir, "plugins")+"  (make plugins") {
+		t.Fatalf("no word on plugins:\n%s", out.String())
 	}
 	if !strings.Contains(errOut.String(), "broken.yaml:4:7: unknown block type \"txet\"") || !strings.Contains(errOut.String(), "broken.yaml: skipped") {
 		t.Fatalf("broken bot not reported:\n%s", errOut.String())
