@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -75,6 +76,20 @@ func preview(c *flows.Content) string {
 		s = "[media]"
 	case len(c.Gallery) > 0:
 		s = "[gallery]"
+	case len(c.Attachments) > 0:
+		// What the customer sent: "[image]", "[audio]", "[file] invoice.pdf".
+		a := c.Attachments[0]
+		kind := a.Kind
+		if kind == "" {
+			kind = "file"
+		}
+		s = "[" + kind + "]"
+		if a.Name != "" {
+			s += " " + a.Name
+		}
+		if n := len(c.Attachments); n > 1 {
+			s += fmt.Sprintf(" (+%d)", n-1)
+		}
 	}
 	if utf8.RuneCountInString(s) > previewLen {
 		r := []rune(s)
