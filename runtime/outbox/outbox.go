@@ -298,14 +298,20 @@ func (d *Dispatcher) Offer(c *flows.Contact, ms []store.Message) {
 		if m.Direction != store.DirectionOut || m.Status != store.StatusQueued {
 			continue
 		}
-		if m.NextAttempt.IsZero() {
+		if m.NextAttempt.IsZero() || m.Contact == "" || (len(take) > 0 && m.Contact != take[0].Contact) {
 			poll = true
 			continue
 		}
 		take = append(take, m)
 	}
-	if len(take) > 0 && !d.hold(c.ID, c, take) {
-		d.cfg.Log.Warn("outbox: too many messages in hand; these are sent when their lease runs out", "contact", c.ID, "messages", len(take))
+	if len(take) > 0 {
+		id := take[0].Contact
+		if c != nil && c.ID != id {
+			c = nil // read from the store before sending
+		}
+		if !d.hold(id, c, take) {
+			d.cfg.Log.Warn("outbox: too many messages in hand; these are sent when their lease runs out", "contact", id, "messages", len(take))
+		}
 	}
 	if poll {
 		d.Notify()

@@ -552,3 +552,18 @@ func TestClosePutsBackRepliesInHand(t *testing.T) {
 		t.Fatalf("order: %s", got)
 	}
 }
+
+// Offered without the contact (a step that left none), the replies are
+// sent with the contact read from the store.
+func TestOfferWithoutContact(t *testing.T) {
+	st := memStore(t)
+	queue(t, st, "c1")
+	rec := &recorder{}
+	d := start(t, outbox.Config{Store: st, Poll: time.Hour}, rec)
+	c1 := &flows.Contact{ID: "c1", Bot: "b", Channel: "test", ExternalID: "c1"}
+	d.Offer(nil, commitLeased(t, st, d, time.Now(), c1, "one", "two"))
+	waitStatus(t, st, "c1", "one/sent/1/x-one/ two/sent/1/x-two/")
+	if got := rec.texts("c1"); got != "one two" {
+		t.Fatalf("sent %q", got)
+	}
+}
