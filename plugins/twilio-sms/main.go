@@ -37,8 +37,11 @@ func main() {
 // SMS is the channel; it keeps one configuration per instance.
 type SMS struct {
 	http *http.Client
-	mu   sync.RWMutex
-	conf map[string]config
+	// files downloads media (media.go): its requests are bounded by
+	// their context, not a timeout of the client's.
+	files *http.Client
+	mu    sync.RWMutex
+	conf  map[string]config
 }
 
 type config struct {
@@ -51,7 +54,7 @@ type config struct {
 
 // New returns the channel.
 func New() *SMS {
-	return &SMS{http: sdk.HTTPClient(10 * time.Second), conf: map[string]config{}}
+	return &SMS{http: sdk.HTTPClient(10 * time.Second), files: newDownloadClient(), conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*SMS)(nil)
