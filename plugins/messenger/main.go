@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,9 +37,12 @@ const Window = 24 * time.Hour
 // Messenger is the channel; one process serves every instance.
 type Messenger struct {
 	client *http.Client
-	now    func() time.Time
-	mu     sync.RWMutex
-	conf   map[string]config
+	// files downloads attachments (media.go): its requests are bounded
+	// by their context, not a timeout of the client's.
+	files *http.Client
+	now   func() time.Time
+	mu    sync.RWMutex
+	conf  map[string]config
 	// sent remembers what was sent, for read receipts and for retries
 	// of messages sent in several parts (sent.go).
 	sent *sentLog
@@ -54,12 +59,16 @@ type config struct {
 	// closed that name none themselves (HUMAN_AGENT for a live-chat
 	// agent's replies, within 7 days).
 	DefaultTag string `json:"default_tag"`
+	// CDNURL, for tests only, is a base URL whose attachments FetchMedia
+	// fetches besides Facebook's CDN (a fake one on loopback); unset, only
+	// https URLs of fbcdn.net and fbsbx.com are.
+	CDNURL string `json:"cdn_url"`
 }
 
 // New returns the channel with an HTTP client whose every request is
 // bounded (each call is bounded by its ctx too).
 func New() *Messenger {
-	return &Messenger{client: sdk.HTTPClient(10 * time.Second), now: time.Now, conf: map[string]config{}, sent: newSentLog()}
+	return &Messenger{client: sdk.HTTPClient(10 * time.Second), files: sdk.HTTPClient(0), now: time.Now, conf: map[string]config{}, sent: newSentLog()}
 }
 
 var _ sdk.Channel = (*Messenger)(nil)
@@ -93,7 +102,8 @@ const configSchema = `{
     "verify_token":      {"type": "string", "description": "the verify token you enter with the callback URL in the app dashboard", "writeOnly": true},
     "graph_url":         {"type": "string", "format": "uri", "default": "` + meta.DefaultGraphURL + `"},
     "default_tag":       {"type": "string", "description": "the message tag after the 24-hour window, such as HUMAN_AGENT; none: such messages fail",
-                          "enum": ["", "HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"]}
+                          "enum": ["", "HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"]},
+    "cdn_url":           {"type": "string", "format": "uri", "description": "for tests only: a further base URL attachments are fetched from (a fake CDN); unset, only https URLs of fbcdn.net and fbsbx.com are"}
   }
 }`
 
@@ -122,6 +132,13 @@ func (ms *Messenger) Configure(ctx context.Context, instance string, raw json.Ra
 		return err
 	}
 	c.GraphURL = u
+	if c.CDNURL != "" {
+		b, err := url.Parse(c.CDNURL)
+		if err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" || b.User != nil || b.RawQuery != "" || b.Fragment != "" {
+			return sdk.ConfigError("/cdn_url", "write an http or https base URL without a query, or leave it unset")
+		}
+		c.CDNURL = strings.TrimRight(c.CDNURL, "/")
+	}
 	ms.mu.Lock()
 	ms.conf[instance] = c
 	ms.mu.Unlock()
