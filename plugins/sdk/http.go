@@ -1,7 +1,10 @@
 package sdk
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -17,3 +20,38 @@ func HTTPClient(timeout time.Duration) *http.Client {
 	t.IdleConnTimeout = 90 * time.Second
 	return &http.Client{Timeout: timeout, Transport: t}
 }
+
+// MaxDownloadRedirects bounds the redirects DownloadClient follows.
+const MaxDownloadRedirects = 3
+
+// DownloadClient returns an HTTP client for downloading a file with
+// credentials (an attachment for FetchMedia): no timeout of its own (bound
+// each request with its context), at most MaxDownloadRedirects redirects,
+// none from https to http or to a URL with credentials in it, and the
+// Authorization header only ever sent to the first request's scheme, host
+// and port. Go's own client keeps Authorization on a redirect to the same
+// host name on another port, or to a subdomain; this one does not. A
+// refused redirect fails the request with an error wrapping
+// ErrRedirectRefused.
+func DownloadClient() *http.Client {
+	hc := HTTPClient(0)
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		switch {
+		case len(via) > MaxDownloadRedirects:
+			return fmt.Errorf("%w: more than %d redirects", ErrRedirectRefused, MaxDownloadRedirects)
+		case req.URL.Scheme != "https" && req.URL.Scheme != first.Scheme:
+			return fmt.Errorf("%w: to %s, not https", ErrRedirectRefused, req.URL.Scheme)
+		case req.URL.User != nil:
+			return fmt.Errorf("%w: to a URL with credentials", ErrRedirectRefused)
+		}
+		if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+			req.Header.Del("Authorization")
+		}
+		return nil
+	}
+	return hc
+}
+
+// ErrRedirectRefused is a redirect DownloadClient would not follow.
+var ErrRedirectRefused = errors.New("redirect refused")

@@ -54,7 +54,7 @@ type config struct {
 
 // New returns the channel.
 func New() *SMS {
-	return &SMS{http: sdk.HTTPClient(10 * time.Second), files: newDownloadClient(), conf: map[string]config{}}
+	return &SMS{http: sdk.HTTPClient(10 * time.Second), files: sdk.DownloadClient(), conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*SMS)(nil)

@@ -18,14 +18,10 @@ import (
 
 var _ sdk.MediaFetcher = (*SMS)(nil)
 
-const (
-	// downloadTimeout bounds a media download, reading included (the
-	// host bounds it too).
-	downloadTimeout = 2 * time.Minute
-	// maxRedirects bounds the redirects of a download: Twilio answers a
-	// media URL with one, to the file's storage.
-	maxRedirects = 3
-)
+// downloadTimeout bounds a media download, reading included (the host
+// bounds it too). Twilio answers a media URL with a redirect to the file's
+// storage, which sdk.DownloadClient follows without the credentials.
+const downloadTimeout = 2 * time.Minute
 
 var (
 	// messageSIDRe is an MMS's (MM…) or SMS's (SM…) SID; mediaSIDRe a
@@ -60,9 +56,8 @@ func (s *SMS) FetchMedia(ctx context.Context, instance, raw string) (io.ReadClos
 	resp, err := s.files.Do(req)
 	if err != nil {
 		cancel()
-		var re *redirectError
-		if errors.As(err, &re) {
-			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("twilio media download: %w", re))
+		if errors.Is(err, sdk.ErrRedirectRefused) {
+			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("twilio media download: %w", unwrapURL(err)))
 		}
 		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("twilio media download: %w", unwrapURL(err)), 0)
 	}
@@ -99,37 +94,6 @@ func mediaURL(c config, raw string) (string, bool) {
 	}
 	return strings.TrimRight(c.APIURL, "/") + "/2010-04-01/Accounts/" + c.AccountSID + "/Messages/" + p[2] + "/Media/" + p[4], true
 }
-
-// newDownloadClient returns the client of media downloads: no timeout of
-// its own (the request's context bounds it), at most maxRedirects
-// redirects, none from https to http, and the credentials only ever sent
-// to the first URL's scheme and host. Go's client keeps Authorization on
-// a redirect to the same host name on another port, or to a subdomain;
-// this one does not.
-func newDownloadClient() *http.Client {
-	hc := sdk.HTTPClient(0)
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		switch {
-		case len(via) > maxRedirects:
-			return &redirectError{fmt.Sprintf("more than %d redirects", maxRedirects)}
-		case req.URL.Scheme != "https" && req.URL.Scheme != first.Scheme:
-			return &redirectError{"redirected to " + req.URL.Scheme + ", not https"}
-		case req.URL.User != nil:
-			return &redirectError{"redirected to a URL with credentials"}
-		}
-		if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
-			req.Header.Del("Authorization")
-		}
-		return nil
-	}
-	return hc
-}
-
-// redirectError is a redirect the download client refused.
-type redirectError struct{ why string }
-
-func (e *redirectError) Error() string { return e.why }
 
 // downloadError is a download's failure: Twilio's 404 (the media was
 // deleted, or belongs to no message of the account) and other 4xx are

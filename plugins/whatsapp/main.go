@@ -68,7 +68,7 @@ type template struct {
 // New returns the channel with an HTTP client whose every request is
 // bounded (each call is bounded by its ctx too).
 func New() *WhatsApp {
-	return &WhatsApp{client: sdk.HTTPClient(10 * time.Second), files: sdk.HTTPClient(0), now: time.Now, conf: map[string]config{}}
+	return &WhatsApp{client: sdk.HTTPClient(10 * time.Second), files: sdk.DownloadClient(), now: time.Now, conf: map[string]config{}}
 }
 
 var _ sdk.Channel = (*WhatsApp)(nil)

@@ -1,0 +1,68 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A download that a first server redirects to another (the same host name
+// on another port, as a storage service would be) reaches it without the
+// credentials, and a chain of redirects longer than the bound is refused.
+func TestDownloadClientRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var storageAuth []string
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.URL.Path == "/loop" {
+			http.Redirect(w, r, "/loop", http.StatusFound)
+			return
+		}
+		io.WriteString(w, "the file")
+	}))
+	defer storage.Close()
+	var apiAuth string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiAuth = r.Header.Get("Authorization")
+		http.Redirect(w, r, storage.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer api.Close()
+
+	get := func(path string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer secret-token")
+		resp, err := DownloadClient().Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	body, err := get("/file")
+	if err != nil || body != "the file" {
+		t.Fatalf("download: %q, %v", body, err)
+	}
+	if apiAuth != "Bearer secret-token" {
+		t.Fatalf("the first server got %q", apiAuth)
+	}
+	mu.Lock()
+	if len(storageAuth) != 1 || storageAuth[0] != "" {
+		t.Fatalf("the storage got the credentials: %q", storageAuth)
+	}
+	mu.Unlock()
+
+	if _, err := get("/loop"); !errors.Is(err, ErrRedirectRefused) || !strings.Contains(err.Error(), "more than 3 redirects") {
+		t.Fatalf("a redirect loop: %v", err)
+	}
+}
