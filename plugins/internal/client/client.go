@@ -54,11 +54,14 @@ type Conn struct {
 	plugin      pb.PluginClient
 	channel     pb.ChannelClient
 	integration pb.IntegrationClient
+	calls       *calls // a channel's webhooks and sends
 }
 
 // New wraps a gRPC connection to a plugin.
 func New(cc grpc.ClientConnInterface) *Conn {
-	return &Conn{plugin: pb.NewPluginClient(cc), channel: pb.NewChannelClient(cc), integration: pb.NewIntegrationClient(cc)}
+	c := &Conn{plugin: pb.NewPluginClient(cc), channel: pb.NewChannelClient(cc), integration: pb.NewIntegrationClient(cc)}
+	c.calls = &calls{open: func(ctx context.Context) (pb.Channel_CallsClient, error) { return c.channel.Calls(ctx) }}
+	return c
 }
 
 // Describe asks the plugin which kind it is.
@@ -127,10 +130,23 @@ func (c *Conn) ConfigureChannel(ctx context.Context, instance string, config jso
 
 // HandleWebhook hands a webhook request to the plugin.
 func (c *Conn) HandleWebhook(ctx context.Context, instance string, req *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
-	r, err := c.channel.HandleWebhook(ctx, &pb.WebhookRequest{
+	wr := &pb.WebhookRequest{
 		Instance: instance, Bot: req.Bot, Method: req.Method, Path: req.Path, Query: req.Query,
 		Headers: headersToProto(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
-	})
+	}
+	var r *pb.WebhookResponse
+	cr, err := c.calls.do(ctx, &pb.CallRequest{Call: &pb.CallRequest_Webhook{Webhook: wr}})
+	switch {
+	case errors.Is(err, errUnsupported):
+		r, err = c.channel.HandleWebhook(ctx, wr)
+	case err == nil && cr.GetFailure() != nil:
+		err = failed(cr.GetFailure())
+	case err == nil:
+		r = cr.GetWebhook()
+	}
+	if err == nil && r == nil {
+		err = status.Error(codes.Internal, "the plugin answered a webhook with something else")
+	}
 	if err != nil {
 		return nil, transport(err)
 	}
@@ -146,10 +162,23 @@ func (c *Conn) HandleWebhook(ctx context.Context, instance string, req *sdk.Webh
 
 // Send sends one message through the channel.
 func (c *Conn) Send(ctx context.Context, instance string, m *sdk.OutboundMessage) (string, error) {
-	r, err := c.channel.Send(ctx, &pb.SendRequest{
+	sr := &pb.SendRequest{
 		Instance: instance, Recipient: m.Recipient, Content: contentToProto(&m.Content), Id: m.ID,
 		ReplyTo: m.ReplyTo, Thread: m.Thread, LastInboundUnixMs: unixMs(m.LastInbound), Metadata: m.Metadata,
-	})
+	}
+	var r *pb.SendResponse
+	cr, err := c.calls.do(ctx, &pb.CallRequest{Call: &pb.CallRequest_Send{Send: sr}})
+	switch {
+	case errors.Is(err, errUnsupported):
+		r, err = c.channel.Send(ctx, sr)
+	case err == nil && cr.GetFailure() != nil:
+		err = failed(cr.GetFailure())
+	case err == nil:
+		r = cr.GetSend()
+	}
+	if err == nil && r == nil {
+		err = status.Error(codes.Internal, "the plugin answered a send with something else")
+	}
 	if err != nil {
 		return "", transport(err)
 	}

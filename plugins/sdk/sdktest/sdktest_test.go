@@ -327,3 +327,88 @@ func TestFetchMediaOfAChannelThatDoesNot(t *testing.T) {
 		t.Fatalf("FetchMedia = %v", err)
 	}
 }
+
+// queued is a channel whose Send waits for the test to release it, or for
+// its context to end, and reports which.
+type queued struct {
+	sdk.Channel
+	release chan struct{}
+	ended   chan error
+}
+
+func (queued) Manifest() sdk.ChannelManifest                            { return sdk.ChannelManifest{Name: "queued"} }
+func (queued) Configure(context.Context, string, json.RawMessage) error { return nil }
+func (q queued) HandleWebhook(_ context.Context, _ string, r *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
+	return &sdk.WebhookResult{Status: http.StatusAccepted, Body: r.Body}, nil
+}
+func (q queued) Send(ctx context.Context, _ string, m *sdk.OutboundMessage) (string, error) {
+	if m.Recipient != "slow" {
+		return "sent:" + m.Recipient, nil
+	}
+	select {
+	case <-q.release:
+		return "sent:slow", nil
+	case <-ctx.Done():
+		q.ended <- ctx.Err()
+		return "", ctx.Err()
+	}
+}
+
+// Calls share one stream without waiting for each other: a slow send does
+// not hold up the sends and webhooks behind it, and each gets its own
+// answer.
+func TestCallsDoNotWaitForEachOther(t *testing.T) {
+	q := queued{release: make(chan struct{}), ended: make(chan error, 1)}
+	p := sdktest.Start(t, q)
+	slow := make(chan string, 1)
+	go func() {
+		id, _ := p.Send("i", &sdk.OutboundMessage{Recipient: "slow"})
+		slow <- id
+	}()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			to := fmt.Sprint("u", i)
+			if id, err := p.Send("i", &sdk.OutboundMessage{Recipient: to}); err != nil || id != "sent:"+to {
+				t.Errorf("send %s: %q, %v", to, id, err)
+			}
+			body := fmt.Sprint("hook ", i)
+			if res, err := p.HandleWebhook("i", &sdk.WebhookRequest{Method: http.MethodPost, Body: []byte(body)}); err != nil || res.Status != http.StatusAccepted || string(res.Body) != body {
+				t.Errorf("webhook %d: %+v, %v", i, res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case id := <-slow:
+		t.Fatalf("the slow send finished before it was released: %q", id)
+	default:
+	}
+	close(q.release)
+	if id := <-slow; id != "sent:slow" {
+		t.Fatalf("slow send: %q", id)
+	}
+}
+
+// A call the host gives up on (its deadline passed) ends in the plugin too:
+// its context is done.
+func TestCallDeadlineReachesThePlugin(t *testing.T) {
+	old := sdktest.CallTimeout
+	sdktest.CallTimeout = 100 * time.Millisecond
+	defer func() { sdktest.CallTimeout = old }()
+	q := queued{release: make(chan struct{}), ended: make(chan error, 1)}
+	p := sdktest.Start(t, q)
+	if _, err := p.Send("i", &sdk.OutboundMessage{Recipient: "slow"}); !sdk.IsRetryable(err) {
+		t.Fatalf("a send past its deadline: %v", err)
+	}
+	select {
+	case err := <-q.ended:
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			t.Fatalf("the plugin's context ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the plugin's call went on after the host gave up")
+	}
+}

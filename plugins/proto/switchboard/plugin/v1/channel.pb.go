@@ -21,6 +21,283 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type CallRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// timeout_ms is the time the call has, from when the plugin reads it;
+	// 0 means no deadline.
+	TimeoutMs int64 `protobuf:"varint,2,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*CallRequest_Send
+	//	*CallRequest_Webhook
+	//	*CallRequest_Cancel
+	Call          isCallRequest_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallRequest) Reset() {
+	*x = CallRequest{}
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallRequest) ProtoMessage() {}
+
+func (x *CallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
+func (*CallRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CallRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallRequest) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *CallRequest) GetCall() isCallRequest_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSend() *SendRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Send); ok {
+			return x.Send
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetWebhook() *WebhookRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Webhook); ok {
+			return x.Webhook
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetCancel() bool {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return false
+}
+
+type isCallRequest_Call interface {
+	isCallRequest_Call()
+}
+
+type CallRequest_Send struct {
+	Send *SendRequest `protobuf:"bytes,3,opt,name=send,proto3,oneof"`
+}
+
+type CallRequest_Webhook struct {
+	Webhook *WebhookRequest `protobuf:"bytes,4,opt,name=webhook,proto3,oneof"`
+}
+
+type CallRequest_Cancel struct {
+	// cancel ends the call id: its context is cancelled.
+	Cancel bool `protobuf:"varint,5,opt,name=cancel,proto3,oneof"`
+}
+
+func (*CallRequest_Send) isCallRequest_Call() {}
+
+func (*CallRequest_Webhook) isCallRequest_Call() {}
+
+func (*CallRequest_Cancel) isCallRequest_Call() {}
+
+type CallResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*CallResponse_Send
+	//	*CallResponse_Webhook
+	//	*CallResponse_Failure
+	Result        isCallResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallResponse) Reset() {
+	*x = CallResponse{}
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallResponse) ProtoMessage() {}
+
+func (x *CallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
+func (*CallResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CallResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallResponse) GetResult() isCallResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *CallResponse) GetSend() *SendResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Send); ok {
+			return x.Send
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetWebhook() *WebhookResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Webhook); ok {
+			return x.Webhook
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetFailure() *CallFailure {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Failure); ok {
+			return x.Failure
+		}
+	}
+	return nil
+}
+
+type isCallResponse_Result interface {
+	isCallResponse_Result()
+}
+
+type CallResponse_Send struct {
+	Send *SendResponse `protobuf:"bytes,2,opt,name=send,proto3,oneof"`
+}
+
+type CallResponse_Webhook struct {
+	Webhook *WebhookResponse `protobuf:"bytes,3,opt,name=webhook,proto3,oneof"`
+}
+
+type CallResponse_Failure struct {
+	// failure is a call that failed as a unary call would with this gRPC
+	// status.
+	Failure *CallFailure `protobuf:"bytes,4,opt,name=failure,proto3,oneof"`
+}
+
+func (*CallResponse_Send) isCallResponse_Result() {}
+
+func (*CallResponse_Webhook) isCallResponse_Result() {}
+
+func (*CallResponse_Failure) isCallResponse_Result() {}
+
+type CallFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int32                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallFailure) Reset() {
+	*x = CallFailure{}
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallFailure) ProtoMessage() {}
+
+func (x *CallFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallFailure.ProtoReflect.Descriptor instead.
+func (*CallFailure) Descriptor() ([]byte, []int) {
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CallFailure) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *CallFailure) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type ManifestRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -29,7 +306,7 @@ type ManifestRequest struct {
 
 func (x *ManifestRequest) Reset() {
 	*x = ManifestRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[0]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -41,7 +318,7 @@ func (x *ManifestRequest) String() string {
 func (*ManifestRequest) ProtoMessage() {}
 
 func (x *ManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[0]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -54,7 +331,7 @@ func (x *ManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestRequest.ProtoReflect.Descriptor instead.
 func (*ManifestRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{0}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{3}
 }
 
 type ChannelManifest struct {
@@ -79,7 +356,7 @@ type ChannelManifest struct {
 
 func (x *ChannelManifest) Reset() {
 	*x = ChannelManifest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[1]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -91,7 +368,7 @@ func (x *ChannelManifest) String() string {
 func (*ChannelManifest) ProtoMessage() {}
 
 func (x *ChannelManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[1]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -104,7 +381,7 @@ func (x *ChannelManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelManifest.ProtoReflect.Descriptor instead.
 func (*ChannelManifest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{1}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ChannelManifest) GetName() string {
@@ -187,7 +464,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[2]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -199,7 +476,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[2]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -212,7 +489,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{2}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capabilities) GetButtons() bool {
@@ -289,7 +566,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[3]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +578,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[3]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +591,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{3}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureRequest) GetInstance() string {
@@ -341,7 +618,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[4]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -353,7 +630,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[4]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -366,7 +643,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfigureResponse) GetError() *Error {
@@ -386,7 +663,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[5]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +675,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[5]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +688,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{5}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Header) GetName() string {
@@ -448,7 +725,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[6]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +737,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[6]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +750,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{6}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WebhookRequest) GetInstance() string {
@@ -546,7 +823,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[7]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +835,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[7]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +848,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -634,7 +911,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[8]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +923,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[8]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +936,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SendRequest) GetInstance() string {
@@ -729,7 +1006,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[9]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +1018,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[9]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +1031,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SendResponse) GetExternalId() string {
@@ -784,7 +1061,7 @@ type ReceiveRequest struct {
 
 func (x *ReceiveRequest) Reset() {
 	*x = ReceiveRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[10]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +1073,7 @@ func (x *ReceiveRequest) String() string {
 func (*ReceiveRequest) ProtoMessage() {}
 
 func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[10]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +1086,7 @@ func (x *ReceiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveRequest.ProtoReflect.Descriptor instead.
 func (*ReceiveRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiveRequest) GetMsg() isReceiveRequest_Msg {
@@ -862,7 +1139,7 @@ type ReceiveStart struct {
 
 func (x *ReceiveStart) Reset() {
 	*x = ReceiveStart{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[11]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1151,7 @@ func (x *ReceiveStart) String() string {
 func (*ReceiveStart) ProtoMessage() {}
 
 func (x *ReceiveStart) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[11]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1164,7 @@ func (x *ReceiveStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveStart.ProtoReflect.Descriptor instead.
 func (*ReceiveStart) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiveStart) GetInstance() string {
@@ -909,7 +1186,7 @@ type ReceiveAck struct {
 
 func (x *ReceiveAck) Reset() {
 	*x = ReceiveAck{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[12]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1198,7 @@ func (x *ReceiveAck) String() string {
 func (*ReceiveAck) ProtoMessage() {}
 
 func (x *ReceiveAck) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[12]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1211,7 @@ func (x *ReceiveAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveAck.ProtoReflect.Descriptor instead.
 func (*ReceiveAck) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReceiveAck) GetSeq() uint64 {
@@ -963,7 +1240,7 @@ type ReceiveEvent struct {
 
 func (x *ReceiveEvent) Reset() {
 	*x = ReceiveEvent{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[13]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1252,7 @@ func (x *ReceiveEvent) String() string {
 func (*ReceiveEvent) ProtoMessage() {}
 
 func (x *ReceiveEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[13]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1265,7 @@ func (x *ReceiveEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveEvent.ProtoReflect.Descriptor instead.
 func (*ReceiveEvent) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReceiveEvent) GetSeq() uint64 {
@@ -1029,7 +1306,7 @@ type FetchMediaRequest struct {
 
 func (x *FetchMediaRequest) Reset() {
 	*x = FetchMediaRequest{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1318,7 @@ func (x *FetchMediaRequest) String() string {
 func (*FetchMediaRequest) ProtoMessage() {}
 
 func (x *FetchMediaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[14]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1331,7 @@ func (x *FetchMediaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchMediaRequest.ProtoReflect.Descriptor instead.
 func (*FetchMediaRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FetchMediaRequest) GetInstance() string {
@@ -1100,7 +1377,7 @@ type MediaChunk struct {
 
 func (x *MediaChunk) Reset() {
 	*x = MediaChunk{}
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1389,7 @@ func (x *MediaChunk) String() string {
 func (*MediaChunk) ProtoMessage() {}
 
 func (x *MediaChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[15]
+	mi := &file_switchboard_plugin_v1_channel_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1402,7 @@ func (x *MediaChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunk.ProtoReflect.Descriptor instead.
 func (*MediaChunk) Descriptor() ([]byte, []int) {
-	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_plugin_v1_channel_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MediaChunk) GetContentType() string {
@@ -1174,7 +1451,24 @@ var File_switchboard_plugin_v1_channel_proto protoreflect.FileDescriptor
 
 const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\n" +
-	"#switchboard/plugin/v1/channel.proto\x12\x15switchboard.plugin.v1\x1a#switchboard/plugin/v1/content.proto\x1a\"switchboard/plugin/v1/plugin.proto\"\x11\n" +
+	"#switchboard/plugin/v1/channel.proto\x12\x15switchboard.plugin.v1\x1a#switchboard/plugin/v1/content.proto\x1a\"switchboard/plugin/v1/plugin.proto\"\xdb\x01\n" +
+	"\vCallRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x02 \x01(\x03R\ttimeoutMs\x128\n" +
+	"\x04send\x18\x03 \x01(\v2\".switchboard.plugin.v1.SendRequestH\x00R\x04send\x12A\n" +
+	"\awebhook\x18\x04 \x01(\v2%.switchboard.plugin.v1.WebhookRequestH\x00R\awebhook\x12\x18\n" +
+	"\x06cancel\x18\x05 \x01(\bH\x00R\x06cancelB\x06\n" +
+	"\x04call\"\xe7\x01\n" +
+	"\fCallResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x129\n" +
+	"\x04send\x18\x02 \x01(\v2#.switchboard.plugin.v1.SendResponseH\x00R\x04send\x12B\n" +
+	"\awebhook\x18\x03 \x01(\v2&.switchboard.plugin.v1.WebhookResponseH\x00R\awebhook\x12>\n" +
+	"\afailure\x18\x04 \x01(\v2\".switchboard.plugin.v1.CallFailureH\x00R\afailureB\b\n" +
+	"\x06result\";\n" +
+	"\vCallFailure\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x11\n" +
 	"\x0fManifestRequest\"\xa8\x02\n" +
 	"\x0fChannelManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1260,7 +1554,7 @@ const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x122\n" +
 	"\x05error\x18\x05 \x01(\v2\x1c.switchboard.plugin.v1.ErrorR\x05error\x12#\n" +
-	"\runknown_media\x18\x06 \x01(\bR\funknownMedia2\xae\x04\n" +
+	"\runknown_media\x18\x06 \x01(\bR\funknownMedia2\x84\x05\n" +
 	"\aChannel\x12Z\n" +
 	"\bManifest\x12&.switchboard.plugin.v1.ManifestRequest\x1a&.switchboard.plugin.v1.ChannelManifest\x12^\n" +
 	"\tConfigure\x12'.switchboard.plugin.v1.ConfigureRequest\x1a(.switchboard.plugin.v1.ConfigureResponse\x12^\n" +
@@ -1268,7 +1562,8 @@ const file_switchboard_plugin_v1_channel_proto_rawDesc = "" +
 	"\x04Send\x12\".switchboard.plugin.v1.SendRequest\x1a#.switchboard.plugin.v1.SendResponse\x12Y\n" +
 	"\aReceive\x12%.switchboard.plugin.v1.ReceiveRequest\x1a#.switchboard.plugin.v1.ReceiveEvent(\x010\x01\x12[\n" +
 	"\n" +
-	"FetchMedia\x12(.switchboard.plugin.v1.FetchMediaRequest\x1a!.switchboard.plugin.v1.MediaChunk0\x01BVZTgithub.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1;pluginv1b\x06proto3"
+	"FetchMedia\x12(.switchboard.plugin.v1.FetchMediaRequest\x1a!.switchboard.plugin.v1.MediaChunk0\x01\x12T\n" +
+	"\x05Calls\x12\".switchboard.plugin.v1.CallRequest\x1a#.switchboard.plugin.v1.CallResponse(\x010\x01BVZTgithub.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_switchboard_plugin_v1_channel_proto_rawDescOnce sync.Once
@@ -1282,62 +1577,72 @@ func file_switchboard_plugin_v1_channel_proto_rawDescGZIP() []byte {
 	return file_switchboard_plugin_v1_channel_proto_rawDescData
 }
 
-var file_switchboard_plugin_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_switchboard_plugin_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_switchboard_plugin_v1_channel_proto_goTypes = []any{
-	(*ManifestRequest)(nil),   // 0: switchboard.plugin.v1.ManifestRequest
-	(*ChannelManifest)(nil),   // 1: switchboard.plugin.v1.ChannelManifest
-	(*Capabilities)(nil),      // 2: switchboard.plugin.v1.Capabilities
-	(*ConfigureRequest)(nil),  // 3: switchboard.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 4: switchboard.plugin.v1.ConfigureResponse
-	(*Header)(nil),            // 5: switchboard.plugin.v1.Header
-	(*WebhookRequest)(nil),    // 6: switchboard.plugin.v1.WebhookRequest
-	(*WebhookResponse)(nil),   // 7: switchboard.plugin.v1.WebhookResponse
-	(*SendRequest)(nil),       // 8: switchboard.plugin.v1.SendRequest
-	(*SendResponse)(nil),      // 9: switchboard.plugin.v1.SendResponse
-	(*ReceiveRequest)(nil),    // 10: switchboard.plugin.v1.ReceiveRequest
-	(*ReceiveStart)(nil),      // 11: switchboard.plugin.v1.ReceiveStart
-	(*ReceiveAck)(nil),        // 12: switchboard.plugin.v1.ReceiveAck
-	(*ReceiveEvent)(nil),      // 13: switchboard.plugin.v1.ReceiveEvent
-	(*FetchMediaRequest)(nil), // 14: switchboard.plugin.v1.FetchMediaRequest
-	(*MediaChunk)(nil),        // 15: switchboard.plugin.v1.MediaChunk
-	nil,                       // 16: switchboard.plugin.v1.SendRequest.MetadataEntry
-	(*Error)(nil),             // 17: switchboard.plugin.v1.Error
-	(*InboundMessage)(nil),    // 18: switchboard.plugin.v1.InboundMessage
-	(*StatusUpdate)(nil),      // 19: switchboard.plugin.v1.StatusUpdate
-	(*Content)(nil),           // 20: switchboard.plugin.v1.Content
+	(*CallRequest)(nil),       // 0: switchboard.plugin.v1.CallRequest
+	(*CallResponse)(nil),      // 1: switchboard.plugin.v1.CallResponse
+	(*CallFailure)(nil),       // 2: switchboard.plugin.v1.CallFailure
+	(*ManifestRequest)(nil),   // 3: switchboard.plugin.v1.ManifestRequest
+	(*ChannelManifest)(nil),   // 4: switchboard.plugin.v1.ChannelManifest
+	(*Capabilities)(nil),      // 5: switchboard.plugin.v1.Capabilities
+	(*ConfigureRequest)(nil),  // 6: switchboard.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil), // 7: switchboard.plugin.v1.ConfigureResponse
+	(*Header)(nil),            // 8: switchboard.plugin.v1.Header
+	(*WebhookRequest)(nil),    // 9: switchboard.plugin.v1.WebhookRequest
+	(*WebhookResponse)(nil),   // 10: switchboard.plugin.v1.WebhookResponse
+	(*SendRequest)(nil),       // 11: switchboard.plugin.v1.SendRequest
+	(*SendResponse)(nil),      // 12: switchboard.plugin.v1.SendResponse
+	(*ReceiveRequest)(nil),    // 13: switchboard.plugin.v1.ReceiveRequest
+	(*ReceiveStart)(nil),      // 14: switchboard.plugin.v1.ReceiveStart
+	(*ReceiveAck)(nil),        // 15: switchboard.plugin.v1.ReceiveAck
+	(*ReceiveEvent)(nil),      // 16: switchboard.plugin.v1.ReceiveEvent
+	(*FetchMediaRequest)(nil), // 17: switchboard.plugin.v1.FetchMediaRequest
+	(*MediaChunk)(nil),        // 18: switchboard.plugin.v1.MediaChunk
+	nil,                       // 19: switchboard.plugin.v1.SendRequest.MetadataEntry
+	(*Error)(nil),             // 20: switchboard.plugin.v1.Error
+	(*InboundMessage)(nil),    // 21: switchboard.plugin.v1.InboundMessage
+	(*StatusUpdate)(nil),      // 22: switchboard.plugin.v1.StatusUpdate
+	(*Content)(nil),           // 23: switchboard.plugin.v1.Content
 }
 var file_switchboard_plugin_v1_channel_proto_depIdxs = []int32{
-	2,  // 0: switchboard.plugin.v1.ChannelManifest.capabilities:type_name -> switchboard.plugin.v1.Capabilities
-	17, // 1: switchboard.plugin.v1.ConfigureResponse.error:type_name -> switchboard.plugin.v1.Error
-	5,  // 2: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.Header
-	5,  // 3: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.Header
-	18, // 4: switchboard.plugin.v1.WebhookResponse.messages:type_name -> switchboard.plugin.v1.InboundMessage
-	19, // 5: switchboard.plugin.v1.WebhookResponse.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
-	20, // 6: switchboard.plugin.v1.SendRequest.content:type_name -> switchboard.plugin.v1.Content
-	16, // 7: switchboard.plugin.v1.SendRequest.metadata:type_name -> switchboard.plugin.v1.SendRequest.MetadataEntry
-	17, // 8: switchboard.plugin.v1.SendResponse.error:type_name -> switchboard.plugin.v1.Error
-	11, // 9: switchboard.plugin.v1.ReceiveRequest.start:type_name -> switchboard.plugin.v1.ReceiveStart
-	12, // 10: switchboard.plugin.v1.ReceiveRequest.ack:type_name -> switchboard.plugin.v1.ReceiveAck
-	18, // 11: switchboard.plugin.v1.ReceiveEvent.messages:type_name -> switchboard.plugin.v1.InboundMessage
-	19, // 12: switchboard.plugin.v1.ReceiveEvent.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
-	17, // 13: switchboard.plugin.v1.MediaChunk.error:type_name -> switchboard.plugin.v1.Error
-	0,  // 14: switchboard.plugin.v1.Channel.Manifest:input_type -> switchboard.plugin.v1.ManifestRequest
-	3,  // 15: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	6,  // 16: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	8,  // 17: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.SendRequest
-	10, // 18: switchboard.plugin.v1.Channel.Receive:input_type -> switchboard.plugin.v1.ReceiveRequest
-	14, // 19: switchboard.plugin.v1.Channel.FetchMedia:input_type -> switchboard.plugin.v1.FetchMediaRequest
-	1,  // 20: switchboard.plugin.v1.Channel.Manifest:output_type -> switchboard.plugin.v1.ChannelManifest
-	4,  // 21: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.ConfigureResponse
-	7,  // 22: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	9,  // 23: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
-	13, // 24: switchboard.plugin.v1.Channel.Receive:output_type -> switchboard.plugin.v1.ReceiveEvent
-	15, // 25: switchboard.plugin.v1.Channel.FetchMedia:output_type -> switchboard.plugin.v1.MediaChunk
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	11, // 0: switchboard.plugin.v1.CallRequest.send:type_name -> switchboard.plugin.v1.SendRequest
+	9,  // 1: switchboard.plugin.v1.CallRequest.webhook:type_name -> switchboard.plugin.v1.WebhookRequest
+	12, // 2: switchboard.plugin.v1.CallResponse.send:type_name -> switchboard.plugin.v1.SendResponse
+	10, // 3: switchboard.plugin.v1.CallResponse.webhook:type_name -> switchboard.plugin.v1.WebhookResponse
+	2,  // 4: switchboard.plugin.v1.CallResponse.failure:type_name -> switchboard.plugin.v1.CallFailure
+	5,  // 5: switchboard.plugin.v1.ChannelManifest.capabilities:type_name -> switchboard.plugin.v1.Capabilities
+	20, // 6: switchboard.plugin.v1.ConfigureResponse.error:type_name -> switchboard.plugin.v1.Error
+	8,  // 7: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.Header
+	8,  // 8: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.Header
+	21, // 9: switchboard.plugin.v1.WebhookResponse.messages:type_name -> switchboard.plugin.v1.InboundMessage
+	22, // 10: switchboard.plugin.v1.WebhookResponse.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
+	23, // 11: switchboard.plugin.v1.SendRequest.content:type_name -> switchboard.plugin.v1.Content
+	19, // 12: switchboard.plugin.v1.SendRequest.metadata:type_name -> switchboard.plugin.v1.SendRequest.MetadataEntry
+	20, // 13: switchboard.plugin.v1.SendResponse.error:type_name -> switchboard.plugin.v1.Error
+	14, // 14: switchboard.plugin.v1.ReceiveRequest.start:type_name -> switchboard.plugin.v1.ReceiveStart
+	15, // 15: switchboard.plugin.v1.ReceiveRequest.ack:type_name -> switchboard.plugin.v1.ReceiveAck
+	21, // 16: switchboard.plugin.v1.ReceiveEvent.messages:type_name -> switchboard.plugin.v1.InboundMessage
+	22, // 17: switchboard.plugin.v1.ReceiveEvent.statuses:type_name -> switchboard.plugin.v1.StatusUpdate
+	20, // 18: switchboard.plugin.v1.MediaChunk.error:type_name -> switchboard.plugin.v1.Error
+	3,  // 19: switchboard.plugin.v1.Channel.Manifest:input_type -> switchboard.plugin.v1.ManifestRequest
+	6,  // 20: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	9,  // 21: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	11, // 22: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.SendRequest
+	13, // 23: switchboard.plugin.v1.Channel.Receive:input_type -> switchboard.plugin.v1.ReceiveRequest
+	17, // 24: switchboard.plugin.v1.Channel.FetchMedia:input_type -> switchboard.plugin.v1.FetchMediaRequest
+	0,  // 25: switchboard.plugin.v1.Channel.Calls:input_type -> switchboard.plugin.v1.CallRequest
+	4,  // 26: switchboard.plugin.v1.Channel.Manifest:output_type -> switchboard.plugin.v1.ChannelManifest
+	7,  // 27: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.ConfigureResponse
+	10, // 28: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	12, // 29: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
+	16, // 30: switchboard.plugin.v1.Channel.Receive:output_type -> switchboard.plugin.v1.ReceiveEvent
+	18, // 31: switchboard.plugin.v1.Channel.FetchMedia:output_type -> switchboard.plugin.v1.MediaChunk
+	1,  // 32: switchboard.plugin.v1.Channel.Calls:output_type -> switchboard.plugin.v1.CallResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_plugin_v1_channel_proto_init() }
@@ -1347,7 +1652,17 @@ func file_switchboard_plugin_v1_channel_proto_init() {
 	}
 	file_switchboard_plugin_v1_content_proto_init()
 	file_switchboard_plugin_v1_plugin_proto_init()
-	file_switchboard_plugin_v1_channel_proto_msgTypes[10].OneofWrappers = []any{
+	file_switchboard_plugin_v1_channel_proto_msgTypes[0].OneofWrappers = []any{
+		(*CallRequest_Send)(nil),
+		(*CallRequest_Webhook)(nil),
+		(*CallRequest_Cancel)(nil),
+	}
+	file_switchboard_plugin_v1_channel_proto_msgTypes[1].OneofWrappers = []any{
+		(*CallResponse_Send)(nil),
+		(*CallResponse_Webhook)(nil),
+		(*CallResponse_Failure)(nil),
+	}
+	file_switchboard_plugin_v1_channel_proto_msgTypes[13].OneofWrappers = []any{
 		(*ReceiveRequest_Start)(nil),
 		(*ReceiveRequest_Ack)(nil),
 	}
@@ -1357,7 +1672,7 @@ func file_switchboard_plugin_v1_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_plugin_v1_channel_proto_rawDesc), len(file_switchboard_plugin_v1_channel_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

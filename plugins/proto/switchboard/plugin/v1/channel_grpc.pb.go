@@ -25,6 +25,7 @@ const (
 	Channel_Send_FullMethodName          = "/switchboard.plugin.v1.Channel/Send"
 	Channel_Receive_FullMethodName       = "/switchboard.plugin.v1.Channel/Receive"
 	Channel_FetchMedia_FullMethodName    = "/switchboard.plugin.v1.Channel/FetchMedia"
+	Channel_Calls_FullMethodName         = "/switchboard.plugin.v1.Channel/Calls"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -60,6 +61,14 @@ type ChannelClient interface {
 	// failed midway. A plugin that does not fetch media answers
 	// Unimplemented (and its manifest says fetches_media false).
 	FetchMedia(ctx context.Context, in *FetchMediaRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MediaChunk], error)
+	// Calls carries HandleWebhook and Send calls over one long-lived stream,
+	// for a host that makes many: the same requests and answers as the
+	// unary calls, each under an id the host chooses, answered in any order.
+	// A call's deadline travels with it (timeout_ms); the host ends a call
+	// early with a CallRequest that has its id and cancel set. The host
+	// opens it once per plugin connection and, when the plugin answers
+	// Unimplemented, makes unary calls instead.
+	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error)
 }
 
 type channelClient struct {
@@ -142,6 +151,19 @@ func (c *channelClient) FetchMedia(ctx context.Context, in *FetchMediaRequest, o
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Channel_FetchMediaClient = grpc.ServerStreamingClient[MediaChunk]
 
+func (c *channelClient) Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Channel_ServiceDesc.Streams[2], Channel_Calls_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CallRequest, CallResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_CallsClient = grpc.BidiStreamingClient[CallRequest, CallResponse]
+
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -175,6 +197,14 @@ type ChannelServer interface {
 	// failed midway. A plugin that does not fetch media answers
 	// Unimplemented (and its manifest says fetches_media false).
 	FetchMedia(*FetchMediaRequest, grpc.ServerStreamingServer[MediaChunk]) error
+	// Calls carries HandleWebhook and Send calls over one long-lived stream,
+	// for a host that makes many: the same requests and answers as the
+	// unary calls, each under an id the host chooses, answered in any order.
+	// A call's deadline travels with it (timeout_ms); the host ends a call
+	// early with a CallRequest that has its id and cancel set. The host
+	// opens it once per plugin connection and, when the plugin answers
+	// Unimplemented, makes unary calls instead.
+	Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -202,6 +232,9 @@ func (UnimplementedChannelServer) Receive(grpc.BidiStreamingServer[ReceiveReques
 }
 func (UnimplementedChannelServer) FetchMedia(*FetchMediaRequest, grpc.ServerStreamingServer[MediaChunk]) error {
 	return status.Error(codes.Unimplemented, "method FetchMedia not implemented")
+}
+func (UnimplementedChannelServer) Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error {
+	return status.Error(codes.Unimplemented, "method Calls not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -314,6 +347,13 @@ func _Channel_FetchMedia_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Channel_FetchMediaServer = grpc.ServerStreamingServer[MediaChunk]
 
+func _Channel_Calls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ChannelServer).Calls(&grpc.GenericServerStream[CallRequest, CallResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_CallsServer = grpc.BidiStreamingServer[CallRequest, CallResponse]
+
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -349,6 +389,12 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "FetchMedia",
 			Handler:       _Channel_FetchMedia_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Calls",
+			Handler:       _Channel_Calls_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "switchboard/plugin/v1/channel.proto",
