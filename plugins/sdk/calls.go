@@ -11,30 +11,49 @@ import (
 	pb "github.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1"
 )
 
-// maxStreamCalls bounds the calls of one Calls stream running at once; the
-// stream is not read while that many run.
+// maxStreamCalls bounds the calls of one Calls stream running at once (its
+// workers); the stream is not read while that many run.
 const maxStreamCalls = 256
 
 // Calls serves HandleWebhook and Send calls over one stream: each request
-// runs on a goroutine of its own with its deadline, as a unary call would,
-// and its answer goes back under its id.
+// runs with its own deadline, as a unary call would, on one of the
+// stream's workers, and its answer goes back under its id. Workers are
+// started as calls need them (up to maxStreamCalls) and kept until the
+// stream ends, so a call runs on a goroutine whose stack has grown
+// already.
 func (s *channelServer) Calls(stream pb.Channel_CallsServer) error {
 	ctx, cancelAll := context.WithCancel(stream.Context())
-	defer cancelAll()
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex // guards running and stream.Send
 		running = map[uint64]context.CancelFunc{}
-		slots   = make(chan struct{}, maxStreamCalls)
+		work    = make(chan func())
+		workers int
+		idle    = make(chan struct{}, maxStreamCalls) // a token per idle worker
 	)
-	// Every call's goroutine has ended before this returns: gRPC allows no
-	// Send after it.
-	defer wg.Wait()
+	// The calls still running end with the stream, and every worker has
+	// ended before this returns: gRPC allows no Send after it.
+	defer func() {
+		close(work)
+		cancelAll()
+		wg.Wait()
+	}()
 	answer := func(r *pb.CallResponse) {
 		mu.Lock()
 		defer mu.Unlock()
 		delete(running, r.Id)
 		_ = stream.Send(r) // a broken stream ends the loop below
+	}
+	worker := func(first func()) {
+		defer wg.Done()
+		for f := first; f != nil; {
+			f()
+			idle <- struct{}{}
+			var ok bool
+			if f, ok = <-work; !ok {
+				return
+			}
+		}
 	}
 	for {
 		req, err := stream.Recv()
@@ -49,11 +68,6 @@ func (s *channelServer) Calls(stream pb.Channel_CallsServer) error {
 			mu.Unlock()
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
 		var cctx context.Context
 		var cancel context.CancelFunc
 		if req.TimeoutMs > 0 {
@@ -64,13 +78,30 @@ func (s *channelServer) Calls(stream pb.Channel_CallsServer) error {
 		mu.Lock()
 		running[req.Id] = cancel
 		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
+		task := func() {
 			defer cancel()
 			answer(s.call(cctx, req))
-		}()
+		}
+		select {
+		case <-idle: // a worker is free (or about to be)
+			work <- task
+			continue
+		default:
+		}
+		if workers < maxStreamCalls {
+			workers++
+			wg.Add(1)
+			go worker(task)
+			continue
+		}
+		// All workers busy: wait for one, or for the stream's end.
+		select {
+		case <-idle:
+			work <- task
+		case <-ctx.Done():
+			cancel()
+			return nil
+		}
 	}
 }
 
