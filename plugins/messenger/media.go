@@ -67,7 +67,7 @@ func (ms *Messenger) FetchMedia(ctx context.Context, instance, raw string) (io.R
 		if errors.As(err, &re) {
 			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("messenger attachment download from %s: %w", u.Host, re))
 		}
-		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("messenger attachment download from %s: %w", u.Host, unwrapURL(err)), 0)
+		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("messenger attachment download from %s: %w", u.Host, sdk.WithoutURL(err)), 0)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -81,7 +81,7 @@ func (ms *Messenger) FetchMedia(ctx context.Context, instance, raw string) (io.R
 		return nil, sdk.MediaInfo{}, sdk.Final(err)
 	}
 	info := sdk.MediaInfo{ContentType: resp.Header.Get("Content-Type"), Size: max(resp.ContentLength, 0)}
-	return &closer{ReadCloser: resp.Body, cancel: cancel}, info, nil
+	return sdk.CloseFunc(resp.Body, cancel), info, nil
 }
 
 // cdnURL reports whether the channel fetches u: an https URL, on the
@@ -114,25 +114,3 @@ func (c config) cdnURL(u *url.URL) bool {
 type redirectError struct{ why string }
 
 func (e *redirectError) Error() string { return e.why }
-
-// closer is a download's body that ends its context when closed.
-type closer struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *closer) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-// unwrapURL drops the URL a transport error names (a CDN URL's
-// signature).
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}

@@ -3,7 +3,9 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -55,3 +57,32 @@ func DownloadClient() *http.Client {
 
 // ErrRedirectRefused is a redirect DownloadClient would not follow.
 var ErrRedirectRefused = errors.New("redirect refused")
+
+// CloseFunc returns body that also calls fn once closed: for a FetchMedia
+// download whose context must last until the runtime has read the body
+// (fn cancels it).
+func CloseFunc(body io.ReadCloser, fn func()) io.ReadCloser {
+	return &closeFunc{ReadCloser: body, fn: fn}
+}
+
+type closeFunc struct {
+	io.ReadCloser
+	fn func()
+}
+
+func (c *closeFunc) Close() error {
+	err := c.ReadCloser.Close()
+	c.fn()
+	return err
+}
+
+// WithoutURL returns the error a *url.Error wraps, without the URL it
+// names: a download link's signature or a token in a query must not reach
+// errors and logs.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

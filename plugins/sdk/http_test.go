@@ -66,3 +66,23 @@ func TestDownloadClientRedirects(t *testing.T) {
 		t.Fatalf("a redirect loop: %v", err)
 	}
 }
+
+// A download's body ends its context once closed, and a transport error
+// loses the signed URL it named.
+func TestCloseFuncAndWithoutURL(t *testing.T) {
+	ended := false
+	body := CloseFunc(io.NopCloser(strings.NewReader("x")), func() { ended = true })
+	if b, _ := io.ReadAll(body); string(b) != "x" || ended {
+		t.Fatalf("read %q, ended %v", b, ended)
+	}
+	if err := body.Close(); err != nil || !ended {
+		t.Fatalf("close: %v, ended %v", err, ended)
+	}
+	_, err := http.Get("http://127.0.0.1:1/file?signature=s3cr3t")
+	if err == nil || !strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("the transport error should name the URL: %v", err)
+	}
+	if got := WithoutURL(err); strings.Contains(got.Error(), "s3cr3t") {
+		t.Fatalf("WithoutURL kept the URL: %v", got)
+	}
+}

@@ -57,9 +57,9 @@ func (s *SMS) FetchMedia(ctx context.Context, instance, raw string) (io.ReadClos
 	if err != nil {
 		cancel()
 		if errors.Is(err, sdk.ErrRedirectRefused) {
-			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("twilio media download: %w", unwrapURL(err)))
+			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("twilio media download: %w", sdk.WithoutURL(err)))
 		}
-		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("twilio media download: %w", unwrapURL(err)), 0)
+		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("twilio media download: %w", sdk.WithoutURL(err)), 0)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer cancel()
@@ -67,7 +67,7 @@ func (s *SMS) FetchMedia(ctx context.Context, instance, raw string) (io.ReadClos
 		return nil, sdk.MediaInfo{}, downloadError(resp)
 	}
 	info := sdk.MediaInfo{ContentType: resp.Header.Get("Content-Type"), Size: max(resp.ContentLength, 0)}
-	return &closer{ReadCloser: resp.Body, cancel: cancel}, info, nil
+	return sdk.CloseFunc(resp.Body, cancel), info, nil
 }
 
 // mediaURL returns the URL to fetch for raw when it is a media URL of the
@@ -119,26 +119,4 @@ func downloadError(resp *http.Response) error {
 	default:
 		return sdk.Final(err)
 	}
-}
-
-// closer is a download's body that ends its context when closed.
-type closer struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *closer) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-// unwrapURL drops the URL a transport error names (a storage URL's
-// signature).
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

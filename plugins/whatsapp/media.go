@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +67,7 @@ func (w *WhatsApp) FetchMedia(ctx context.Context, instance, raw string) (io.Rea
 		return nil, sdk.MediaInfo{}, err
 	}
 	info.Size = size
-	return &closer{ReadCloser: body, cancel: cancel}, info, nil
+	return sdk.CloseFunc(body, cancel), info, nil
 }
 
 // mediaID returns the media id of a URL of the channel's form: the
@@ -101,12 +100,12 @@ func (w *WhatsApp) mediaURL(ctx context.Context, c config, id string) (sdk.Media
 	req.Header.Set("Authorization", "Bearer "+c.AccessToken)
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return sdk.MediaInfo{}, nil, sdk.Retryable(fmt.Errorf("graph API media %s: %w", id, unwrapURL(err)), 0)
+		return sdk.MediaInfo{}, nil, sdk.Retryable(fmt.Errorf("graph API media %s: %w", id, sdk.WithoutURL(err)), 0)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return sdk.MediaInfo{}, nil, sdk.Retryable(fmt.Errorf("graph API media %s: reading the answer: %w", id, unwrapURL(err)), 0)
+		return sdk.MediaInfo{}, nil, sdk.Retryable(fmt.Errorf("graph API media %s: reading the answer: %w", id, sdk.WithoutURL(err)), 0)
 	}
 	if resp.StatusCode >= 300 {
 		return sdk.MediaInfo{}, nil, meta.Classify(resp.StatusCode, resp.Header, b)
@@ -137,7 +136,7 @@ func (w *WhatsApp) download(ctx context.Context, c config, dl *url.URL) (io.Read
 	resp, err := w.files.Do(req)
 	if err != nil {
 		// The URL is the file's signed link: named by its host only.
-		return nil, 0, sdk.Retryable(fmt.Errorf("media download from %s: %w", dl.Host, unwrapURL(err)), 0)
+		return nil, 0, sdk.Retryable(fmt.Errorf("media download from %s: %w", dl.Host, sdk.WithoutURL(err)), 0)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -150,26 +149,4 @@ func (w *WhatsApp) download(ctx context.Context, c config, dl *url.URL) (io.Read
 		return nil, 0, sdk.Final(err)
 	}
 	return resp.Body, max(resp.ContentLength, 0), nil
-}
-
-// closer is a download's body that ends its context when closed.
-type closer struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *closer) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-// unwrapURL drops the URL a transport error names (a download link's
-// signature, the media id's query).
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
