@@ -22,6 +22,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/switchboard-bots/switchboard/plugins/internal/conv"
 )
 
 // Version is the version of this SDK, reported to the host.
@@ -156,45 +158,21 @@ type Conversation struct {
 }
 
 // Content is what one message carries, inbound or outbound (the runtime's
-// flows.Content; the JSON names are the same).
-type Content struct {
-	Text         string   `json:"text,omitempty"`
-	Buttons      []Button `json:"buttons,omitempty"`
-	QuickReplies []Button `json:"quick_replies,omitempty"`
-	Image        *Media   `json:"image,omitempty"`
-	Media        *Media   `json:"media,omitempty"`
-	File         *Media   `json:"file,omitempty"`
-	Gallery      []Card   `json:"gallery,omitempty"`
-	// Payload is set on inbound messages produced by a button tap.
-	Payload string `json:"payload,omitempty"`
-	// Attachments are files the user sent.
-	Attachments []Media `json:"attachments,omitempty"`
-}
+// flows.Content; the JSON names are the same): text, buttons (Button),
+// quick replies, an image, media or file (Media), a gallery (Card), the
+// payload of a tapped button, and the files a user sent (Attachments).
+type Content = conv.Content
 
 // Button is a choice shown with a message: one of Payload and URL is set.
-type Button struct {
-	Title   string `json:"title"`
-	Payload string `json:"payload,omitempty"`
-	URL     string `json:"url,omitempty"`
-}
+type Button = conv.Button
 
-// Media is an image, audio, video or file, by URL.
-type Media struct {
-	URL     string `json:"url"`
-	Kind    string `json:"kind,omitempty"` // image, audio, video, file
-	Name    string `json:"name,omitempty"`
-	Caption string `json:"caption,omitempty"`
-	MIME    string `json:"mime,omitempty"`
-	Size    int64  `json:"size,omitempty"`
-}
+// Media is an image, audio, video or file, by URL: Kind (image, audio,
+// video, file), Name, Caption, MIME type and Size when known.
+type Media = conv.Media
 
-// Card is one element of a gallery.
-type Card struct {
-	Image    string   `json:"image,omitempty"`
-	Title    string   `json:"title"`
-	Subtitle string   `json:"subtitle,omitempty"`
-	Buttons  []Button `json:"buttons,omitempty"`
-}
+// Card is one element of a gallery: an image, a title, a subtitle and
+// buttons.
+type Card = conv.Card
 
 // InboundMessage is one message from a user.
 type InboundMessage struct {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchboard-bots/switchboard/plugins/internal/conv"
 	"github.com/switchboard-bots/switchboard/plugins/internal/wire"
 	pb "github.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1"
 )
@@ -111,7 +112,7 @@ func (s *channelServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (
 func (s *channelServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
 	req := &WebhookRequest{
 		Bot: r.Bot, Method: r.Method, Path: r.Path, Query: r.Query,
-		Header: headersFromProto(r.Headers), Body: r.Body, RemoteAddr: r.RemoteAddr,
+		Header: conv.HeadersFromProto(r.Headers), Body: r.Body, RemoteAddr: r.RemoteAddr,
 	}
 	res, err := guard(s.calls, ctx, "HandleWebhook", func() (*WebhookResult, error) {
 		return s.impl.HandleWebhook(ctx, r.Instance, req)
@@ -124,15 +125,15 @@ func (s *channelServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest)
 		res = &WebhookResult{}
 	}
 	return &pb.WebhookResponse{
-		Status: int32(res.Status), Headers: headersToProto(res.Header), Body: res.Body,
+		Status: int32(res.Status), Headers: conv.HeadersToProto(res.Header), Body: res.Body,
 		Messages: inboundToProto(res.Messages), Statuses: statusesToProto(res.Statuses),
 	}, nil
 }
 
 func (s *channelServer) Send(ctx context.Context, r *pb.SendRequest) (*pb.SendResponse, error) {
 	m := &OutboundMessage{
-		ID: r.Id, Recipient: r.Recipient, Content: contentFromProto(r.Content),
-		ReplyTo: r.ReplyTo, Thread: r.Thread, LastInbound: fromUnixMs(r.LastInboundUnixMs), Metadata: r.Metadata,
+		ID: r.Id, Recipient: r.Recipient, Content: conv.ContentFromProto(r.Content),
+		ReplyTo: r.ReplyTo, Thread: r.Thread, LastInbound: conv.FromUnixMs(r.LastInboundUnixMs), Metadata: r.Metadata,
 	}
 	id, err := guard(s.calls, ctx, "Send", func() (string, error) {
 		return s.impl.Send(ctx, r.Instance, m)

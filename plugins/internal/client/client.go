@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchboard-bots/switchboard/plugins/internal/conv"
 	pb "github.com/switchboard-bots/switchboard/plugins/proto/switchboard/plugin/v1"
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
@@ -132,7 +133,7 @@ func (c *Conn) ConfigureChannel(ctx context.Context, instance string, config jso
 func (c *Conn) HandleWebhook(ctx context.Context, instance string, req *sdk.WebhookRequest) (*sdk.WebhookResult, error) {
 	wr := &pb.WebhookRequest{
 		Instance: instance, Bot: req.Bot, Method: req.Method, Path: req.Path, Query: req.Query,
-		Headers: headersToProto(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
+		Headers: conv.HeadersToProto(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
 	}
 	var r *pb.WebhookResponse
 	cr, err := c.calls.do(ctx, &pb.CallRequest{Call: &pb.CallRequest_Webhook{Webhook: wr}})
@@ -155,7 +156,7 @@ func (c *Conn) HandleWebhook(ctx context.Context, instance string, req *sdk.Webh
 		st = http.StatusOK
 	}
 	return &sdk.WebhookResult{
-		Status: st, Header: headersFromProto(r.Headers), Body: r.Body,
+		Status: st, Header: conv.HeadersFromProto(r.Headers), Body: r.Body,
 		Messages: inboundFromProto(r.Messages), Statuses: statusesFromProto(r.Statuses),
 	}, nil
 }
@@ -163,8 +164,8 @@ func (c *Conn) HandleWebhook(ctx context.Context, instance string, req *sdk.Webh
 // Send sends one message through the channel.
 func (c *Conn) Send(ctx context.Context, instance string, m *sdk.OutboundMessage) (string, error) {
 	sr := &pb.SendRequest{
-		Instance: instance, Recipient: m.Recipient, Content: contentToProto(&m.Content), Id: m.ID,
-		ReplyTo: m.ReplyTo, Thread: m.Thread, LastInboundUnixMs: unixMs(m.LastInbound), Metadata: m.Metadata,
+		Instance: instance, Recipient: m.Recipient, Content: conv.ContentToProto(&m.Content), Id: m.ID,
+		ReplyTo: m.ReplyTo, Thread: m.Thread, LastInboundUnixMs: conv.UnixMs(m.LastInbound), Metadata: m.Metadata,
 	}
 	var r *pb.SendResponse
 	cr, err := c.calls.do(ctx, &pb.CallRequest{Call: &pb.CallRequest_Send{Send: sr}})
