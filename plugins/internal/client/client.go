@@ -216,19 +216,24 @@ func (c *Conn) Receive(ctx context.Context, instance string, fn func(context.Con
 			ack.Error = err.Error()
 		}
 		if err := stream.Send(&pb.ReceiveRequest{Msg: &pb.ReceiveRequest_Ack{Ack: ack}}); err != nil {
+			if err := ctxEnded(ctx, err); err != nil {
+				return err // fn ended ctx, or it ran out
+			}
 			return recvErr(stream.RecvMsg(new(pb.ReceiveEvent)), err)
 		}
 	}
 }
 
-// ctxEnded returns ctx's error when the stream broke because ctx ended. The
-// plugin's side enforces the deadline the call carried, and its timer may
-// fire a moment before ctx's own: a DeadlineExceeded that close to the
-// deadline waits for ctx.
+// ctxEnded returns ctx's error when the call failed with err because ctx
+// ended. The plugin enforces the deadline the call carried, and its timer
+// may fire a moment before ctx's own: a DeadlineExceeded within a second of
+// the deadline, or any failure within its last moments (the plugin's
+// handler saw its context end), waits for ctx.
 func ctxEnded(ctx context.Context, err error) error {
-	if ctx.Err() == nil && status.Code(err) == codes.DeadlineExceeded {
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < time.Second {
-			t := time.NewTimer(time.Until(d) + 100*time.Millisecond)
+	if d, ok := ctx.Deadline(); ok && ctx.Err() == nil {
+		left := time.Until(d)
+		if left < deadlineSlack || (left < time.Second && status.Code(err) == codes.DeadlineExceeded) {
+			t := time.NewTimer(left + 100*time.Millisecond)
 			defer t.Stop()
 			select {
 			case <-ctx.Done():
@@ -238,6 +243,10 @@ func ctxEnded(ctx context.Context, err error) error {
 	}
 	return ctx.Err()
 }
+
+// deadlineSlack is how close to a call's deadline a plugin's failure counts
+// as the deadline's doing.
+const deadlineSlack = 100 * time.Millisecond
 
 // recvErr picks the informative error of a broken stream: a failed Send
 // returns io.EOF and the status comes from the next Recv.

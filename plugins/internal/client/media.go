@@ -43,9 +43,16 @@ func (c *Conn) FetchMedia(ctx context.Context, instance, url string, maxSize int
 		return nil, sdk.MediaInfo{}, &sdk.Error{Err: errors.New("the plugin ended the media stream without a word"), Retryable: true}
 	}
 	if err != nil {
+		if ctxEnded(ctx, err) != nil {
+			err = status.FromContextError(ctx.Err()).Err()
+		}
 		return nil, sdk.MediaInfo{}, mediaTransport(err)
 	}
 	if first.Error != nil {
+		if ctxEnded(ctx, nil) != nil {
+			// The plugin gave up as the call's deadline came.
+			return nil, sdk.MediaInfo{}, transport(status.FromContextError(ctx.Err()).Err())
+		}
 		return nil, sdk.MediaInfo{}, chunkError(first)
 	}
 	info := sdk.MediaInfo{ContentType: first.ContentType, Name: first.Name, Size: max(first.Size, 0)}
