@@ -2,12 +2,14 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +118,10 @@ func open(bo badger.Options, opts Options, inMemory bool) (Store, error) {
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if err := migrateTimerIndex(db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, cache: newMetaCache(cacheSize), ov: newOverlay(),
 		stop: make(chan struct{}), gcDone: make(chan struct{})}
@@ -514,27 +520,44 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 		return nil, err
 	}
 	defer s.life.RUnlock()
+	type ref struct {
+		due uint64
+		id  string
+	}
+	var refs []ref
 	var out []flows.Timer
 	prefix := prefixContactTimers(nil, contactID)
 	err := s.db.View(func(txn *badger.Txn) error {
-		// The k/ keys say all: {due}{timer id} is also the end of the
-		// timer's t/ key.
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		// A k/ key ends with the timer's ID and holds its due: together
+		// they make the t/ key. They are in ID order, so all are read
+		// (up to maxContactTimers) to return the earliest.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
-		key := []byte(tTimer)
-		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < MaxDueTimers; it.Next() {
+		for it.Rewind(); it.ValidForPrefix(prefix) && len(refs) < maxContactTimers; it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			k := it.Item().Key()
-			if len(k) < len(prefix)+8 {
-				return fmt.Errorf("store: bad contact timer key %q", k)
+			item := it.Item()
+			k := item.Key()
+			err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return fmt.Errorf("store: bad contact timer entry %q", k)
+				}
+				refs = append(refs, ref{binary.BigEndian.Uint64(v), string(k[len(prefix):])})
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			key = append(key[:len(tTimer)], k[len(prefix):]...)
+		}
+		slices.SortFunc(refs, func(a, b ref) int { return cmp.Or(cmp.Compare(a.due, b.due), strings.Compare(a.id, b.id)) })
+		var key []byte
+		for _, r := range refs[:min(len(refs), MaxDueTimers)] {
+			key = keyTimer(key[:0], r.due, r.id)
 			err := getIn(txn, key, func(v []byte) error {
 				t, err := flows.UnmarshalTimer(v)
 				if err != nil {
-					return fmt.Errorf("timer %q: %w", k[len(prefix)+8:], err)
+					return fmt.Errorf("timer %q: %w", r.id, err)
 				}
 				out = append(out, t)
 				return nil
@@ -803,7 +826,7 @@ func (w *writer) apply(b *Batch) error {
 		}
 	}
 	for _, id := range b.CancelTimers {
-		if err := w.cancelTimer(id); err != nil {
+		if err := w.cancelTimer(cid, id); err != nil {
 			return err
 		}
 	}
@@ -1105,35 +1128,39 @@ func (w *writer) putLastSeq(contact string, seq uint64) error {
 	return w.set(key, w.since(v))
 }
 
-// timer returns the stored due time and contact of timer id, if there is
-// one: from this transaction, the cache, or the i/ index.
-func (w *writer) timer(id string) (timerState, error) {
-	if st, ok := w.s.ov.timers[id]; ok {
-		return st, nil
+// timer returns the stored due time of the contact's timer id, if there is
+// one: from this transaction, the cache, or its k/ entry. key is the timer's
+// k/ key and ck its cache key (the k/ key without the table).
+func (w *writer) timer(contact, id string) (st timerState, key []byte, ck string, err error) {
+	k := w.mark()
+	w.arena = keyContactTimer(w.arena, contact, id)
+	key = w.since(k)
+	ck = string(key[len(tByContact):])
+	if st, ok := w.s.ov.timers[ck]; ok {
+		return st, key, ck, nil
 	}
-	if st, ok := w.s.cache.timers.get(id); ok {
-		return st, nil
+	if st, ok := w.s.cache.timers.get(ck); ok {
+		return st, key, ck, nil
 	}
-	var st timerState
-	err := getIn(w.txn, keyTimerID(w.arena[len(w.arena):], id), func(v []byte) error {
-		if len(v) < 8 {
-			return errors.New("store: bad timer index entry")
+	err = getIn(w.txn, key, func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("store: bad entry of timer %q", id)
 		}
-		st = timerState{due: binary.BigEndian.Uint64(v), contact: string(v[8:]), exists: true}
+		st = timerState{due: binary.BigEndian.Uint64(v), exists: true}
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return st, err
+		return st, key, ck, err
 	}
-	return st, nil
+	return st, key, ck, nil
 }
 
-func (w *writer) cancelTimer(id string) error {
-	old, err := w.timer(id)
+func (w *writer) cancelTimer(contact, id string) error {
+	old, key, ck, err := w.timer(contact, id)
 	if err != nil {
 		return err
 	}
-	w.s.ov.timers[id] = timerState{}
+	w.s.ov.timers[ck] = timerState{}
 	if !old.exists {
 		return nil
 	}
@@ -1142,26 +1169,19 @@ func (w *writer) cancelTimer(id string) error {
 	if err := w.txn.Delete(w.since(k)); err != nil {
 		return err
 	}
-	k = w.mark()
-	w.arena = keyContactTimer(w.arena, old.contact, old.due, id)
-	if err := w.txn.Delete(w.since(k)); err != nil {
-		return err
-	}
-	k = w.mark()
-	w.arena = keyTimerID(w.arena, id)
-	return w.txn.Delete(w.since(k))
+	return w.txn.Delete(key)
 }
 
 func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if t.Contact == "" {
 		t.Contact = cid
 	}
-	old, err := w.timer(t.ID)
+	old, key, ck, err := w.timer(t.Contact, t.ID)
 	if err != nil {
 		return err
 	}
 	due := dueBits(t.Due)
-	w.s.ov.timers[t.ID] = timerState{due: due, contact: t.Contact, exists: true}
+	w.s.ov.timers[ck] = timerState{due: due, exists: true}
 	if old.exists && old.due != due {
 		k := w.mark()
 		w.arena = keyTimer(w.arena, old.due, t.ID)
@@ -1169,33 +1189,21 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 			return err
 		}
 	}
-	if old.exists && (old.due != due || old.contact != t.Contact) {
-		k := w.mark()
-		w.arena = keyContactTimer(w.arena, old.contact, old.due, t.ID)
-		if err := w.txn.Delete(w.since(k)); err != nil {
-			return err
-		}
-	}
 	w.minTimer = min(w.minTimer, due)
 	k := w.mark()
 	w.arena = keyTimer(w.arena, due, t.ID)
-	key := w.since(k)
+	tkey := w.since(k)
 	v := w.mark()
 	if w.arena, err = flows.AppendTimer(w.arena, &t); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := w.set(key, w.since(v)); err != nil {
+	if err := w.set(tkey, w.since(v)); err != nil {
 		return err
 	}
-	k = w.mark()
-	w.arena = keyContactTimer(w.arena, t.Contact, due, t.ID)
-	if err := w.set(w.since(k), nil); err != nil {
-		return err
+	if old.exists && old.due == due {
+		return nil
 	}
-	k = w.mark()
-	w.arena = keyTimerID(w.arena, t.ID)
-	key = w.since(k)
 	v = w.mark()
-	w.arena = appendTimerIndex(w.arena, due, t.Contact)
+	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
 	return w.set(key, w.since(v))
 }

@@ -7,7 +7,7 @@ import "strings"
 // the only writer of its directory (Badger locks it) and all writes go
 // through Commit under commitMu, so it can remember the little it needs to
 // read during a commit: a contact's last message Seq, its channel identity,
-// and a timer's due time and contact. Entries are recorded in a
+// and a timer's due time. Entries are recorded in a
 // per-transaction overlay and merged into the caches only once the
 // transaction has committed, so a failed transaction leaves no trace. Caches are bounded; a miss falls
 // back to reading Badger.
@@ -28,12 +28,12 @@ type identState struct {
 	exists bool
 }
 
-// timerState is a timer's stored due time and contact (the keys of its t/
-// and k/ entries), or that no timer has the ID.
+// timerState is a timer's stored due time (the key of its t/ entry), or that
+// the contact has no timer with the ID. The caches key it by the end of its
+// k/ key, {lp contact id}{timer id}.
 type timerState struct {
-	due     uint64
-	contact string
-	exists  bool
+	due    uint64
+	exists bool
 }
 
 // metaCache holds what commits read, as last committed.
@@ -87,7 +87,6 @@ func (c *metaCache) merge(o *overlay) {
 			c.timers.drop(k)
 			continue
 		}
-		v.contact = strings.Clone(v.contact)
 		c.timers.put(k, v)
 	}
 }

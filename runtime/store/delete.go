@@ -33,7 +33,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	defer s.commitMu.Unlock()
 
 	var keys [][]byte
-	var timerIDs []string
+	var timerKeys []string // cache keys of the contact's timers
 	err := s.db.View(func(txn *badger.Txn) error {
 		var c *flows.Contact
 		err := getIn(txn, keyContact(nil, id), func(v []byte) (err error) {
@@ -84,16 +84,14 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		// Timers: k/ ends like the timer's t/ key, {due}{timer id}.
+		// Timers: a k/ key ends with the timer's ID and holds its due.
 		prefix := prefixContactTimers(nil, id)
-		err = scanPrefix(ctx, txn, prefix, false, func(k, _ []byte) error {
-			rest := k[len(prefix):]
-			if len(rest) < 8 {
-				return fmt.Errorf("bad contact timer key %q", k)
+		err = scanPrefix(ctx, txn, prefix, true, func(k, v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("bad contact timer entry %q", k)
 			}
-			tid := string(rest[8:])
-			timerIDs = append(timerIDs, tid)
-			keys = append(keys, bytes.Clone(k), append([]byte(tTimer), rest...), keyTimerID(nil, tid))
+			timerKeys = append(timerKeys, string(k[len(tByContact):]))
+			keys = append(keys, bytes.Clone(k), keyTimer(nil, binary.BigEndian.Uint64(v), string(k[len(prefix):])))
 			return nil
 		})
 		if err != nil {
@@ -126,8 +124,8 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	}
 	s.cache.seqs.drop(id)
 	s.cache.idents.drop(id)
-	for _, t := range timerIDs {
-		s.cache.timers.drop(t)
+	for _, k := range timerKeys {
+		s.cache.timers.drop(k)
 	}
 	return nil
 }

@@ -18,8 +18,7 @@ import (
 //	q/{contact id}                       last message Seq of the contact
 //	m/{lp contact id}{seq}               message, appendMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
-//	i/{timer id}                         {due}{contact id} of the timer: finds its t/ and k/ keys
-//	k/{lp contact id}{due}{timer id}     empty: a contact's timers in due order
+//	k/{lp contact id}{timer id}          {due}: a contact's timers, and where each one's t/ key is
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
 //	o/{due}{lp contact id}{seq}          empty: the outbox, queued outbound messages by next attempt
 //	e/{lp channel}{external id}          {lp contact id}{seq}: outbound message by channel id
@@ -37,10 +36,12 @@ import (
 //	z/{bot}                              the bot's live-chat settings, JSON
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
-// times before 1970 still sort first. The i/ index lets CancelTimers and a
-// rescheduling Timers entry find the t/ and k/ keys from the ID alone. A k/
-// key ends like the timer's t/ key ({due}{timer id}), so ContactTimers reads
-// a contact's timers earliest first and finds each t/ key from the k/ one.
+// times before 1970 still sort first. Timer IDs are unique across contacts
+// (the runtime's carry the contact or handover ID). The k/ entry of a timer
+// holds its due, so CancelTimers and a rescheduling Timers entry find the
+// t/ key from the contact and the ID: a timer costs two entries to set and
+// two to cancel. (Stores written before this layout had an i/ index and
+// k/ keys that ended {due}{timer id}; Open rewrites them, see migrate.go.)
 //
 // {lp contact id}{seq} is a message reference: the end of its m/ key, which
 // the o/ key ends with and the e/ value holds, so the outbox and the receipt
@@ -60,7 +61,6 @@ const (
 	tSeq       = "q/"
 	tMessage   = "m/"
 	tTimer     = "t/"
-	tTimerID   = "i/"
 	tByContact = "k/"
 	tDedup     = "d/"
 	tOutbox    = "o/"
@@ -87,7 +87,6 @@ func appendLP(dst []byte, s string) []byte {
 func keyContact(dst []byte, id string) []byte { return append(append(dst, tContact...), id...) }
 func keySession(dst []byte, id string) []byte { return append(append(dst, tSession...), id...) }
 func keySeq(dst []byte, id string) []byte     { return append(append(dst, tSeq...), id...) }
-func keyTimerID(dst []byte, id string) []byte { return append(append(dst, tTimerID...), id...) }
 func keyDedup(dst []byte, k string) []byte    { return append(append(dst, tDedup...), k...) }
 
 func keyExternal(dst []byte, bot, channel, ext string) []byte {
@@ -143,14 +142,8 @@ func prefixContactTimers(dst []byte, contact string) []byte {
 	return appendLP(append(dst, tByContact...), contact)
 }
 
-func keyContactTimer(dst []byte, contact string, due uint64, id string) []byte {
-	dst = binary.BigEndian.AppendUint64(prefixContactTimers(dst, contact), due)
-	return append(dst, id...)
-}
-
-// appendTimerIndex appends the i/ value of a timer.
-func appendTimerIndex(dst []byte, due uint64, contact string) []byte {
-	return append(binary.BigEndian.AppendUint64(dst, due), contact...)
+func keyContactTimer(dst []byte, contact, id string) []byte {
+	return append(prefixContactTimers(dst, contact), id...)
 }
 
 func keyAccount(dst []byte, id string) []byte { return append(append(dst, tAccount...), id...) }

@@ -119,10 +119,11 @@ type Batch struct {
 	// is inbound, fails the batch.
 	Updates []StatusUpdate
 	// Timers are set, keyed by due time; setting an existing ID moves it.
-	// An empty Timer.Contact means ContactID.
+	// An empty Timer.Contact means ContactID. Timer IDs are unique across
+	// contacts.
 	Timers []flows.Timer
-	// CancelTimers are the IDs of timers to delete, fired ones included.
-	// Unknown IDs are ignored.
+	// CancelTimers are the IDs of the batch's contact's timers to delete,
+	// fired ones included. Unknown IDs are ignored.
 	CancelTimers []string
 	// DedupKey, when set, is recorded so that Seen reports it: the channel
 	// and external id of the inbound message this batch answers.
@@ -213,6 +214,9 @@ func (b *Batch) validate() error {
 	for _, id := range b.CancelTimers {
 		if id == "" {
 			return fmt.Errorf("%w: empty timer ID to cancel", ErrInvalid)
+		}
+		if cid == "" {
+			return fmt.Errorf("%w: timer %s to cancel, in a batch without a contact", ErrInvalid, id)
 		}
 	}
 	return nil
@@ -369,6 +373,11 @@ const (
 
 // MaxDueTimers bounds one DueTimers call, and what ContactTimers returns.
 const MaxDueTimers = 1000
+
+// maxContactTimers bounds the timers ContactTimers reads to find a
+// contact's earliest: far more than the runtime sets (one per waiting
+// session, and a few per handover).
+const maxContactTimers = 64 * MaxDueTimers
 
 // MaxOutbox bounds one Outbox call.
 const MaxOutbox = 1000

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -361,14 +360,16 @@ func TestTimers(t *testing.T) {
 		}
 
 		// Cancel, cancel unknown, move t3 before t1, and cancel-then-set t9
-		// in one batch.
-		commit(t, st, &Batch{ContactID: "c1",
-			CancelTimers: []string{"t0", "nope", "t9"},
-			Timers:       []flows.Timer{{ID: "t3", Due: at(0)}, {ID: "t9", Due: at(5)}}})
+		// in one commit. A batch cancels its own contact's timers only: c1
+		// cannot cancel c2's t2.
+		commit(t, st,
+			&Batch{ContactID: "c9", CancelTimers: []string{"t0", "nope"}},
+			&Batch{ContactID: "c1", CancelTimers: []string{"t2"}, Timers: []flows.Timer{{ID: "t3", Due: at(0)}}},
+			&Batch{ContactID: "c2", CancelTimers: []string{"t9"}, Timers: []flows.Timer{{ID: "t9", Due: at(5)}}})
 		if got := ids(at(100), 0); !reflect.DeepEqual(got, []string{"t3", "t1", "t2", "t9"}) {
 			t.Errorf("after cancel and move: %v", got)
 		}
-		commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"t1", "t2", "t3", "t9"}})
+		commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"t1", "t3"}}, &Batch{ContactID: "c2", CancelTimers: []string{"t2", "t9"}})
 		if got := ids(at(100), 0); got != nil {
 			t.Errorf("after cancelling all: %v", got)
 		}
@@ -786,12 +787,12 @@ func timerIDs(ts []flows.Timer) []string {
 	return out
 }
 
-// checkTimerIndex checks that the t/, i/ and k/ entries of the store's
-// timers agree: one of each per timer, and no stale k/ or i/ entry.
+// checkTimerIndex checks that the t/ and k/ entries of the store's timers
+// agree: one k/ entry per timer, holding its due, no stale k/ entry, and no
+// i/ entry of the old layout.
 func checkTimerIndex(t *testing.T, st Store) {
 	t.Helper()
-	wantK, wantI := map[string]bool{}, map[string]string{}
-	gotK, gotI := map[string]bool{}, map[string]string{}
+	want, got := map[string]string{}, map[string]string{}
 	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
@@ -804,18 +805,17 @@ func checkTimerIndex(t *testing.T, st Store) {
 			}
 			switch {
 			case strings.HasPrefix(k, tTimer):
-				due := binary.BigEndian.Uint64([]byte(k[len(tTimer):]))
+				due := []byte(k[len(tTimer) : len(tTimer)+8])
 				id := k[len(tTimer)+8:]
 				tm, err := flows.UnmarshalTimer(v)
 				if err != nil {
 					return err
 				}
-				wantK[string(keyContactTimer(nil, tm.Contact, due, id))] = true
-				wantI[string(keyTimerID(nil, id))] = string(appendTimerIndex(nil, due, tm.Contact))
+				want[string(keyContactTimer(nil, tm.Contact, id))] = string(due)
 			case strings.HasPrefix(k, tByContact):
-				gotK[k] = true
-			case strings.HasPrefix(k, tTimerID):
-				gotI[k] = string(v)
+				got[k] = string(v)
+			case strings.HasPrefix(k, tOldTimerID):
+				t.Errorf("old timer index entry %q", k)
 			}
 		}
 		return nil
@@ -823,11 +823,8 @@ func checkTimerIndex(t *testing.T, st Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(gotK, wantK) {
-		t.Errorf("k/ entries:\n%v\nwant\n%v", gotK, wantK)
-	}
-	if !reflect.DeepEqual(gotI, wantI) {
-		t.Errorf("i/ entries:\n%q\nwant\n%q", gotI, wantI)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("k/ entries:\n%q\nwant\n%q", got, want)
 	}
 }
 
@@ -871,33 +868,39 @@ func TestContactTimers(t *testing.T) {
 		}
 		checkTimerIndex(t, st)
 
-		// Move a3 first, a1 last, a2 to c2; cancel a0 and an unknown ID;
-		// cancel and set b2 again in one batch.
+		// Move a3 first, a1 last; cancel a0 and an unknown ID. b2 is c2's,
+		// so a batch of c1 cannot cancel it.
 		commit(t, st, &Batch{ContactID: "c1",
 			CancelTimers: []string{"a0", "nope", "b2"},
-			Timers: []flows.Timer{{ID: "a3", Due: at(-1)}, {ID: "a1", Due: at(9)}, {ID: "a2", Contact: "c2", Due: at(1)},
-				{ID: "b2", Contact: "c2", Due: at(2)}}})
-		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a3", "a1"}) {
+			Timers:       []flows.Timer{{ID: "a3", Due: at(-1)}, {ID: "a1", Due: at(9)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a3", "a2", "a1"}) {
 			t.Errorf("c1 after moves: %v", got)
 		}
-		if got := ids("c2"); !reflect.DeepEqual(got, []string{"a2", "b2"}) {
+		if got := ids("c2"); !reflect.DeepEqual(got, []string{"b2"}) {
 			t.Errorf("c2 after moves: %v", got)
 		}
 		checkTimerIndex(t, st)
-
-		// The same, with every due time and contact read back from Badger.
-		st.(*badgerStore).cache = newMetaCache(1)
-		commit(t, st, &Batch{ContactID: "c2", CancelTimers: []string{"a3"},
-			Timers: []flows.Timer{{ID: "a1", Due: at(9)}, {ID: "a2", Contact: "c1", Due: at(5)}}})
-		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a2"}) {
-			t.Errorf("c1 after uncached moves: %v", got)
-		}
-		if got := ids("c2"); !reflect.DeepEqual(got, []string{"b2", "a1"}) {
-			t.Errorf("c2 after uncached moves: %v", got)
+		// Cancel and set b2 again in one batch.
+		commit(t, st, &Batch{ContactID: "c2", CancelTimers: []string{"b2"}, Timers: []flows.Timer{{ID: "b2", Due: at(3)}}})
+		if ts, _ := st.ContactTimers(bg, "c2"); len(ts) != 1 || !ts[0].Due.Equal(at(3)) {
+			t.Errorf("c2 after cancelling and setting b2: %v", ts)
 		}
 		checkTimerIndex(t, st)
 
-		commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"a1", "a2", "b2"}})
+		// The same, with every due time read back from Badger.
+		st.(*badgerStore).cache = newMetaCache(1)
+		commit(t, st,
+			&Batch{ContactID: "c2", CancelTimers: []string{"a3"}, Timers: []flows.Timer{{ID: "b2", Due: at(4)}}},
+			&Batch{ContactID: "c1", CancelTimers: []string{"a3"}, Timers: []flows.Timer{{ID: "a1", Due: at(9)}, {ID: "a2", Due: at(5)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"a2", "a1"}) {
+			t.Errorf("c1 after uncached moves: %v", got)
+		}
+		if ts, _ := st.ContactTimers(bg, "c2"); len(ts) != 1 || !ts[0].Due.Equal(at(4)) {
+			t.Errorf("c2 after uncached moves: %v", ts)
+		}
+		checkTimerIndex(t, st)
+
+		commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"a1", "a2"}}, &Batch{ContactID: "c2", CancelTimers: []string{"b2"}})
 		if got := ids("c1"); got != nil {
 			t.Errorf("c1 after cancelling all: %v", got)
 		}
@@ -970,12 +973,16 @@ func TestContactTimersReopen(t *testing.T) {
 	}
 	// Moves and cancels find the old entries with an empty cache.
 	commit(t, st, &Batch{ContactID: "c1", CancelTimers: []string{"t2"},
-		Timers: []flows.Timer{{ID: "t1", Due: t0.Add(3 * time.Hour)}, {ID: "u1", Due: t0}}})
-	if ts, _ := st.ContactTimers(bg, "c1"); !reflect.DeepEqual(timerIDs(ts), []string{"u1", "t1"}) {
-		t.Errorf("c1 after moves: %v", timerIDs(ts))
+		Timers: []flows.Timer{{ID: "t1", Due: t0.Add(3 * time.Hour)}}},
+		&Batch{ContactID: "c2", Timers: []flows.Timer{{ID: "u1", Due: t0.Add(5 * time.Hour)}}})
+	if ts, _ := st.ContactTimers(bg, "c1"); !reflect.DeepEqual(timerIDs(ts), []string{"t1"}) || !ts[0].Due.Equal(t0.Add(3*time.Hour)) {
+		t.Errorf("c1 after moves: %v", ts)
 	}
-	if ts, _ := st.ContactTimers(bg, "c2"); ts != nil {
-		t.Errorf("c2 after moves: %v", timerIDs(ts))
+	if ts, _ := st.ContactTimers(bg, "c2"); len(ts) != 1 || !ts[0].Due.Equal(t0.Add(5*time.Hour)) {
+		t.Errorf("c2 after moves: %v", ts)
+	}
+	if ts, _ := st.DueTimers(bg, t0.Add(10*time.Hour), 0); !reflect.DeepEqual(timerIDs(ts), []string{"t1", "u1"}) {
+		t.Errorf("due after moves: %v", timerIDs(ts))
 	}
 	checkTimerIndex(t, st)
 	if err := st.Close(); err != nil {

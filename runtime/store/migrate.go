@@ -1,0 +1,76 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// tOldTimerID is the timer index of stores written before k/ entries held
+// a timer's due: i/{timer id} → {due}{contact id}, with an empty
+// k/{lp contact id}{due}{timer id} entry beside it.
+const tOldTimerID = "i/"
+
+// migrateChunk bounds the entries one migration transaction rewrites.
+const migrateChunk = 200
+
+// migrateTimerIndex rewrites the timer index of a store written before the
+// current layout (keys.go): each i/ entry and its k/ entry become one
+// k/{lp contact id}{timer id} → {due} entry. A store without i/ entries
+// costs one seek. Each chunk is one transaction and removes the i/ entries
+// it rewrote, so an interrupted migration resumes at the next Open.
+func migrateTimerIndex(db *badger.DB) error {
+	prefix := []byte(tOldTimerID)
+	type old struct {
+		id, contact string
+		due         uint64
+	}
+	for {
+		var olds []old
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+			defer it.Close()
+			for it.Rewind(); it.ValidForPrefix(prefix) && len(olds) < migrateChunk; it.Next() {
+				item := it.Item()
+				id := string(item.Key()[len(prefix):])
+				err := item.Value(func(v []byte) error {
+					if len(v) < 8 {
+						return fmt.Errorf("bad index entry of timer %q", id)
+					}
+					olds = append(olds, old{id: id, contact: string(v[8:]), due: binary.BigEndian.Uint64(v)})
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: migrating the timer index: %w", err)
+		}
+		if len(olds) == 0 {
+			return nil
+		}
+		err = db.Update(func(txn *badger.Txn) error {
+			for _, o := range olds {
+				oldKey := binary.BigEndian.AppendUint64(prefixContactTimers(nil, o.contact), o.due)
+				oldKey = append(oldKey, o.id...)
+				if err := txn.Delete(oldKey); err != nil {
+					return err
+				}
+				if err := txn.Set(keyContactTimer(nil, o.contact, o.id), binary.BigEndian.AppendUint64(nil, o.due)); err != nil {
+					return err
+				}
+				if err := txn.Delete(append([]byte(tOldTimerID), o.id...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: migrating the timer index: %w", err)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-bots/switchboard/flows"
+)
+
+// TestMigrateTimerIndex opens a store whose timers were written in the old
+// layout (an i/ index, k/ keys ending {due}{timer id}), more of them than
+// one migration chunk: every timer is found by contact, fires, and cancels
+// afterwards, and no entry of the old layout is left.
+func TestMigrateTimerIndex(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2*migrateChunk + 50
+	err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+		for i := range n {
+			tm := flows.Timer{ID: fmt.Sprintf("t%03d", i), Contact: fmt.Sprint("c", i%3), Due: t0.Add(time.Duration(i) * time.Minute), Kind: flows.TimerWait, Seq: uint64(i)}
+			due := dueBits(tm.Due)
+			v, err := flows.AppendTimer(nil, &tm)
+			if err != nil {
+				return err
+			}
+			oldK := append(binary.BigEndian.AppendUint64(prefixContactTimers(nil, tm.Contact), due), tm.ID...)
+			oldI := append(binary.BigEndian.AppendUint64(nil, due), tm.Contact...)
+			for _, e := range []struct{ k, v []byte }{{keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
+				if err := txn.Set(e.k, e.v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkTimerIndex(t, st)
+	for c := range 3 {
+		ts, err := st.ContactTimers(bg, fmt.Sprint("c", c))
+		if err != nil || len(ts) != (n-c+2)/3 {
+			t.Fatalf("c%d: %v, %d timers", c, err, len(ts))
+		}
+		if ts[0].ID != fmt.Sprintf("t%03d", c) || ts[0].Seq != uint64(c) {
+			t.Errorf("c%d: first timer %+v", c, ts[0])
+		}
+	}
+	if ts, err := st.DueTimers(bg, t0.Add(time.Minute), 0); err != nil || len(ts) != 2 {
+		t.Errorf("due: %v %v", err, timerIDs(ts))
+	}
+	// Cancels and moves find the migrated entries (the cache is empty).
+	commit(t, st, &Batch{ContactID: "c0", CancelTimers: []string{"t000"}, Timers: []flows.Timer{{ID: "t003", Due: t0.Add(-time.Hour)}}},
+		&Batch{ContactID: "c1", CancelTimers: []string{"t001"}})
+	if ts, _ := st.DueTimers(bg, t0.Add(2*time.Minute), 0); len(ts) != 2 || ts[0].ID != "t003" || ts[1].ID != "t002" {
+		t.Errorf("due after cancels: %v", timerIDs(ts))
+	}
+	checkTimerIndex(t, st)
+}
