@@ -357,7 +357,11 @@ func (s *badgerStore) Contacts(ctx context.Context, bot string, cursor string, l
 
 func (s *badgerStore) Session(ctx context.Context, contactID string) (*flows.Session, error) {
 	var sess *flows.Session
-	err := s.get(ctx, keySession(nil, contactID), func(v []byte) (err error) {
+	err := s.get(ctx, keySession(nil, contactID), func(v []byte) error {
+		_, v, err := splitSessionHead(v)
+		if err != nil {
+			return err
+		}
 		sess, err = flows.UnmarshalSession(v)
 		return err
 	})
@@ -788,13 +792,31 @@ func (w *writer) apply(b *Batch) error {
 			return err
 		}
 	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if err := w.putMessage(m, cid); err != nil {
+			return err
+		}
+		// The contact's last Seq is written once per run of its messages,
+		// in the session's entry when the batch writes it.
+		last := i == len(b.Messages)-1 || b.Messages[i+1].contact(cid) != m.Contact
+		if last && (m.Contact != cid || b.Session == nil) {
+			if err := w.putLastSeq(m.Contact, m.Seq); err != nil {
+				return err
+			}
+		}
+	}
 	switch {
 	case b.Session != nil:
+		seq, err := w.lastSeq(cid)
+		if err != nil {
+			return err
+		}
 		k := w.mark()
 		w.arena = keySession(w.arena, cid)
 		key := w.since(k)
 		v := w.mark()
-		var err error
+		w.arena = appendSessionHead(w.arena, seq)
 		if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
@@ -802,22 +824,20 @@ func (w *writer) apply(b *Batch) error {
 			return err
 		}
 	case b.DeleteSession:
+		// The session's entry held the last Seq: q/ keeps it.
+		seq, err := w.lastSeq(cid)
+		if err != nil {
+			return err
+		}
+		if seq > 0 {
+			if err := w.putLastSeq(cid, seq); err != nil {
+				return err
+			}
+		}
 		k := w.mark()
 		w.arena = keySession(w.arena, cid)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
-		}
-	}
-	for i := range b.Messages {
-		m := &b.Messages[i]
-		if err := w.putMessage(m, cid); err != nil {
-			return err
-		}
-		// The contact's last Seq is written once per run of its messages.
-		if i == len(b.Messages)-1 || b.Messages[i+1].contact(cid) != m.Contact {
-			if err := w.putLastSeq(m.Contact, m.Seq); err != nil {
-				return err
-			}
 		}
 	}
 	for i := range b.Updates {
@@ -948,7 +968,9 @@ func (w *writer) dropIndex(id string, old identity) error {
 	return nil
 }
 
-// lastSeq returns the Seq of the contact's latest message.
+// lastSeq returns the Seq of the contact's latest message: from this
+// transaction, the cache, or the greater of its q/ entry and the head of its
+// session's entry.
 func (w *writer) lastSeq(contact string) (uint64, error) {
 	if last, ok := w.s.ov.seqs[contact]; ok {
 		return last, nil
@@ -967,6 +989,15 @@ func (w *writer) lastSeq(contact string) (uint64, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return 0, err
 	}
+	err = getIn(w.txn, keySession(w.arena[len(w.arena):], contact), func(v []byte) error {
+		seq, _, err := splitSessionHead(v)
+		last = max(last, seq)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("store: session of contact %s: %w", contact, err)
+	}
+	w.s.ov.seqs[contact] = last
 	return last, nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"time"
 )
 
@@ -14,8 +15,8 @@ import (
 //	c/{contact id}                       contact, flows.MarshalContact
 //	x/{lp bot}{lp channel}{external id}  contact id: lookup by channel identity
 //	b/{lp bot}{contact id}               empty: a bot's contacts in ID order
-//	s/{contact id}                       session, flows.MarshalSession
-//	q/{contact id}                       last message Seq of the contact
+//	s/{contact id}                       {0x01}{uvarint last message Seq}{session, flows.AppendSession}
+//	q/{contact id}                       last message Seq of the contact, where s/ does not hold it
 //	m/{lp contact id}{seq}               message, appendMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
 //	k/{lp contact id}{timer id}          {due}: a contact's timers, and where each one's t/ key is
@@ -42,6 +43,13 @@ import (
 // t/ key from the contact and the ID: a timer costs two entries to set and
 // two to cancel. (Stores written before this layout had an i/ index and
 // k/ keys that ended {due}{timer id}; Open rewrites them, see migrate.go.)
+//
+// A contact's last message Seq is the greater of its q/ entry and the head
+// of its s/ entry: a step that writes the session and messages (nearly
+// every step) keeps it there, and only other batches, and the end of a
+// session, write q/. Stores written before sessions had the head hold
+// their sessions without it (an s/ value that starts with the session's own
+// version byte, 0x11).
 //
 // {lp contact id}{seq} is a message reference: the end of its m/ key, which
 // the o/ key ends with and the e/ value holds, so the outbox and the receipt
@@ -78,6 +86,26 @@ const (
 	tCanned    = "r/"
 	tLiveChat  = "z/"
 )
+
+// sessionHead begins an s/ value that starts with the last message Seq.
+const sessionHead = 0x01
+
+func appendSessionHead(dst []byte, seq uint64) []byte {
+	return binary.AppendUvarint(append(dst, sessionHead), seq)
+}
+
+// splitSessionHead returns the last message Seq an s/ value holds (0 if it
+// holds none) and the session's encoding.
+func splitSessionHead(v []byte) (seq uint64, session []byte, err error) {
+	if len(v) == 0 || v[0] != sessionHead {
+		return 0, v, nil
+	}
+	seq, n := binary.Uvarint(v[1:])
+	if n <= 0 {
+		return 0, nil, errors.New("store: bad session entry")
+	}
+	return seq, v[1+n:], nil
+}
 
 func appendLP(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
