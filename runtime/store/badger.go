@@ -21,9 +21,8 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 )
 
-// Options tune the Badger store. The zero value suits a small machine: on a
-// write-heavy benchmark (BenchmarkCommit) it peaks around 300 MB of anonymous
-// memory where Badger's defaults take over 900 MB.
+// Options tune the Badger store. The zero value suits a small machine; see
+// badgerOptions for what it sets and docs/performance.md for what it costs.
 type Options struct {
 	// SyncWrites makes every commit wait for fsync. Off by default: a
 	// commit then survives a crash of the process but not of the machine,
@@ -32,14 +31,12 @@ type Options struct {
 	// Logger receives Badger's warnings and errors (its info chatter is
 	// dropped); nil means slog.Default().
 	Logger *slog.Logger
-	// MemTableSize is the size of one memtable; 0 means 8 MiB. Badger
-	// keeps up to three in memory, and one transaction may hold at most
-	// 15% of one, which bounds the largest batch (about 1.2 MB by default).
+	// MemTableSize is the size of one memtable; 0 means 3 MiB. Badger
+	// keeps two in memory (one filling, one being written out), and one
+	// transaction may hold at most 15% of one, which bounds the largest
+	// batch: about 460 KB by default, where a value above 4 KiB (sent to
+	// the value log) counts only as a pointer.
 	MemTableSize int64
-	// Compress compresses tables with Snappy, which halves the disk used
-	// by text for more CPU and memory: compression needs a block cache
-	// (16 MiB) and its table builders buffer more during compactions.
-	Compress bool
 	// GCInterval is how often the value log is garbage-collected; 0 means
 	// five minutes, negative disables it.
 	GCInterval time.Duration
@@ -48,16 +45,21 @@ type Options struct {
 }
 
 const (
-	defaultMemTable = 8 << 20
-	blockCache      = 16 << 20 // only with Compress
-	indexCache      = 8 << 20  // bounds the memory of table indexes and Bloom filters
-	defaultGC       = 5 * time.Minute
+	defaultMemTable = 3 << 20
+	numMemtables    = 2
+	// A level-0 table is a written-out memtable. Compacting them into the
+	// levels below merges 16 at a time, and writes stall at 32.
+	level0Tables, level0Stall = 16, 32
+	baseTable                 = 1536 << 10
+	blockCache                = 8 << 20 // decompressed blocks
+	indexCache                = 8 << 20 // bounds the memory of table indexes and Bloom filters
+	defaultGC                 = 5 * time.Minute
 	// gcRounds bounds the value-log files rewritten per GC tick.
 	gcRounds = 8
-	// diskValueThreshold keeps sessions and messages in the LSM tree and
-	// sends rare large values (a session holding a big API response) to
-	// the value log, which the GC goroutine compacts.
-	diskValueThreshold = 4 << 10
+	// valueThreshold keeps sessions and messages in the LSM tree and sends
+	// rare large values (a session holding a big API response) to the
+	// value log, which the GC goroutine compacts.
+	valueThreshold = 4 << 10
 	// maxArena bounds the encoding buffer kept between commits.
 	maxArena = 1 << 20
 )
@@ -67,7 +69,7 @@ func Open(dir string, opts Options) (Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: no directory given (use OpenInMemory for a store without one)")
 	}
-	bo := badgerOptions(badger.DefaultOptions(dir), opts).WithValueThreshold(diskValueThreshold)
+	bo := badgerOptions(badger.DefaultOptions(dir), opts)
 	return open(bo, opts, false)
 }
 
@@ -79,18 +81,24 @@ func OpenInMemory() (Store, error) {
 }
 
 // badgerOptions scales Badger's defaults (sized for servers: 64 MiB x 5
-// memtables, a 256 MiB cache, Snappy, 4 compactors) down to a small
-// machine. Uncompressed tables are read through mmap, so the kernel's page
-// cache, which it can reclaim, replaces Badger's block cache; smaller tables
-// keep the buffers of compactions small.
+// memtables, a 256 MiB cache, 4 compactors) down to a small machine, where
+// memory, not disk, is what runs out first. Measured under the REST load
+// (docs/performance.md):
+//
+//   - Two memtables of 3 MiB instead of three of 8: the builder of a level-0
+//     table grows to hold the whole memtable, and Badger keeps up to eight
+//     builders' buffers for reuse, so the memtable's size multiplies.
+//   - 16 level-0 tables before a compaction, instead of 5: with small
+//     memtables, compacting every few of them rewrote the level below each
+//     time; merging more at once costs less CPU and no more memory.
+//   - Snappy: tables are about half the size, so the memory-mapped table
+//     files resident in the process shrink by half, and less is copied and
+//     synced when a table is written; it measured faster than no
+//     compression. Reads decompress blocks into a small cache.
 func badgerOptions(bo badger.Options, opts Options) badger.Options {
 	mem := opts.MemTableSize
 	if mem <= 0 {
 		mem = defaultMemTable
-	}
-	compression, cache := options.None, int64(0)
-	if opts.Compress {
-		compression, cache = options.Snappy, blockCache
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -100,14 +108,17 @@ func badgerOptions(bo badger.Options, opts Options) badger.Options {
 		WithLogger(slogAdapter{logger.With("component", "badger")}).
 		WithSyncWrites(opts.SyncWrites).
 		WithMemTableSize(mem).
-		WithNumMemtables(3).
-		WithBlockCacheSize(cache).
+		WithNumMemtables(numMemtables).
+		WithNumLevelZeroTables(level0Tables).
+		WithNumLevelZeroTablesStall(level0Stall).
+		WithBlockCacheSize(blockCache).
 		WithIndexCacheSize(indexCache).
-		WithCompression(compression).
+		WithCompression(options.Snappy).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithValueLogFileSize(128 << 20).
-		WithBaseTableSize(1 << 20).
+		WithBaseTableSize(baseTable).
+		WithValueThreshold(valueThreshold).
 		WithMetricsEnabled(false).
 		// Commits are serialized by the store, so Badger's conflict
 		// tracking would only cost memory.

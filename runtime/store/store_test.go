@@ -704,7 +704,6 @@ func TestGCLoop(t *testing.T) {
 	dir := t.TempDir()
 	opts := quietOptions()
 	opts.GCInterval = 5 * time.Millisecond
-	opts.Compress = true
 	st, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
