@@ -1170,81 +1170,106 @@ func (w *writer) putLastSeq(contact string, seq uint64) error {
 	return w.set(key, w.since(v))
 }
 
-// timer returns the stored due time of the contact's timer id, if there is
-// one: from this transaction, the cache, or its k/ entry. key is the timer's
-// k/ key and ck its cache key (the k/ key without the table).
-func (w *writer) timer(contact, id string) (st timerState, key []byte, ck string, err error) {
-	k := w.mark()
-	w.arena = keyContactTimer(w.arena, contact, id)
-	key = w.since(k)
-	ck = string(key[len(tByContact):])
-	if st, ok := w.s.ov.timers[ck]; ok {
-		return st, key, ck, nil
+// timers returns the contact's timers: from this transaction, the cache, or
+// its k/ entries. The list is the transaction's own, to change in place. A
+// contact may have at most maxContactTimers (the runtime sets a handful).
+func (w *writer) timers(contact string) (contactTimers, error) {
+	if ts, ok := w.s.ov.timers[contact]; ok {
+		return ts, nil
 	}
-	if st, ok := w.s.cache.timers.get(ck); ok {
-		return st, key, ck, nil
+	if ts, ok := w.s.cache.timers.get(contact); ok {
+		ts = slices.Clone(ts)
+		w.s.ov.timers[contact] = ts
+		return ts, nil
 	}
-	err = getIn(w.txn, key, func(v []byte) error {
-		if len(v) != 8 {
-			return fmt.Errorf("store: bad entry of timer %q", id)
+	var ts contactTimers
+	prefix := prefixContactTimers(w.arena[len(w.arena):], contact)
+	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		err := item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("store: bad contact timer entry %q", k)
+			}
+			ts = append(ts, timerRef{id: string(k[len(prefix):]), due: binary.BigEndian.Uint64(v)})
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		st = timerState{due: binary.BigEndian.Uint64(v), exists: true}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return st, key, ck, err
+		if len(ts) > maxContactTimers {
+			return nil, fmt.Errorf("%w: contact %s has more than %d timers", ErrInvalid, contact, maxContactTimers)
+		}
 	}
-	return st, key, ck, nil
+	w.s.ov.timers[contact] = ts
+	return ts, nil
 }
 
 func (w *writer) cancelTimer(contact, id string) error {
-	old, key, ck, err := w.timer(contact, id)
+	ts, err := w.timers(contact)
 	if err != nil {
 		return err
 	}
-	w.s.ov.timers[ck] = timerState{}
-	if !old.exists {
+	i := ts.find(id)
+	if i < 0 {
 		return nil
 	}
+	due := ts[i].due
+	w.s.ov.timers[contact] = slices.Delete(ts, i, i+1)
 	k := w.mark()
-	w.arena = keyTimer(w.arena, old.due, id)
+	w.arena = keyTimer(w.arena, due, id)
 	if err := w.txn.Delete(w.since(k)); err != nil {
 		return err
 	}
-	return w.txn.Delete(key)
+	k = w.mark()
+	w.arena = keyContactTimer(w.arena, contact, id)
+	return w.txn.Delete(w.since(k))
 }
 
 func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if t.Contact == "" {
 		t.Contact = cid
 	}
-	old, key, ck, err := w.timer(t.Contact, t.ID)
+	ts, err := w.timers(t.Contact)
 	if err != nil {
 		return err
 	}
 	due := dueBits(t.Due)
-	w.s.ov.timers[ck] = timerState{due: due, exists: true}
-	if old.exists && old.due != due {
+	i := ts.find(t.ID)
+	moved := i >= 0 && ts[i].due != due
+	if moved {
 		k := w.mark()
-		w.arena = keyTimer(w.arena, old.due, t.ID)
+		w.arena = keyTimer(w.arena, ts[i].due, t.ID)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
+		ts[i].due = due
+	}
+	if i < 0 {
+		if len(ts) >= maxContactTimers {
+			return fmt.Errorf("%w: contact %s has %d timers, the most it may have", ErrInvalid, t.Contact, maxContactTimers)
+		}
+		w.s.ov.timers[t.Contact] = append(ts, timerRef{id: strings.Clone(t.ID), due: due})
 	}
 	w.minTimer = min(w.minTimer, due)
 	k := w.mark()
 	w.arena = keyTimer(w.arena, due, t.ID)
-	tkey := w.since(k)
+	key := w.since(k)
 	v := w.mark()
 	if w.arena, err = flows.AppendTimer(w.arena, &t); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := w.set(tkey, w.since(v)); err != nil {
+	if err := w.set(key, w.since(v)); err != nil {
 		return err
 	}
-	if old.exists && old.due == due {
+	if i >= 0 && !moved {
 		return nil
 	}
+	k = w.mark()
+	w.arena = keyContactTimer(w.arena, t.Contact, t.ID)
+	key = w.since(k)
 	v = w.mark()
 	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
 	return w.set(key, w.since(v))

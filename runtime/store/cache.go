@@ -7,7 +7,7 @@ import "strings"
 // the only writer of its directory (Badger locks it) and all writes go
 // through Commit under commitMu, so it can remember the little it needs to
 // read during a commit: a contact's last message Seq, its channel identity,
-// and a timer's due time. Entries are recorded in a
+// and its timers' due times. Entries are recorded in a
 // per-transaction overlay and merged into the caches only once the
 // transaction has committed, so a failed transaction leaves no trace. Caches are bounded; a miss falls
 // back to reading Badger.
@@ -28,23 +28,35 @@ type identState struct {
 	exists bool
 }
 
-// timerState is a timer's stored due time (the key of its t/ entry), or that
-// the contact has no timer with the ID. The caches key it by the end of its
-// k/ key, {lp contact id}{timer id}.
-type timerState struct {
-	due    uint64
-	exists bool
+// timerRef is one of a contact's timers: its ID and due time, which make
+// the key of its t/ entry.
+type timerRef struct {
+	id  string
+	due uint64
+}
+
+// contactTimers are all the timers of one contact, as its k/ entries say,
+// so that setting a new timer needs no read to learn that it is new.
+type contactTimers []timerRef
+
+func (ts contactTimers) find(id string) int {
+	for i := range ts {
+		if ts[i].id == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // metaCache holds what commits read, as last committed.
 type metaCache struct {
 	seqs   bounded[uint64]
 	idents bounded[identState]
-	timers bounded[timerState]
+	timers bounded[contactTimers] // by contact ID
 }
 
 func newMetaCache(size int) *metaCache {
-	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[timerState](size)}
+	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[contactTimers](size)}
 }
 
 // overlay is what one transaction changed, merged into the cache when it
@@ -52,11 +64,12 @@ func newMetaCache(size int) *metaCache {
 type overlay struct {
 	seqs   map[string]uint64
 	idents map[string]identState
-	timers map[string]timerState
+	// timers are copies of the cached lists, changed in place.
+	timers map[string]contactTimers
 }
 
 func newOverlay() *overlay {
-	return &overlay{seqs: map[string]uint64{}, idents: map[string]identState{}, timers: map[string]timerState{}}
+	return &overlay{seqs: map[string]uint64{}, idents: map[string]identState{}, timers: map[string]contactTimers{}}
 }
 
 // reset empties the overlay for the next transaction, dropping maps that a
@@ -81,12 +94,6 @@ func (c *metaCache) merge(o *overlay) {
 		c.idents.put(k, v)
 	}
 	for k, v := range o.timers {
-		if !v.exists {
-			// Timer IDs are rarely reused: remembering the cancelled
-			// ones would crowd out the pending ones.
-			c.timers.drop(k)
-			continue
-		}
 		c.timers.put(k, v)
 	}
 }

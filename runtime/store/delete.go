@@ -33,7 +33,6 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	defer s.commitMu.Unlock()
 
 	var keys [][]byte
-	var timerKeys []string // cache keys of the contact's timers
 	err := s.db.View(func(txn *badger.Txn) error {
 		var c *flows.Contact
 		err := getIn(txn, keyContact(nil, id), func(v []byte) (err error) {
@@ -90,7 +89,6 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 			if len(v) != 8 {
 				return fmt.Errorf("bad contact timer entry %q", k)
 			}
-			timerKeys = append(timerKeys, string(k[len(tByContact):]))
 			keys = append(keys, bytes.Clone(k), keyTimer(nil, binary.BigEndian.Uint64(v), string(k[len(prefix):])))
 			return nil
 		})
@@ -124,9 +122,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	}
 	s.cache.seqs.drop(id)
 	s.cache.idents.drop(id)
-	for _, k := range timerKeys {
-		s.cache.timers.drop(k)
-	}
+	s.cache.timers.drop(id)
 	return nil
 }
 

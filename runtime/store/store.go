@@ -374,9 +374,8 @@ const (
 // MaxDueTimers bounds one DueTimers call, and what ContactTimers returns.
 const MaxDueTimers = 1000
 
-// maxContactTimers bounds the timers ContactTimers reads to find a
-// contact's earliest: far more than the runtime sets (one per waiting
-// session, and a few per handover).
+// maxContactTimers bounds the timers of one contact: far more than the
+// runtime sets (one per waiting session, and a few per handover).
 const maxContactTimers = 64 * MaxDueTimers
 
 // MaxOutbox bounds one Outbox call.
