@@ -135,7 +135,13 @@ func open(bo badger.Options, opts Options, inMemory bool) (Store, error) {
 		return nil, err
 	}
 	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, cache: newMetaCache(cacheSize), ov: newOverlay(),
-		stop: make(chan struct{}), gcDone: make(chan struct{})}
+		seen: newSeenFilter(), stop: make(chan struct{}), gcDone: make(chan struct{}), fillDone: make(chan struct{})}
+	go func() {
+		defer close(s.fillDone)
+		if err := s.seen.fill(db, s.stop); err != nil && !errors.Is(err, ErrClosed) {
+			bo.Logger.Warningf("dedup filter: %v (every Seen reads the store)", err)
+		}
+	}()
 	interval := opts.GCInterval
 	if interval == 0 {
 		interval = defaultGC
@@ -182,11 +188,14 @@ type badgerStore struct {
 
 	// Polls of the timers and the outbox skip their scans through these.
 	timerHint, outboxHint dueHint
+	// seen spares Seen its read for keys never recorded.
+	seen *seenFilter
 
-	// The value-log GC goroutine is owned by the store: stop ends it and
-	// gcDone tells Close it has.
+	// The value-log GC goroutine and the filling of seen are owned by the
+	// store: stop ends them, and gcDone and fillDone tell Close they have.
 	stop      chan struct{}
 	gcDone    chan struct{}
+	fillDone  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -224,6 +233,7 @@ func (s *badgerStore) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.gcDone
+		<-s.fillDone
 		s.life.Lock()
 		defer s.life.Unlock()
 		s.closed = true
@@ -383,6 +393,13 @@ func (s *badgerStore) Session(ctx context.Context, contactID string) (*flows.Ses
 }
 
 func (s *badgerStore) Seen(ctx context.Context, dedupKey string) (bool, error) {
+	if !s.seen.mayHave(dedupKey) {
+		if err := s.begin(ctx); err != nil {
+			return false, err
+		}
+		s.life.RUnlock()
+		return false, nil
+	}
 	err := s.get(ctx, keyDedup(nil, dedupKey), func([]byte) error { return nil })
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -767,6 +784,11 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	s.cache.merge(s.ov)
+	for _, b := range bs {
+		if b.DedupKey != "" {
+			s.seen.add(b.DedupKey)
+		}
+	}
 	if w.minTimer != math.MaxUint64 {
 		s.timerHint.wrote(w.minTimer)
 	}
