@@ -553,9 +553,12 @@ func checkTurn(resp *fasthttp.Response, u *loadUser, t turn) ([]reply, error) {
 	if resp.StatusCode() != 200 {
 		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode(), resp.Body())
 	}
-	var got []reply
-	if err := json.Unmarshal(resp.Body(), &got); err != nil {
-		return nil, fmt.Errorf("answer is not JSON: %v: %.200s", err, resp.Body())
+	got, ok := decodeReplies(resp.Body())
+	if !ok {
+		got = nil
+		if err := json.Unmarshal(resp.Body(), &got); err != nil {
+			return nil, fmt.Errorf("answer is not JSON: %v: %.200s", err, resp.Body())
+		}
 	}
 	if len(got) != len(t.want) {
 		return nil, fmt.Errorf("%d replies, want %d: %.300s", len(got), len(t.want), resp.Body())

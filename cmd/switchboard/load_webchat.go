@@ -310,6 +310,10 @@ func (s *wcSocket) read() (wcFrame, error) {
 	if typ != websocket.TextMessage {
 		return f, errors.New("a binary frame")
 	}
+	if decodeFrame(data, &f) {
+		return f, nil
+	}
+	f = wcFrame{}
 	if err := json.Unmarshal(data, &f); err != nil {
 		return f, fmt.Errorf("a frame that is not JSON: %v: %.200s", err, data)
 	}
