@@ -76,8 +76,12 @@ func Open(dir string, opts Options) (Store, error) {
 // OpenInMemory opens a store that lives in memory only, for tests and
 // throwaway runs.
 func OpenInMemory() (Store, error) {
-	opts := Options{}
-	return open(badgerOptions(badger.DefaultOptions("").WithInMemory(true), opts), opts, true)
+	// Without a value log, every value must fit under the threshold, which
+	// must fit in a transaction (15% of a memtable): 8 MiB memtables let
+	// values up to 1 MiB be stored, as on disk.
+	opts := Options{MemTableSize: 8 << 20}
+	bo := badgerOptions(badger.DefaultOptions("").WithInMemory(true), opts).WithValueThreshold(1 << 20)
+	return open(bo, opts, true)
 }
 
 // badgerOptions scales Badger's defaults (sized for servers: 64 MiB x 5

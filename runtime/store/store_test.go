@@ -991,3 +991,22 @@ func TestContactTimersReopen(t *testing.T) {
 		t.Errorf("after Close: %v", err)
 	}
 }
+
+// TestLargeValues: a message and a session above the value threshold (4
+// KiB, where the disk store sends values to its value log) are stored and
+// read back, in memory as on disk.
+func TestLargeValues(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		text := strings.Repeat("é", 3000)
+		big := strings.Repeat("v", 200<<10)
+		commit(t, st, &Batch{ContactID: "c", Session: &flows.Session{Seq: 1, Vars: map[string]any{"big": big}},
+			Messages: []Message{msg(DirectionIn, text)}})
+		if s, err := st.Session(bg, "c"); err != nil || s.Vars["big"] != big {
+			t.Errorf("session: %v", err)
+		}
+		ms, _, err := st.Messages(bg, "c", MessageQuery{})
+		if err != nil || len(ms) != 1 || ms[0].Content.Text != text {
+			t.Errorf("messages: %v %d", err, len(ms))
+		}
+	})
+}
