@@ -50,10 +50,13 @@ const (
 	// A level-0 table is a written-out memtable. Compacting them into the
 	// levels below merges 16 at a time, and writes stall at 32.
 	level0Tables, level0Stall = 16, 32
-	baseTable                 = 1536 << 10
-	blockCache                = 8 << 20 // decompressed blocks
-	indexCache                = 8 << 20 // bounds the memory of table indexes and Bloom filters
-	defaultGC                 = 5 * time.Minute
+	// baseTable is the size of every table below level 0, compressed: a
+	// table's builder holds its blocks before and after compression, about
+	// three times that, which fits the 4 MiB it starts with.
+	baseTable  = 1280 << 10
+	blockCache = 8 << 20 // decompressed blocks
+	indexCache = 8 << 20 // bounds the memory of table indexes and Bloom filters
+	defaultGC  = 5 * time.Minute
 	// gcRounds bounds the value-log files rewritten per GC tick.
 	gcRounds = 8
 	// valueThreshold keeps sessions and messages in the LSM tree and sends
@@ -99,6 +102,10 @@ func OpenInMemory() (Store, error) {
 //     files resident in the process shrink by half, and less is copied and
 //     synced when a table is written; it measured faster than no
 //     compression. Reads decompress blocks into a small cache.
+//   - Tables of one size at every level (Badger doubles it per level): a
+//     builder's buffers follow the table's size, and Badger keeps eight of
+//     them, so under a long write load the deeper levels' builders took
+//     hundreds of MB.
 func badgerOptions(bo badger.Options, opts Options) badger.Options {
 	mem := opts.MemTableSize
 	if mem <= 0 {
@@ -108,6 +115,7 @@ func badgerOptions(bo badger.Options, opts Options) badger.Options {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	bo.TableSizeMultiplier = 1 // no With method in Badger v4
 	return bo.
 		WithLogger(slogAdapter{logger.With("component", "badger")}).
 		WithSyncWrites(opts.SyncWrites).
