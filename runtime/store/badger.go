@@ -50,10 +50,13 @@ const (
 	// A level-0 table is a written-out memtable. Compacting them into the
 	// levels below merges 16 at a time, and writes stall at 32.
 	level0Tables, level0Stall = 16, 32
-	// baseTable is the size of every table below level 0, compressed: a
-	// table's builder holds its blocks before and after compression, about
-	// three times that, which fits the 4 MiB it starts with.
-	baseTable  = 1280 << 10
+	// baseTable is the size of every table below level 0, compressed. A
+	// table's builder holds its blocks before and after compression (about
+	// four times that, as text compresses) and Badger keeps eight builders
+	// for reuse, so small tables keep compactions' memory small: over a
+	// million-message REST load, 640 KiB tables peaked at 346 MiB against
+	// 498 MiB with 1.25 MiB ones, at the same throughput.
+	baseTable  = 640 << 10
 	blockCache = 8 << 20 // decompressed blocks
 	indexCache = 8 << 20 // bounds the memory of table indexes and Bloom filters
 	defaultGC  = 5 * time.Minute
