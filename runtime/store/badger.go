@@ -394,7 +394,7 @@ func (s *badgerStore) Contacts(ctx context.Context, bot string, cursor string, l
 func (s *badgerStore) Session(ctx context.Context, contactID string) (*flows.Session, error) {
 	var sess *flows.Session
 	err := s.get(ctx, keySession(nil, contactID), func(v []byte) error {
-		_, v, err := splitSessionHead(v)
+		_, _, v, err := splitSessionHead(v)
 		if err != nil {
 			return err
 		}
@@ -567,39 +567,19 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 		return nil, err
 	}
 	defer s.life.RUnlock()
-	type ref struct {
-		due uint64
-		id  string
-	}
-	var refs []ref
 	var out []flows.Timer
-	prefix := prefixContactTimers(nil, contactID)
 	err := s.db.View(func(txn *badger.Txn) error {
-		// A k/ key ends with the timer's ID and holds its due: together
-		// they make the t/ key. They are in ID order, so all are read
-		// (up to maxContactTimers) to return the earliest.
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(prefix) && len(refs) < maxContactTimers; it.Next() {
+		l, err := readTimerList(txn, contactID)
+		if err != nil {
+			return err
+		}
+		refs := l.ts
+		slices.SortFunc(refs, func(a, b timerRef) int { return cmp.Or(cmp.Compare(a.due, b.due), strings.Compare(a.id, b.id)) })
+		var key []byte
+		for _, r := range refs[:min(len(refs), MaxDueTimers)] {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			item := it.Item()
-			k := item.Key()
-			err := item.Value(func(v []byte) error {
-				if len(v) != 8 {
-					return fmt.Errorf("store: bad contact timer entry %q", k)
-				}
-				refs = append(refs, ref{binary.BigEndian.Uint64(v), string(k[len(prefix):])})
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		slices.SortFunc(refs, func(a, b ref) int { return cmp.Or(cmp.Compare(a.due, b.due), strings.Compare(a.id, b.id)) })
-		var key []byte
-		for _, r := range refs[:min(len(refs), MaxDueTimers)] {
 			key = keyTimer(key[:0], r.due, r.id)
 			err := getIn(txn, key, func(v []byte) error {
 				t, err := flows.UnmarshalTimer(v)
@@ -610,7 +590,7 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 				return nil
 			})
 			if errors.Is(err, ErrNotFound) {
-				continue // cannot happen: a timer and its k/ entry are written together
+				continue // cannot happen: a timer and its list are written together
 			}
 			if err != nil {
 				return err
@@ -822,6 +802,9 @@ type writer struct {
 	arena []byte
 	// The earliest timer and outbox entry written, for the due hints.
 	minTimer, minOutbox uint64
+	// dirtyTimers are the contacts whose timer lists the batch being
+	// applied changed.
+	dirtyTimers []string
 }
 
 // mark returns the arena length, to slice what is appended next.
@@ -854,9 +837,30 @@ func (w *writer) apply(b *Batch) error {
 			}
 		}
 	}
+	for i := range b.Updates {
+		if err := w.updateMessage(&b.Updates[i], cid); err != nil {
+			return err
+		}
+	}
+	w.dirtyTimers = w.dirtyTimers[:0]
+	for _, id := range b.CancelTimers {
+		if err := w.cancelTimer(cid, id); err != nil {
+			return err
+		}
+	}
+	for i := range b.Timers {
+		if err := w.putTimer(b.Timers[i], cid); err != nil {
+			return err
+		}
+	}
 	switch {
 	case b.Session != nil:
+		// The session's entry holds the last Seq and the timer list.
 		seq, err := w.lastSeq(cid)
+		if err != nil {
+			return err
+		}
+		l, err := w.timers(cid)
 		if err != nil {
 			return err
 		}
@@ -864,15 +868,25 @@ func (w *writer) apply(b *Batch) error {
 		w.arena = keySession(w.arena, cid)
 		key := w.since(k)
 		v := w.mark()
-		w.arena = appendSessionHead(w.arena, seq)
+		w.arena = appendSessionHead(w.arena, seq, l.ts)
 		if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		if err := w.set(key, w.since(v)); err != nil {
 			return err
 		}
+		l.inSession = true
+		if l.inF {
+			l.inF = false
+			k := w.mark()
+			w.arena = keyTimerList(w.arena, cid)
+			if err := w.txn.Delete(w.since(k)); err != nil {
+				return err
+			}
+		}
+		w.dirtyTimers = slices.DeleteFunc(w.dirtyTimers, func(c string) bool { return c == cid })
 	case b.DeleteSession:
-		// The session's entry held the last Seq: q/ keeps it.
+		// q/ keeps the last Seq, f/ the timers.
 		seq, err := w.lastSeq(cid)
 		if err != nil {
 			return err
@@ -882,24 +896,22 @@ func (w *writer) apply(b *Batch) error {
 				return err
 			}
 		}
+		l, err := w.timers(cid)
+		if err != nil {
+			return err
+		}
 		k := w.mark()
 		w.arena = keySession(w.arena, cid)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
-	}
-	for i := range b.Updates {
-		if err := w.updateMessage(&b.Updates[i], cid); err != nil {
-			return err
+		if l.inSession {
+			l.inSession = false
+			w.dirty(cid)
 		}
 	}
-	for _, id := range b.CancelTimers {
-		if err := w.cancelTimer(cid, id); err != nil {
-			return err
-		}
-	}
-	for i := range b.Timers {
-		if err := w.putTimer(b.Timers[i], cid); err != nil {
+	for _, c := range w.dirtyTimers {
+		if err := w.storeTimers(c, w.s.ov.timers[c]); err != nil {
 			return err
 		}
 	}
@@ -1038,7 +1050,7 @@ func (w *writer) lastSeq(contact string) (uint64, error) {
 		return 0, err
 	}
 	err = getIn(w.txn, keySession(w.arena[len(w.arena):], contact), func(v []byte) error {
-		seq, _, err := splitSessionHead(v)
+		seq, _, _, err := splitSessionHead(v)
 		last = max(last, seq)
 		return err
 	})
@@ -1207,61 +1219,119 @@ func (w *writer) putLastSeq(contact string, seq uint64) error {
 	return w.set(key, w.since(v))
 }
 
-// timers returns the contact's timers: from this transaction, the cache, or
-// its k/ entries. The list is the transaction's own, to change in place. A
-// contact may have at most maxContactTimers (the runtime sets a handful).
-func (w *writer) timers(contact string) (contactTimers, error) {
-	if ts, ok := w.s.ov.timers[contact]; ok {
-		return ts, nil
+// timers returns the contact's timer list: from this transaction, the
+// cache, or the store. The list is the transaction's own, to change in
+// place; changing it, call dirty.
+func (w *writer) timers(contact string) (*timerList, error) {
+	if l, ok := w.s.ov.timers[contact]; ok {
+		return l, nil
 	}
-	if ts, ok := w.s.cache.timers.get(contact); ok {
-		ts = slices.Clone(ts)
-		w.s.ov.timers[contact] = ts
-		return ts, nil
+	if l, ok := w.s.cache.timers.get(contact); ok {
+		l.ts = slices.Clone(l.ts)
+		w.s.ov.timers[contact] = &l
+		return &l, nil
 	}
-	var ts contactTimers
-	prefix := prefixContactTimers(w.arena[len(w.arena):], contact)
-	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
-		k := item.Key()
-		err := item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("store: bad contact timer entry %q", k)
+	l, err := readTimerList(w.txn, contact)
+	if err != nil {
+		return nil, err
+	}
+	w.s.ov.timers[contact] = &l
+	return &l, nil
+}
+
+// readTimerList reads a contact's timer list from the head of its s/ entry
+// and from f/ (only one holds it, but a list in both is merged).
+func readTimerList(txn *badger.Txn, contact string) (timerList, error) {
+	var l timerList
+	err := getIn(txn, keySession(nil, contact), func(v []byte) error {
+		_, ts, _, err := splitSessionHead(v)
+		l.ts, l.inSession = ts, true
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return l, fmt.Errorf("store: session of contact %s: %w", contact, err)
+	}
+	err = getIn(txn, keyTimerList(nil, contact), func(v []byte) error {
+		ts, rest, err := parseTimerList(v)
+		if err == nil && len(rest) > 0 {
+			err = errors.New("store: bad timer list")
+		}
+		for _, t := range ts {
+			if l.ts.find(t.id) < 0 {
+				l.ts = append(l.ts, t)
 			}
-			ts = append(ts, timerRef{id: string(k[len(prefix):]), due: binary.BigEndian.Uint64(v)})
+		}
+		l.inF = true
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return l, fmt.Errorf("store: timers of contact %s: %w", contact, err)
+	}
+	return l, nil
+}
+
+// dirty records that the contact's timer list changed in this batch.
+func (w *writer) dirty(contact string) {
+	if !slices.Contains(w.dirtyTimers, contact) {
+		w.dirtyTimers = append(w.dirtyTimers, contact)
+	}
+}
+
+// storeTimers writes a changed timer list where it lives: into the head of
+// the contact's s/ entry (keeping the rest of it), else into f/. A session
+// written by the batch itself carries its list, so this is for the other
+// batches (a timer of a contact without a session, a system timer).
+func (w *writer) storeTimers(contact string, l *timerList) error {
+	if l.inSession {
+		k := w.mark()
+		w.arena = keySession(w.arena, contact)
+		key := w.since(k)
+		v := w.mark()
+		err := getIn(w.txn, key, func(old []byte) error {
+			seq, _, sess, err := splitSessionHead(old)
+			if err != nil {
+				return err
+			}
+			w.arena = append(appendSessionHead(w.arena, seq, l.ts), sess...)
 			return nil
 		})
-		if err != nil {
-			return nil, err
+		if err == nil {
+			return w.set(key, w.since(v))
 		}
-		if len(ts) > maxContactTimers {
-			return nil, fmt.Errorf("%w: contact %s has more than %d timers", ErrInvalid, contact, maxContactTimers)
+		if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("store: session of contact %s: %w", contact, err)
 		}
+		l.inSession = false // gone: the list goes to f/
 	}
-	w.s.ov.timers[contact] = ts
-	return ts, nil
+	k := w.mark()
+	w.arena = keyTimerList(w.arena, contact)
+	key := w.since(k)
+	if len(l.ts) == 0 {
+		if !l.inF {
+			return nil
+		}
+		l.inF = false
+		return w.txn.Delete(key)
+	}
+	v := w.mark()
+	w.arena = appendTimerList(w.arena, l.ts)
+	l.inF = true
+	return w.set(key, w.since(v))
 }
 
 func (w *writer) cancelTimer(contact, id string) error {
-	ts, err := w.timers(contact)
+	l, err := w.timers(contact)
 	if err != nil {
 		return err
 	}
-	i := ts.find(id)
+	i := l.ts.find(id)
 	if i < 0 {
 		return nil
 	}
-	due := ts[i].due
-	w.s.ov.timers[contact] = slices.Delete(ts, i, i+1)
 	k := w.mark()
-	w.arena = keyTimer(w.arena, due, id)
-	if err := w.txn.Delete(w.since(k)); err != nil {
-		return err
-	}
-	k = w.mark()
-	w.arena = keyContactTimer(w.arena, contact, id)
+	w.arena = keyTimer(w.arena, l.ts[i].due, id)
+	l.ts = slices.Delete(l.ts, i, i+1)
+	w.dirty(contact)
 	return w.txn.Delete(w.since(k))
 }
 
@@ -1269,26 +1339,26 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if t.Contact == "" {
 		t.Contact = cid
 	}
-	ts, err := w.timers(t.Contact)
+	l, err := w.timers(t.Contact)
 	if err != nil {
 		return err
 	}
 	due := dueBits(t.Due)
-	i := ts.find(t.ID)
-	moved := i >= 0 && ts[i].due != due
-	if moved {
+	switch i := l.ts.find(t.ID); {
+	case i < 0:
+		if len(l.ts) >= maxContactTimers {
+			return fmt.Errorf("%w: contact %s has %d timers, the most it may have", ErrInvalid, t.Contact, maxContactTimers)
+		}
+		l.ts = append(l.ts, timerRef{id: strings.Clone(t.ID), due: due})
+		w.dirty(t.Contact)
+	case l.ts[i].due != due:
 		k := w.mark()
-		w.arena = keyTimer(w.arena, ts[i].due, t.ID)
+		w.arena = keyTimer(w.arena, l.ts[i].due, t.ID)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
-		ts[i].due = due
-	}
-	if i < 0 {
-		if len(ts) >= maxContactTimers {
-			return fmt.Errorf("%w: contact %s has %d timers, the most it may have", ErrInvalid, t.Contact, maxContactTimers)
-		}
-		w.s.ov.timers[t.Contact] = append(ts, timerRef{id: strings.Clone(t.ID), due: due})
+		l.ts[i].due = due
+		w.dirty(t.Contact)
 	}
 	w.minTimer = min(w.minTimer, due)
 	k := w.mark()
@@ -1298,16 +1368,5 @@ func (w *writer) putTimer(t flows.Timer, cid string) error {
 	if w.arena, err = flows.AppendTimer(w.arena, &t); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := w.set(key, w.since(v)); err != nil {
-		return err
-	}
-	if i >= 0 && !moved {
-		return nil
-	}
-	k = w.mark()
-	w.arena = keyContactTimer(w.arena, t.Contact, t.ID)
-	key = w.since(k)
-	v = w.mark()
-	w.arena = binary.BigEndian.AppendUint64(w.arena, due)
 	return w.set(key, w.since(v))
 }

@@ -35,9 +35,19 @@ type timerRef struct {
 	due uint64
 }
 
-// contactTimers are all the timers of one contact, as its k/ entries say,
-// so that setting a new timer needs no read to learn that it is new.
+// contactTimers are all the timers of one contact: its timer list (see
+// keys.go). Having all of them, a commit knows a new timer is new without
+// reading.
 type contactTimers []timerRef
+
+// timerList is a contact's timers and where the list is stored.
+type timerList struct {
+	ts contactTimers
+	// inSession: the head of the contact's s/ entry holds the list.
+	// inF: an f/ entry is stored, to delete when the list moves into the
+	// session or empties.
+	inSession, inF bool
+}
 
 func (ts contactTimers) find(id string) int {
 	for i := range ts {
@@ -52,11 +62,11 @@ func (ts contactTimers) find(id string) int {
 type metaCache struct {
 	seqs   bounded[uint64]
 	idents bounded[identState]
-	timers bounded[contactTimers] // by contact ID
+	timers bounded[timerList] // by contact ID
 }
 
 func newMetaCache(size int) *metaCache {
-	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[contactTimers](size)}
+	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[timerList](size)}
 }
 
 // overlay is what one transaction changed, merged into the cache when it
@@ -65,11 +75,11 @@ type overlay struct {
 	seqs   map[string]uint64
 	idents map[string]identState
 	// timers are copies of the cached lists, changed in place.
-	timers map[string]contactTimers
+	timers map[string]*timerList
 }
 
 func newOverlay() *overlay {
-	return &overlay{seqs: map[string]uint64{}, idents: map[string]identState{}, timers: map[string]contactTimers{}}
+	return &overlay{seqs: map[string]uint64{}, idents: map[string]identState{}, timers: map[string]*timerList{}}
 }
 
 // reset empties the overlay for the next transaction, dropping maps that a
@@ -94,7 +104,7 @@ func (c *metaCache) merge(o *overlay) {
 		c.idents.put(k, v)
 	}
 	for k, v := range o.timers {
-		c.timers.put(k, v)
+		c.timers.put(k, *v)
 	}
 }
 

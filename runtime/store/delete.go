@@ -83,19 +83,16 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		// Timers: a k/ key ends with the timer's ID and holds its due.
-		prefix := prefixContactTimers(nil, id)
-		err = scanPrefix(ctx, txn, prefix, true, func(k, v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("bad contact timer entry %q", k)
-			}
-			keys = append(keys, bytes.Clone(k), keyTimer(nil, binary.BigEndian.Uint64(v), string(k[len(prefix):])))
-			return nil
-		})
+		// Timers: the list says where their t/ entries are.
+		l, err := readTimerList(txn, id)
 		if err != nil {
 			return err
 		}
-		prefix = prefixContactHandovers(nil, id)
+		keys = append(keys, keyTimerList(nil, id))
+		for _, t := range l.ts {
+			keys = append(keys, keyTimer(nil, t.due, t.id))
+		}
+		prefix := prefixContactHandovers(nil, id)
 		return scanPrefix(ctx, txn, prefix, false, func(k, _ []byte) error {
 			hid := string(k[len(prefix):])
 			keys = append(keys, bytes.Clone(k), keyHandover(nil, hid), keyOpen(nil, hid))

@@ -15,11 +15,11 @@ import (
 //	c/{contact id}                       contact, flows.MarshalContact
 //	x/{lp bot}{lp channel}{external id}  contact id: lookup by channel identity
 //	b/{lp bot}{contact id}               empty: a bot's contacts in ID order
-//	s/{contact id}                       {0x01}{uvarint last message Seq}{session, flows.AppendSession}
+//	s/{contact id}                       {0x01}{uvarint last message Seq}{timer list}{session, flows.AppendSession}
 //	q/{contact id}                       last message Seq of the contact, where s/ does not hold it
 //	m/{lp contact id}{seq}               message, appendMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
-//	k/{lp contact id}{timer id}          {due}: a contact's timers, and where each one's t/ key is
+//	f/{contact id}                       {timer list}: the contact's timers, while it has no session
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
 //	o/{due}{lp contact id}{seq}          empty: the outbox, queued outbound messages by next attempt
 //	e/{lp channel}{external id}          {lp contact id}{seq}: outbound message by channel id
@@ -38,12 +38,15 @@ import (
 //
 // A timer's due is its Unix nanoseconds with the sign bit flipped, so that
 // times before 1970 still sort first. Timer IDs are unique across contacts
-// (the runtime's carry the contact or handover ID). The k/ entry of a timer
-// holds its due, so CancelTimers and a rescheduling Timers entry find the
-// t/ key from the contact and the ID: a timer costs two entries to set and
-// two to cancel. (Stores written before this layout had an i/ index and
-// k/ keys that ended {due}{timer id}; Open rewrites them, see migrate.go.)
-//
+// (the runtime's carry the contact or handover ID). A contact's timer list,
+// {uvarint count} then each timer's {lp timer id}{due}, says where each of
+// its t/ entries is, for cancels, moves and ContactTimers. It lives in the
+// head of the contact's s/ entry, which nearly every step that sets or
+// cancels a timer writes anyway, so a timer costs one entry to set and one
+// to cancel; a contact without a session keeps it in f/. (Stores written
+// before this layout had an i/ index and k/ entries; Open rewrites them,
+// see migrate.go.)
+
 // A contact's last message Seq is the greater of its q/ entry and the head
 // of its s/ entry: a step that writes the session and messages (nearly
 // every step) keeps it there, and only other batches, and the end of a
@@ -69,7 +72,7 @@ const (
 	tSeq       = "q/"
 	tMessage   = "m/"
 	tTimer     = "t/"
-	tByContact = "k/"
+	tTimers    = "f/"
 	tDedup     = "d/"
 	tOutbox    = "o/"
 	tMsgExt    = "e/"
@@ -87,24 +90,60 @@ const (
 	tLiveChat  = "z/"
 )
 
-// sessionHead begins an s/ value that starts with the last message Seq.
+// sessionHead begins an s/ value that starts with the last message Seq and
+// the timer list.
 const sessionHead = 0x01
 
-func appendSessionHead(dst []byte, seq uint64) []byte {
-	return binary.AppendUvarint(append(dst, sessionHead), seq)
+func appendSessionHead(dst []byte, seq uint64, ts contactTimers) []byte {
+	return appendTimerList(binary.AppendUvarint(append(dst, sessionHead), seq), ts)
 }
 
-// splitSessionHead returns the last message Seq an s/ value holds (0 if it
-// holds none) and the session's encoding.
-func splitSessionHead(v []byte) (seq uint64, session []byte, err error) {
+// splitSessionHead returns the last message Seq and the timers an s/ value
+// holds (none for a value written before the head) and the session's
+// encoding.
+func splitSessionHead(v []byte) (seq uint64, ts contactTimers, session []byte, err error) {
 	if len(v) == 0 || v[0] != sessionHead {
-		return 0, v, nil
+		return 0, nil, v, nil
 	}
 	seq, n := binary.Uvarint(v[1:])
 	if n <= 0 {
-		return 0, nil, errors.New("store: bad session entry")
+		return 0, nil, nil, errors.New("store: bad session entry")
 	}
-	return seq, v[1+n:], nil
+	ts, session, err = parseTimerList(v[1+n:])
+	return seq, ts, session, err
+}
+
+func appendTimerList(dst []byte, ts contactTimers) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ts)))
+	for _, t := range ts {
+		dst = binary.BigEndian.AppendUint64(appendLP(dst, t.id), t.due)
+	}
+	return dst
+}
+
+// parseTimerList reads a timer list from the start of b and returns the
+// rest of b.
+func parseTimerList(b []byte) (contactTimers, []byte, error) {
+	bad := errors.New("store: bad timer list")
+	n, l := binary.Uvarint(b)
+	if l <= 0 || n > maxContactTimers || n > uint64(len(b)) {
+		return nil, nil, bad
+	}
+	b = b[l:]
+	var ts contactTimers
+	if n > 0 {
+		ts = make(contactTimers, 0, n)
+	}
+	for range n {
+		idLen, l := binary.Uvarint(b)
+		if l <= 0 || idLen > uint64(len(b)-l) || uint64(len(b)-l)-idLen < 8 {
+			return nil, nil, bad
+		}
+		b = b[l:]
+		ts = append(ts, timerRef{id: string(b[:idLen]), due: binary.BigEndian.Uint64(b[idLen:])})
+		b = b[idLen+8:]
+	}
+	return ts, b, nil
 }
 
 func appendLP(dst []byte, s string) []byte {
@@ -166,12 +205,8 @@ func keyTimer(dst []byte, due uint64, id string) []byte {
 	return append(dst, id...)
 }
 
-func prefixContactTimers(dst []byte, contact string) []byte {
-	return appendLP(append(dst, tByContact...), contact)
-}
-
-func keyContactTimer(dst []byte, contact, id string) []byte {
-	return append(prefixContactTimers(dst, contact), id...)
+func keyTimerList(dst []byte, contact string) []byte {
+	return append(append(dst, tTimers...), contact...)
 }
 
 func keyAccount(dst []byte, id string) []byte { return append(append(dst, tAccount...), id...) }

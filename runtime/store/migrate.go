@@ -7,19 +7,22 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// tOldTimerID is the timer index of stores written before k/ entries held
-// a timer's due: i/{timer id} → {due}{contact id}, with an empty
-// k/{lp contact id}{due}{timer id} entry beside it.
-const tOldTimerID = "i/"
+// The timer index of stores written before timer lists (keys.go):
+// i/{timer id} → {due}{contact id}, and an empty k/{lp contact id}{due}{timer
+// id} entry beside it.
+const (
+	tOldTimerID      = "i/"
+	tOldContactTimer = "k/"
+)
 
 // migrateChunk bounds the entries one migration transaction rewrites.
 const migrateChunk = 200
 
 // migrateTimerIndex rewrites the timer index of a store written before the
-// current layout (keys.go): each i/ entry and its k/ entry become one
-// k/{lp contact id}{timer id} → {due} entry. A store without i/ entries
-// costs one seek. Each chunk is one transaction and removes the i/ entries
-// it rewrote, so an interrupted migration resumes at the next Open.
+// current layout (keys.go): the i/ and k/ entries become each contact's
+// timer list. A store without i/ entries costs one seek. Each chunk is one
+// transaction and removes the i/ entries it rewrote, so an interrupted
+// migration resumes at the next Open.
 func migrateTimerIndex(db *badger.DB) error {
 	prefix := []byte(tOldTimerID)
 	type old struct {
@@ -54,16 +57,31 @@ func migrateTimerIndex(db *badger.DB) error {
 			return nil
 		}
 		err = db.Update(func(txn *badger.Txn) error {
+			w := writer{txn: txn}
+			lists := map[string]*timerList{}
 			for _, o := range olds {
-				oldKey := binary.BigEndian.AppendUint64(prefixContactTimers(nil, o.contact), o.due)
-				oldKey = append(oldKey, o.id...)
-				if err := txn.Delete(oldKey); err != nil {
-					return err
+				l := lists[o.contact]
+				if l == nil {
+					read, err := readTimerList(txn, o.contact)
+					if err != nil {
+						return err
+					}
+					l = &read
+					lists[o.contact] = l
 				}
-				if err := txn.Set(keyContactTimer(nil, o.contact, o.id), binary.BigEndian.AppendUint64(nil, o.due)); err != nil {
+				if l.ts.find(o.id) < 0 {
+					l.ts = append(l.ts, timerRef{id: o.id, due: o.due})
+				}
+				oldKey := binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), o.contact), o.due)
+				if err := txn.Delete(append(oldKey, o.id...)); err != nil {
 					return err
 				}
 				if err := txn.Delete(append([]byte(tOldTimerID), o.id...)); err != nil {
+					return err
+				}
+			}
+			for c, l := range lists {
+				if err := w.storeTimers(c, l); err != nil {
 					return err
 				}
 			}

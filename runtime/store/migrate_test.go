@@ -30,7 +30,7 @@ func TestMigrateTimerIndex(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			oldK := append(binary.BigEndian.AppendUint64(prefixContactTimers(nil, tm.Contact), due), tm.ID...)
+			oldK := append(binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), tm.Contact), due), tm.ID...)
 			oldI := append(binary.BigEndian.AppendUint64(nil, due), tm.Contact...)
 			for _, e := range []struct{ k, v []byte }{{keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
 				if err := txn.Set(e.k, e.v); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -101,4 +102,94 @@ func TestLastSeqInSession(t *testing.T) {
 	if b.Messages[0].Seq != 8 {
 		t.Errorf("after an old session: seq %d, want 8", b.Messages[0].Seq)
 	}
+}
+
+// TestTimerListInSession: a contact's timer list lives in its session's
+// entry while it has a session, and in f/ otherwise; batches with and
+// without the session, a session's end and a new session move it, the
+// session itself is kept intact, and cancels find every timer with an
+// empty cache.
+func TestTimerListInSession(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		sess := &flows.Session{Seq: 7, Started: true, Vars: map[string]any{"k": "v"}}
+		ids := func(c string) []string {
+			t.Helper()
+			ts, err := st.ContactTimers(bg, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return timerIDs(ts)
+		}
+		inSession := func(c string) int {
+			t.Helper()
+			var n int
+			err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+				_, ts, _, err := sessionOf(txn, c)
+				n = len(ts)
+				return err
+			})
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+			return n
+		}
+		uncache := func() { st.(*badgerStore).cache = newMetaCache(1) }
+
+		// A step: session, messages, a wait timer; and a timer for c2.
+		commit(t, st, &Batch{ContactID: "c1", Session: sess, Messages: []Message{msg(DirectionIn, "a")},
+			Timers: []flows.Timer{{ID: "c1/w1", Due: at(2)}, {ID: "x", Contact: "c2", Due: at(1)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"c1/w1"}) || inSession("c1") != 1 {
+			t.Errorf("c1 after a step: %v, %d in the session", got, inSession("c1"))
+		}
+		if got := ids("c2"); !reflect.DeepEqual(got, []string{"x"}) {
+			t.Errorf("c2: %v", got)
+		}
+		checkTimerIndex(t, st)
+
+		// The next step cancels the wait and sets another, uncached.
+		uncache()
+		commit(t, st, &Batch{ContactID: "c1", Session: sess, CancelTimers: []string{"c1/w1"}, Timers: []flows.Timer{{ID: "c1/w2", Due: at(3)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"c1/w2"}) {
+			t.Errorf("c1 after a second step: %v", got)
+		}
+		checkTimerIndex(t, st)
+
+		// A batch without the session (a system timer) rewrites the head
+		// and keeps the session.
+		uncache()
+		commit(t, st, &Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "h1/idle", Due: at(1)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"h1/idle", "c1/w2"}) || inSession("c1") != 2 {
+			t.Errorf("c1 after a system timer: %v, %d in the session", got, inSession("c1"))
+		}
+		if got, err := st.Session(bg, "c1"); err != nil || !reflect.DeepEqual(got, sess) {
+			t.Errorf("session after a system timer: %v %+v", err, got)
+		}
+		checkTimerIndex(t, st)
+
+		// The flow ends: the list moves to f/.
+		uncache()
+		commit(t, st, &Batch{ContactID: "c1", DeleteSession: true, CancelTimers: []string{"c1/w2"}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"h1/idle"}) {
+			t.Errorf("c1 after the session ended: %v", got)
+		}
+		checkTimerIndex(t, st)
+
+		// A new session takes the list back.
+		uncache()
+		commit(t, st, &Batch{ContactID: "c1", Session: sess, Timers: []flows.Timer{{ID: "c1/w3", Due: at(4)}}})
+		if got := ids("c1"); !reflect.DeepEqual(got, []string{"h1/idle", "c1/w3"}) || inSession("c1") != 2 {
+			t.Errorf("c1 in a new session: %v, %d in the session", got, inSession("c1"))
+		}
+		checkTimerIndex(t, st)
+
+		// Everything fires and is cancelled.
+		uncache()
+		commit(t, st, &Batch{ContactID: "c1", Session: sess, CancelTimers: []string{"h1/idle", "c1/w3"}},
+			&Batch{ContactID: "c2", CancelTimers: []string{"x"}})
+		if got, _ := st.DueTimers(bg, at(100), 0); len(got) != 0 {
+			t.Errorf("due after cancelling all: %v", timerIDs(got))
+		}
+		checkTimerIndex(t, st)
+	})
 }

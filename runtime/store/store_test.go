@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -786,35 +788,60 @@ func timerIDs(ts []flows.Timer) []string {
 	return out
 }
 
-// checkTimerIndex checks that the t/ and k/ entries of the store's timers
-// agree: one k/ entry per timer, holding its due, no stale k/ entry, and no
-// i/ entry of the old layout.
+// checkTimerIndex checks that the t/ entries and the timer lists agree:
+// each timer is in its contact's list with its due, each listed timer has
+// its t/ entry, a list lives in one place (the session's head or f/), and
+// no entry of the old layout is left.
 func checkTimerIndex(t *testing.T, st Store) {
 	t.Helper()
-	want, got := map[string]string{}, map[string]string{}
+	want, got := map[string]map[string]uint64{}, map[string]map[string]uint64{}
+	contacts := map[string]bool{}
 	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
-		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			k := string(item.KeyCopy(nil))
 			v, err := item.ValueCopy(nil)
 			if err != nil {
+				it.Close()
 				return err
 			}
 			switch {
 			case strings.HasPrefix(k, tTimer):
-				due := []byte(k[len(tTimer) : len(tTimer)+8])
-				id := k[len(tTimer)+8:]
 				tm, err := flows.UnmarshalTimer(v)
 				if err != nil {
+					it.Close()
 					return err
 				}
-				want[string(keyContactTimer(nil, tm.Contact, id))] = string(due)
-			case strings.HasPrefix(k, tByContact):
-				got[k] = string(v)
-			case strings.HasPrefix(k, tOldTimerID):
+				if want[tm.Contact] == nil {
+					want[tm.Contact] = map[string]uint64{}
+				}
+				want[tm.Contact][k[len(tTimer)+8:]] = binary.BigEndian.Uint64([]byte(k[len(tTimer):]))
+			case strings.HasPrefix(k, tSession), strings.HasPrefix(k, tTimers):
+				contacts[k[2:]] = true
+			case strings.HasPrefix(k, tOldTimerID), strings.HasPrefix(k, tOldContactTimer):
 				t.Errorf("old timer index entry %q", k)
+			}
+		}
+		it.Close()
+		for c := range want {
+			contacts[c] = true
+		}
+		for c := range contacts {
+			l, err := readTimerList(txn, c)
+			if err != nil {
+				return err
+			}
+			if l.inF && l.inSession {
+				if _, ts, _, _ := sessionOf(txn, c); len(ts) > 0 {
+					t.Errorf("contact %s has a timer list in its session and in f/", c)
+				}
+			}
+			for _, r := range l.ts {
+				if got[c] == nil {
+					got[c] = map[string]uint64{}
+				}
+				got[c][r.id] = r.due
 			}
 		}
 		return nil
@@ -823,8 +850,18 @@ func checkTimerIndex(t *testing.T, st Store) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("k/ entries:\n%q\nwant\n%q", got, want)
+		t.Errorf("timer lists:\n%v\nwant\n%v", got, want)
 	}
+}
+
+// sessionOf reads the head of a contact's s/ entry.
+func sessionOf(txn *badger.Txn, c string) (seq uint64, ts contactTimers, sess []byte, err error) {
+	err = getIn(txn, keySession(nil, c), func(v []byte) error {
+		seq, ts, sess, err = splitSessionHead(v)
+		sess = bytes.Clone(sess)
+		return err
+	})
+	return seq, ts, sess, err
 }
 
 func TestContactTimers(t *testing.T) {
