@@ -43,14 +43,7 @@ func TestMigrateTimerIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st, err = Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, dir)
 	defer st.Close()
 	checkTimerIndex(t, st)
 	for c := range 3 {

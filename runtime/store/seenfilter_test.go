@@ -36,14 +36,7 @@ func TestSeenFilter(t *testing.T) {
 		}
 		commit(t, st, bs...)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st, err = Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, dir)
 	defer st.Close()
 	// Commits race the filling.
 	for i := range 50 {

@@ -22,15 +22,6 @@ func TestLastSeqInSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reopen := func() {
-		t.Helper()
-		if err := st.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if st, err = Open(dir, quietOptions()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	defer func() { st.Close() }()
 	raw := func(key []byte) ([]byte, error) {
 		var v []byte
@@ -65,17 +56,17 @@ func TestLastSeqInSession(t *testing.T) {
 		t.Errorf("session: %v %+v", err, got)
 	}
 
-	reopen()
+	st = reopen(t, st, dir)
 	if seq := next(&Batch{}); seq != 3 {
 		t.Errorf("after reopen, from the session's entry: seq %d, want 3", seq)
 	}
-	reopen()
+	st = reopen(t, st, dir)
 	if seq := next(&Batch{Session: sess}); seq != 4 {
 		t.Errorf("after reopen, from q/: seq %d, want 4", seq)
 	}
-	reopen()
+	st = reopen(t, st, dir)
 	commit(t, st, &Batch{ContactID: "c1", DeleteSession: true})
-	reopen()
+	st = reopen(t, st, dir)
 	if seq := next(&Batch{}); seq != 5 {
 		t.Errorf("after the session ended: seq %d, want 5", seq)
 	}

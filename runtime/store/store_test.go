@@ -715,13 +715,7 @@ func TestGCLoop(t *testing.T) {
 		commit(t, st, &Batch{ContactID: "c", Session: &flows.Session{Seq: uint64(i), Vars: map[string]any{"big": big}}})
 	}
 	time.Sleep(30 * time.Millisecond)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, dir)
 	defer st.Close()
 	if s, err := st.Session(bg, "c"); err != nil || s.Seq != 49 || s.Vars["big"] != big {
 		t.Fatalf("session after GC: %v", err)
@@ -777,6 +771,19 @@ func TestCloseDuringUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// reopen closes st and opens the store in dir again.
+func reopen(t *testing.T, st Store, dir string) Store {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // timerIDs lists the IDs of ts.
