@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 
 // TestMigrateTimerIndex opens a store whose timers were written in the old
 // layout (an i/ index, k/ keys ending {due}{timer id}), more of them than
-// one migration chunk: every timer is found by contact, fires, and cancels
-// afterwards, and no entry of the old layout is left.
+// one migration chunk, for a contact with a session of the old layout and
+// two without: every timer is found by contact, fires, and cancels
+// afterwards, the session reads as before, and no entry of the old layout
+// is left.
 func TestMigrateTimerIndex(t *testing.T) {
 	dir := t.TempDir()
 	st, err := Open(dir, quietOptions())
@@ -22,7 +25,15 @@ func TestMigrateTimerIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 2*migrateChunk + 50
+	sess := &flows.Session{Seq: 9, Started: true, Vars: map[string]any{"x": "y"}}
 	err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+		old, err := flows.AppendSession(nil, sess)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(keySession(nil, "c0"), old); err != nil {
+			return err
+		}
 		for i := range n {
 			tm := flows.Timer{ID: fmt.Sprintf("t%03d", i), Contact: fmt.Sprint("c", i%3), Due: t0.Add(time.Duration(i) * time.Minute), Kind: flows.TimerWait, Seq: uint64(i)}
 			due := dueBits(tm.Due)
@@ -46,6 +57,19 @@ func TestMigrateTimerIndex(t *testing.T) {
 	st = reopen(t, st, dir)
 	defer st.Close()
 	checkTimerIndex(t, st)
+	if got, err := st.Session(bg, "c0"); err != nil || !reflect.DeepEqual(got, sess) {
+		t.Errorf("session after the migration: %v %+v", err, got)
+	}
+	err = st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+		_, ts, _, err := sessionOf(txn, "c0")
+		if len(ts) != (n+2)/3 {
+			t.Errorf("c0's session holds %d timers", len(ts))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for c := range 3 {
 		ts, err := st.ContactTimers(bg, fmt.Sprint("c", c))
 		if err != nil || len(ts) != (n-c+2)/3 {
