@@ -15,6 +15,10 @@ import (
 // deleteChunk bounds the keys one transaction of DeleteContact deletes.
 const deleteChunk = 2000
 
+// testHookDeleteChunk, when set by a test, is called after each of
+// DeleteContact's transactions; an error stops it there, as a crash would.
+var testHookDeleteChunk func() error
+
 // DeleteContact deletes a contact and everything of it: the contact and its
 // indexes, its session, its conversation (with the messages' outbox and
 // receipt entries), its timers and its handovers. A long conversation is
@@ -32,7 +36,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 
-	var keys [][]byte
+	var keys, last [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		var c *flows.Contact
 		err := getIn(txn, keyContact(nil, id), func(v []byte) (err error) {
@@ -42,12 +46,25 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		keys = append(keys, keyContact(nil, id), keySession(nil, id), keySeq(nil, id), keyByBot(nil, c.Bot, id))
+		// First the timers, with the lists that point to them (f/, and
+		// s/, whose head holds the list while there is a session), so
+		// that no timer outlives its list; last the contact and its
+		// indexes, so that a DeleteContact cut short finds it again and
+		// finishes.
+		l, err := readTimerList(txn, id)
+		if err != nil {
+			return err
+		}
+		for _, t := range l.ts {
+			keys = append(keys, keyTimer(nil, t.due, t.id))
+		}
+		keys = append(keys, keyTimerList(nil, id), keySession(nil, id), keySeq(nil, id))
+		last = append(last, keyByBot(nil, c.Bot, id))
 		if c.ExternalID != "" {
 			x := keyExternal(nil, c.Bot, c.Channel, c.ExternalID)
 			if err := getIn(txn, x, func(v []byte) error {
 				if string(v) == id {
-					keys = append(keys, x)
+					last = append(last, x)
 				}
 				return nil
 			}); err != nil && !errors.Is(err, ErrNotFound) {
@@ -83,15 +100,6 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		// Timers: the list says where their t/ entries are.
-		l, err := readTimerList(txn, id)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, keyTimerList(nil, id))
-		for _, t := range l.ts {
-			keys = append(keys, keyTimer(nil, t.due, t.id))
-		}
 		prefix := prefixContactHandovers(nil, id)
 		return scanPrefix(ctx, txn, prefix, false, func(k, _ []byte) error {
 			hid := string(k[len(prefix):])
@@ -102,6 +110,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	keys = append(append(keys, last...), keyContact(nil, id))
 	for len(keys) > 0 {
 		n := min(len(keys), deleteChunk)
 		err := s.db.Update(func(txn *badger.Txn) error {
@@ -112,6 +121,9 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 			}
 			return nil
 		})
+		if err == nil && testHookDeleteChunk != nil {
+			err = testHookDeleteChunk()
+		}
 		if err != nil {
 			return fmt.Errorf("store: deleting contact %s: %w", id, err)
 		}

@@ -66,3 +66,45 @@ func TestDeleteContact(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteContactCutShort: a DeleteContact that stops after its first
+// transaction (a long conversation takes several) leaves no timer without
+// its list, and deleting again after a restart finishes the job.
+func TestDeleteContactCutShort(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { st.Close() }()
+	commit(t, st, &Batch{Contact: contact("c1", "shop", "x1"), Session: &flows.Session{Seq: 1, Started: true},
+		Timers: []flows.Timer{{ID: "c1/w1", Due: t0, Kind: flows.TimerWait}}})
+	for range deleteChunk / 100 {
+		var ms []Message
+		for range 100 {
+			ms = append(ms, msg(DirectionIn, "x"))
+		}
+		commit(t, st, &Batch{ContactID: "c1", Messages: ms})
+	}
+	stop := errors.New("stopped")
+	testHookDeleteChunk = func() error { return stop }
+	err = st.DeleteContact(bg, "c1")
+	testHookDeleteChunk = nil
+	if !errors.Is(err, stop) {
+		t.Fatalf("cut short: %v", err)
+	}
+	st = reopen(t, st, dir)
+	checkTimerIndex(t, st)
+	if ts, _ := st.DueTimers(bg, t0.Add(time.Hour), 0); len(ts) != 0 {
+		t.Errorf("timers left after the first transaction: %v", timerIDs(ts))
+	}
+	if err := st.DeleteContact(bg, "c1"); err != nil {
+		t.Fatalf("deleting again: %v", err)
+	}
+	if _, err := st.Contact(bg, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("contact: %v", err)
+	}
+	if ms, _, _ := st.Messages(bg, "c1", MessageQuery{}); len(ms) != 0 {
+		t.Errorf("%d messages left", len(ms))
+	}
+}

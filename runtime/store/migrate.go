@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -15,7 +16,9 @@ const (
 	tOldContactTimer = "k/"
 )
 
-// migrateChunk bounds the entries one migration transaction rewrites.
+// migrateChunk bounds the timers one migration transaction rewrites; a
+// transaction that is too big (contacts' sessions are rewritten whole, to
+// take their timer lists) is retried with half as many.
 const migrateChunk = 200
 
 // migrateTimerIndex rewrites the timer index of a store written before the
@@ -29,12 +32,13 @@ func migrateTimerIndex(db *badger.DB) error {
 		id, contact string
 		due         uint64
 	}
+	chunk := migrateChunk
 	for {
 		var olds []old
 		err := db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 			defer it.Close()
-			for it.Rewind(); it.ValidForPrefix(prefix) && len(olds) < migrateChunk; it.Next() {
+			for it.Rewind(); it.ValidForPrefix(prefix) && len(olds) < chunk; it.Next() {
 				item := it.Item()
 				id := string(item.Key()[len(prefix):])
 				err := item.Value(func(v []byte) error {
@@ -87,6 +91,10 @@ func migrateTimerIndex(db *badger.DB) error {
 			}
 			return nil
 		})
+		if errors.Is(err, badger.ErrTxnTooBig) && chunk > 1 {
+			chunk /= 2
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("store: migrating the timer index: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,50 @@ func TestMigrateTimerIndex(t *testing.T) {
 		t.Errorf("due after cancels: %v", timerIDs(ts))
 	}
 	checkTimerIndex(t, st)
+}
+
+// TestMigrateBigSessions: a chunk of contacts whose sessions are too big to
+// rewrite in one transaction is migrated in smaller ones.
+func TestMigrateBigSessions(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &flows.Session{Seq: 9, Started: true, Vars: map[string]any{"x": strings.Repeat("a", 2600)}}
+	old, err := flows.AppendSession(nil, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range migrateChunk {
+		cid := fmt.Sprint("c", c)
+		tm := flows.Timer{ID: cid + "/w1", Contact: cid, Due: t0, Kind: flows.TimerWait}
+		due := dueBits(tm.Due)
+		v, err := flows.AppendTimer(nil, &tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+			oldK := append(binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), cid), due), tm.ID...)
+			oldI := append(binary.BigEndian.AppendUint64(nil, due), cid...)
+			for _, e := range []struct{ k, v []byte }{{keySession(nil, cid), old}, {keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
+				if err := txn.Set(e.k, e.v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st = reopen(t, st, dir)
+	defer st.Close()
+	checkTimerIndex(t, st)
+	if ts, err := st.ContactTimers(bg, "c7"); err != nil || len(ts) != 1 {
+		t.Errorf("c7: %v %v", err, timerIDs(ts))
+	}
+	if got, err := st.Session(bg, "c7"); err != nil || !reflect.DeepEqual(got, sess) {
+		t.Errorf("session: %v", err)
+	}
 }
