@@ -178,9 +178,9 @@ func (s *Service) lastCustomer(tx *pipeline.Tx) (t time.Time) {
 	return t
 }
 
-// fired handles one of the Service's timers.
+// fired handles one of the Service's timers. The pipeline deletes it
+// (store.Batch.Fired), unless a later step set it again.
 func (s *Service) fired(ctx context.Context, tx *pipeline.Tx, t *flows.Timer) error {
-	tx.Batch.CancelTimers = append(tx.Batch.CancelTimers, t.ID)
 	if t.Event == nil {
 		return nil
 	}

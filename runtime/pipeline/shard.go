@@ -109,7 +109,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 
 	// Room for a message and a few replies, the usual step, in one allocation.
 	tx := &Tx{Contact: st.contact, Now: now, Inbound: in, Timer: j.timer,
-		Batch: &store.Batch{ContactID: j.contact, DedupKey: dedup, Messages: make([]store.Message, 0, 4)}}
+		Batch: &store.Batch{ContactID: j.contact, DedupKey: dedup, Fired: j.timer, Messages: make([]store.Message, 0, 4)}}
 	batch := tx.Batch
 	switch {
 	case in != nil && in.Event != nil:
@@ -158,9 +158,8 @@ func (sh *shard) process(j *job) (*Result, error) {
 	var sess *flows.Session
 	var notes []flows.Notification
 	for round := 0; round < 2; round++ {
-		switch {
-		case tx.Event != nil && !tx.Contact.Banned:
-			// A banned contact's messages are stored and go no further.
+		// A banned contact's messages are stored and go no further.
+		if tx.Event != nil && !tx.Contact.Banned {
 			if sp == nil {
 				var err error
 				if sess, err = st.decodeSession(); err != nil {
@@ -174,9 +173,6 @@ func (sh *shard) process(j *job) (*Result, error) {
 			tx.Sprint = sp
 			notes = append(notes, sp.Notifications...)
 			tx.apply(sp, status)
-		case round == 0 && j.timer != nil:
-			// A fired timer is cancelled whether or not the engine saw it.
-			batch.CancelTimers = append(batch.CancelTimers, j.timer.ID)
 		}
 		if hook != nil {
 			if err := hook.After(ctx, tx); err != nil {
@@ -192,7 +188,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 	if sp != nil {
 		res.Handover = sp.Handover
 	}
-	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 && len(batch.Handovers) == 0 {
+	if len(batch.Messages) == 0 && batch.Session == nil && batch.Contact == nil && len(batch.Timers) == 0 && len(batch.CancelTimers) == 0 && batch.Fired == nil && len(batch.Handovers) == 0 {
 		return res, nil
 	}
 	if p.cfg.Lease != nil {
@@ -248,7 +244,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 // come due again at every poll.
 func (sh *shard) dropTimer(ctx context.Context, j *job, why string) error {
 	sh.p.cfg.Log.Warn("dropping timer", "timer", j.timer.ID, "contact", j.contact, "reason", why)
-	return sh.p.committer.Submit(ctx, &store.Batch{ContactID: j.contact, CancelTimers: []string{j.timer.ID}})
+	return sh.p.committer.Submit(ctx, &store.Batch{ContactID: j.contact, Fired: j.timer})
 }
 
 // state is what a shard keeps of a contact between steps.

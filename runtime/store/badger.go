@@ -848,6 +848,11 @@ func (w *writer) apply(b *Batch) error {
 			return err
 		}
 	}
+	if b.Fired != nil {
+		if err := w.fired(b.Fired, cid); err != nil {
+			return err
+		}
+	}
 	for i := range b.Timers {
 		if err := w.putTimer(b.Timers[i], cid); err != nil {
 			return err
@@ -1332,6 +1337,30 @@ func (w *writer) cancelTimer(contact, id string) error {
 	w.arena = keyTimer(w.arena, l.ts[i].due, id)
 	l.ts = slices.Delete(l.ts, i, i+1)
 	w.dirty(contact)
+	return w.txn.Delete(w.since(k))
+}
+
+// fired deletes a timer that came due (see Batch.Fired).
+func (w *writer) fired(t *flows.Timer, cid string) error {
+	contact := t.Contact
+	if contact == "" {
+		contact = cid
+	}
+	l, err := w.timers(contact)
+	if err != nil {
+		return err
+	}
+	due := dueBits(t.Due)
+	i := l.ts.find(t.ID)
+	switch {
+	case i >= 0 && l.ts[i].due != due:
+		return nil // moved since it fired: the move deleted this entry
+	case i >= 0:
+		l.ts = slices.Delete(l.ts, i, i+1)
+		w.dirty(contact)
+	}
+	k := w.mark()
+	w.arena = keyTimer(w.arena, due, t.ID)
 	return w.txn.Delete(w.since(k))
 }
 

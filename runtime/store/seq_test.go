@@ -184,3 +184,52 @@ func TestTimerListInSession(t *testing.T) {
 		checkTimerIndex(t, st)
 	})
 }
+
+// TestFiredTimer: a batch that handles a fired timer deletes it; one moved
+// since it fired stays; one set again by the same batch stays; and a timer
+// its contact's list lost track of is deleted all the same, so that it does
+// not come due at every poll.
+func TestFiredTimer(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		due := func() []string {
+			t.Helper()
+			ts, err := st.DueTimers(bg, at(100), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return timerIDs(ts)
+		}
+		commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 1}, Timers: []flows.Timer{{ID: "a", Due: at(1)}, {ID: "b", Due: at(2)}, {ID: "c", Due: at(3)}}})
+		fired, _ := st.DueTimers(bg, at(3), 0)
+		if len(fired) != 3 {
+			t.Fatalf("due: %v", timerIDs(fired))
+		}
+		// b is moved after it fired; c is set again by the batch that handles it.
+		commit(t, st, &Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "b", Due: at(50)}}})
+		commit(t, st, &Batch{ContactID: "c1", Fired: &fired[0]})
+		commit(t, st, &Batch{ContactID: "c1", Fired: &fired[1]})
+		commit(t, st, &Batch{ContactID: "c1", Fired: &fired[2], Timers: []flows.Timer{{ID: "c", Due: at(60)}}})
+		if got := due(); !reflect.DeepEqual(got, []string{"b", "c"}) {
+			t.Errorf("after firing: %v, want the moved b and the new c", got)
+		}
+		checkTimerIndex(t, st)
+
+		// An entry no list points to.
+		orphan := flows.Timer{ID: "o", Contact: "c9", Due: at(5)}
+		v, err := flows.AppendTimer(nil, &orphan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+			return txn.Set(keyTimer(nil, dueBits(orphan.Due), orphan.ID), v)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		commit(t, st, &Batch{ContactID: "c9", Fired: &orphan})
+		if got := due(); !reflect.DeepEqual(got, []string{"b", "c"}) {
+			t.Errorf("after firing the orphan: %v", got)
+		}
+		checkTimerIndex(t, st)
+	})
+}

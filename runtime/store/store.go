@@ -122,9 +122,15 @@ type Batch struct {
 	// An empty Timer.Contact means ContactID. Timer IDs are unique across
 	// contacts.
 	Timers []flows.Timer
-	// CancelTimers are the IDs of the batch's contact's timers to delete,
-	// fired ones included. Unknown IDs are ignored.
+	// CancelTimers are the IDs of the batch's contact's timers to delete.
+	// Unknown IDs are ignored.
 	CancelTimers []string
+	// Fired is the timer this batch handles, as DueTimers returned it. It
+	// is deleted after CancelTimers and before Timers are set, unless it
+	// was moved since (its ID is set for another due time, which stays);
+	// it is deleted by its due time even if its contact's timer list lost
+	// track of it, so that no timer comes due again at every poll.
+	Fired *flows.Timer
 	// DedupKey, when set, is recorded so that Seen reports it: the channel
 	// and external id of the inbound message this batch answers.
 	DedupKey string
@@ -210,6 +216,9 @@ func (b *Batch) validate() error {
 		if t.Contact == "" && cid == "" {
 			return fmt.Errorf("%w: timer %s has no contact", ErrInvalid, t.ID)
 		}
+	}
+	if b.Fired != nil && (b.Fired.ID == "" || b.Fired.Due.Before(minDue) || b.Fired.Due.After(maxDue)) {
+		return fmt.Errorf("%w: fired timer %q due at %v", ErrInvalid, b.Fired.ID, b.Fired.Due)
 	}
 	for _, id := range b.CancelTimers {
 		if id == "" {
