@@ -569,7 +569,7 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 	defer s.life.RUnlock()
 	var out []flows.Timer
 	err := s.db.View(func(txn *badger.Txn) error {
-		l, err := readTimerList(txn, contactID)
+		l, _, err := readTimerList(txn, contactID)
 		if err != nil {
 			return err
 		}
@@ -1034,8 +1034,7 @@ func (w *writer) dropIndex(id string, old identity) error {
 }
 
 // lastSeq returns the Seq of the contact's latest message: from this
-// transaction, the cache, or the greater of its q/ entry and the head of its
-// session's entry.
+// transaction, the cache, or the store (loadMeta).
 func (w *writer) lastSeq(contact string) (uint64, error) {
 	if last, ok := w.s.ov.seqs[contact]; ok {
 		return last, nil
@@ -1043,27 +1042,38 @@ func (w *writer) lastSeq(contact string) (uint64, error) {
 	if last, ok := w.s.cache.seqs.get(contact); ok {
 		return last, nil
 	}
-	var last uint64
-	err := getIn(w.txn, keySeq(w.arena[len(w.arena):], contact), func(v []byte) error {
+	if err := w.loadMeta(contact); err != nil {
+		return 0, err
+	}
+	return w.s.ov.seqs[contact], nil
+}
+
+// loadMeta reads, in one go, what commits keep of a contact besides its
+// messages, into the transaction's overlay where it is not there yet: its
+// last message Seq, the greater of its q/ entry and its session's head, and
+// its timer list (readTimerList).
+func (w *writer) loadMeta(contact string) error {
+	l, last, err := readTimerList(w.txn, contact)
+	if err != nil {
+		return err
+	}
+	err = getIn(w.txn, keySeq(w.arena[len(w.arena):], contact), func(v []byte) error {
 		if len(v) != 8 {
 			return fmt.Errorf("store: bad sequence of contact %s", contact)
 		}
-		last = binary.BigEndian.Uint64(v)
+		last = max(last, binary.BigEndian.Uint64(v))
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return 0, err
-	}
-	err = getIn(w.txn, keySession(w.arena[len(w.arena):], contact), func(v []byte) error {
-		seq, _, _, err := splitSessionHead(v)
-		last = max(last, seq)
 		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return 0, fmt.Errorf("store: session of contact %s: %w", contact, err)
 	}
-	w.s.ov.seqs[contact] = last
-	return last, nil
+	if _, ok := w.s.ov.seqs[contact]; !ok {
+		w.s.ov.seqs[contact] = last
+	}
+	if _, ok := w.s.ov.timers[contact]; !ok {
+		w.s.ov.timers[contact] = &l
+	}
+	return nil
 }
 
 // putMessage assigns m the contact's next Seq and writes it.
@@ -1236,25 +1246,24 @@ func (w *writer) timers(contact string) (*timerList, error) {
 		w.s.ov.timers[contact] = &l
 		return &l, nil
 	}
-	l, err := readTimerList(w.txn, contact)
-	if err != nil {
+	if err := w.loadMeta(contact); err != nil {
 		return nil, err
 	}
-	w.s.ov.timers[contact] = &l
-	return &l, nil
+	return w.s.ov.timers[contact], nil
 }
 
 // readTimerList reads a contact's timer list from the head of its s/ entry
-// and from f/ (only one holds it, but a list in both is merged).
-func readTimerList(txn *badger.Txn, contact string) (timerList, error) {
-	var l timerList
-	err := getIn(txn, keySession(nil, contact), func(v []byte) error {
-		_, ts, _, err := splitSessionHead(v)
-		l.ts, l.inSession = ts, true
+// and from f/ (only one holds it, but a list in both is merged), and the
+// last message Seq the head holds.
+func readTimerList(txn *badger.Txn, contact string) (l timerList, seq uint64, err error) {
+	err = getIn(txn, keySession(nil, contact), func(v []byte) error {
+		var err error
+		seq, l.ts, _, err = splitSessionHead(v)
+		l.inSession = true
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return l, fmt.Errorf("store: session of contact %s: %w", contact, err)
+		return l, 0, fmt.Errorf("store: session of contact %s: %w", contact, err)
 	}
 	err = getIn(txn, keyTimerList(nil, contact), func(v []byte) error {
 		ts, rest, err := parseTimerList(v)
@@ -1270,9 +1279,9 @@ func readTimerList(txn *badger.Txn, contact string) (timerList, error) {
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return l, fmt.Errorf("store: timers of contact %s: %w", contact, err)
+		return l, 0, fmt.Errorf("store: timers of contact %s: %w", contact, err)
 	}
-	return l, nil
+	return l, seq, nil
 }
 
 // dirty records that the contact's timer list changed in this batch.

@@ -51,7 +51,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		// that no timer outlives its list; last the contact and its
 		// indexes, so that a DeleteContact cut short finds it again and
 		// finishes.
-		l, err := readTimerList(txn, id)
+		l, _, err := readTimerList(txn, id)
 		if err != nil {
 			return err
 		}

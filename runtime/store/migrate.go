@@ -66,7 +66,7 @@ func migrateTimerIndex(db *badger.DB) error {
 			for _, o := range olds {
 				l := lists[o.contact]
 				if l == nil {
-					read, err := readTimerList(txn, o.contact)
+					read, _, err := readTimerList(txn, o.contact)
 					if err != nil {
 						return err
 					}

@@ -835,7 +835,7 @@ func checkTimerIndex(t *testing.T, st Store) {
 			contacts[c] = true
 		}
 		for c := range contacts {
-			l, err := readTimerList(txn, c)
+			l, _, err := readTimerList(txn, c)
 			if err != nil {
 				return err
 			}
