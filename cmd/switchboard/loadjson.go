@@ -274,9 +274,8 @@ func (s *jscan) other(key string, fields ...string) bool {
 	return s.skip()
 }
 
-// skip reads any value; it checks numbers loosely, which is safe because
-// the caller then decodes the same bytes with encoding/json only if the
-// whole input was accepted, and a valid document is what the server sends.
+// skip reads any value of a key that is not a field; a number must be
+// valid JSON (json.Valid), as encoding/json would require.
 func (s *jscan) skip() bool {
 	if s.depth++; s.depth > maxJSONDepth {
 		return false

@@ -50,9 +50,8 @@ import (
 // A contact's last message Seq is the greater of its q/ entry and the head
 // of its s/ entry: a step that writes the session and messages (nearly
 // every step) keeps it there, and only other batches, and the end of a
-// session, write q/. Stores written before sessions had the head hold
-// their sessions without it (an s/ value that starts with the session's own
-// version byte, 0x11).
+// session, write q/. An s/ value written before the head starts with the
+// session's own version byte (0x11) and holds neither.
 //
 // {lp contact id}{seq} is a message reference: the end of its m/ key, which
 // the o/ key ends with and the e/ value holds, so the outbox and the receipt

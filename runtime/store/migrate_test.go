@@ -37,17 +37,8 @@ func TestMigrateTimerIndex(t *testing.T) {
 		}
 		for i := range n {
 			tm := flows.Timer{ID: fmt.Sprintf("t%03d", i), Contact: fmt.Sprint("c", i%3), Due: t0.Add(time.Duration(i) * time.Minute), Kind: flows.TimerWait, Seq: uint64(i)}
-			due := dueBits(tm.Due)
-			v, err := flows.AppendTimer(nil, &tm)
-			if err != nil {
+			if err := setOldTimer(txn, tm); err != nil {
 				return err
-			}
-			oldK := append(binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), tm.Contact), due), tm.ID...)
-			oldI := append(binary.BigEndian.AppendUint64(nil, due), tm.Contact...)
-			for _, e := range []struct{ k, v []byte }{{keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
-				if err := txn.Set(e.k, e.v); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -108,20 +99,11 @@ func TestMigrateBigSessions(t *testing.T) {
 	for c := range migrateChunk {
 		cid := fmt.Sprint("c", c)
 		tm := flows.Timer{ID: cid + "/w1", Contact: cid, Due: t0, Kind: flows.TimerWait}
-		due := dueBits(tm.Due)
-		v, err := flows.AppendTimer(nil, &tm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
-			oldK := append(binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), cid), due), tm.ID...)
-			oldI := append(binary.BigEndian.AppendUint64(nil, due), cid...)
-			for _, e := range []struct{ k, v []byte }{{keySession(nil, cid), old}, {keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
-				if err := txn.Set(e.k, e.v); err != nil {
-					return err
-				}
+		err := st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(keySession(nil, cid), old); err != nil {
+				return err
 			}
-			return nil
+			return setOldTimer(txn, tm)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -136,4 +118,22 @@ func TestMigrateBigSessions(t *testing.T) {
 	if got, err := st.Session(bg, "c7"); err != nil || !reflect.DeepEqual(got, sess) {
 		t.Errorf("session: %v", err)
 	}
+}
+
+// setOldTimer writes a timer the way stores before timer lists did: its t/
+// entry, an i/ entry and a k/ entry.
+func setOldTimer(txn *badger.Txn, tm flows.Timer) error {
+	due := dueBits(tm.Due)
+	v, err := flows.AppendTimer(nil, &tm)
+	if err != nil {
+		return err
+	}
+	oldK := append(binary.BigEndian.AppendUint64(appendLP([]byte(tOldContactTimer), tm.Contact), due), tm.ID...)
+	oldI := append(binary.BigEndian.AppendUint64(nil, due), tm.Contact...)
+	for _, e := range []struct{ k, v []byte }{{keyTimer(nil, due, tm.ID), v}, {oldK, nil}, {append([]byte(tOldTimerID), tm.ID...), oldI}} {
+		if err := txn.Set(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
