@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/deadline"
 	"github.com/switchboard-bots/switchboard/runtime/engine"
 	"github.com/switchboard-bots/switchboard/runtime/store"
 )
@@ -104,6 +105,8 @@ type Pipeline struct {
 
 	inflight sync.Map // timer id → struct{}: timers handed to a shard, not yet done
 	seed     atomic.Uint64
+	// steps gives each step its stepTimeout context.
+	steps *deadline.Shared
 }
 
 // New returns a pipeline; Start runs it.
@@ -127,7 +130,7 @@ func New(cfg Config) *Pipeline {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, stop: make(chan struct{})}
+	p := &Pipeline{cfg: cfg, stop: make(chan struct{}), steps: deadline.New(stepTimeout)}
 	empty := map[string]*flows.Bot{}
 	p.bots.Store(&empty)
 	p.seed.Store(uint64(cfg.Now().UnixNano()))

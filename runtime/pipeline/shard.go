@@ -53,7 +53,8 @@ func (sh *shard) run() {
 	}
 }
 
-// stepTimeout bounds one step and its commit.
+// stepTimeout bounds one step and its commit (a shared deadline: up to
+// an eighth more).
 const stepTimeout = 30 * time.Second
 
 func (sh *shard) process(j *job) (*Result, error) {
@@ -64,8 +65,7 @@ func (sh *shard) process(j *job) (*Result, error) {
 		return nil, sh.remove(j)
 	}
 	p := sh.p
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
+	ctx := p.steps.Context()
 	now := p.cfg.Now()
 	in := j.inbound
 

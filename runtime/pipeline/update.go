@@ -26,8 +26,7 @@ func (p *Pipeline) UpdateContact(ctx context.Context, id string, fn func(c *flow
 // update runs an UpdateContact job.
 func (sh *shard) update(j *job) (*Result, error) {
 	p := sh.p
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
+	ctx := p.steps.Context()
 	st, err := sh.load(ctx, j.contact)
 	if err != nil {
 		return nil, err
@@ -63,8 +62,7 @@ func (p *Pipeline) DeleteContact(ctx context.Context, id string) error {
 
 // remove runs a DeleteContact job.
 func (sh *shard) remove(j *job) error {
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
+	ctx := sh.p.steps.Context()
 	sh.cache.drop(j.contact)
 	err := sh.p.cfg.Store.DeleteContact(ctx, j.contact)
 	if errors.Is(err, store.ErrNotFound) {

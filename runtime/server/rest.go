@@ -84,9 +84,7 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	rctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-	defer cancel()
-	res, err := s.cfg.Pipeline.Handle(rctx, pipeline.Inbound{
+	res, err := s.cfg.Pipeline.Handle(s.requests.Context(), pipeline.Inbound{
 		Bot: bot, Channel: "rest", Sender: req.Sender, Content: flows.Content{Text: *req.Message}, Replied: true,
 	})
 	if err != nil {

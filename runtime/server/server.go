@@ -17,6 +17,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-bots/switchboard/runtime/deadline"
 	"github.com/switchboard-bots/switchboard/runtime/metrics"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/web"
@@ -30,7 +31,8 @@ type Config struct {
 	DefaultBot string
 	// MaxBodySize bounds request bodies; 0 means 1 MiB.
 	MaxBodySize int
-	// RequestTimeout bounds the handling of one request; 0 means 10s.
+	// RequestTimeout bounds the handling of one REST message (up to an
+	// eighth more: the deadline is shared); 0 means 10s.
 	RequestTimeout time.Duration
 	Log            *slog.Logger
 	// AccessLogLevel is the level of the access log line of each request
@@ -62,8 +64,10 @@ type Server struct {
 	bots func() []string
 
 	ipLimit, contactLimit *limiter
-	origins               map[string]struct{}
-	anyOrigin             bool
+	// requests gives each REST message its RequestTimeout context.
+	requests  *deadline.Shared
+	origins   map[string]struct{}
+	anyOrigin bool
 }
 
 // New builds the server and its routes.
@@ -80,7 +84,7 @@ func New(cfg Config, botIDs func() []string) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, bots: botIDs, origins: map[string]struct{}{}}
+	s := &Server{cfg: cfg, bots: botIDs, requests: deadline.New(cfg.RequestTimeout), origins: map[string]struct{}{}}
 	s.ipLimit = newLimiter(cfg.IPRateLimit, cfg.Now)
 	s.contactLimit = newLimiter(cfg.ContactRateLimit, cfg.Now)
 	for _, o := range cfg.AllowedOrigins {

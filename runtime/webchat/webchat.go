@@ -126,6 +126,7 @@ import (
 
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/channel"
+	"github.com/switchboard-bots/switchboard/runtime/deadline"
 	"github.com/switchboard-bots/switchboard/runtime/outbox"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
 	"github.com/switchboard-bots/switchboard/runtime/store"
@@ -167,7 +168,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// PingInterval and PongWait: 0 means 25s and 60s.
 	PingInterval, PongWait time.Duration
-	// HandleTimeout bounds handling one message; 0 means 10s.
+	// HandleTimeout bounds handling one message (up to an eighth more: the
+	// deadline is shared); 0 means 10s.
 	HandleTimeout time.Duration
 	// TypingDelay is how long the bot may take to answer a message before
 	// the socket gets a typing frame; 0 means 250ms, NoDelay (any negative
@@ -207,6 +209,8 @@ const (
 type Webchat struct {
 	cfg      Config
 	upgrader websocket.FastHTTPUpgrader
+	// handles gives each message its HandleTimeout context.
+	handles *deadline.Shared
 
 	// committer marks messages sent that sockets delivered out of the
 	// outbox.
@@ -260,7 +264,7 @@ func New(cfg Config) (*Webchat, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	w := &Webchat{cfg: cfg, conns: map[string]map[*conn]struct{}{}, live: map[*conn]struct{}{}}
+	w := &Webchat{cfg: cfg, handles: deadline.New(cfg.HandleTimeout), conns: map[string]map[*conn]struct{}{}, live: map[*conn]struct{}{}}
 	w.committer = store.NewCommitter(cfg.Store, 64, 0)
 	w.upgrader = websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -827,8 +831,7 @@ func (c *conn) event(f *clientFrame) error {
 // TypingDelay gets a typing frame.
 func (c *conn) handle(typing bool, in pipeline.Inbound) (*pipeline.Result, error) {
 	in.Replied = true
-	ctx, cancel := context.WithTimeout(context.Background(), c.w.cfg.HandleTimeout)
-	defer cancel()
+	ctx := c.w.handles.Context()
 	c.mu.Lock()
 	c.handling, c.typed = true, false
 	c.mu.Unlock()
