@@ -291,7 +291,8 @@ func (h *Hub) Publish(c pipeline.Committed) {
 	}
 	// A step usually has no one watching: skip encoding its events.
 	contactChanged := c.At.IsZero() || c.Contact.UpdatedAt.Equal(c.At)
-	var kinds []kind
+	var buf [4]kind // room for the usual step's kinds without an allocation
+	kinds := buf[:0]
 	if contactChanged {
 		kinds = append(kinds, kind{typ: TypeContact, queue: c.Contact.Queue})
 	}
