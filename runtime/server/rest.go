@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-bots/switchboard/flows"
 	"github.com/switchboard-bots/switchboard/runtime/channel"
 	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
 	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
@@ -25,20 +26,6 @@ type restRequest struct {
 	Sender   string         `json:"sender"`
 	Message  *string        `json:"message"`
 	Metadata map[string]any `json:"metadata"`
-}
-
-// restReply is one bot message in Rasa's REST output format.
-type restReply struct {
-	RecipientID string       `json:"recipient_id"`
-	Text        string       `json:"text,omitempty"`
-	Buttons     []restButton `json:"buttons,omitempty"`
-	Image       string       `json:"image,omitempty"`
-}
-
-type restButton struct {
-	Title   string `json:"title"`
-	Payload string `json:"payload,omitempty"`
-	URL     string `json:"url,omitempty"`
 }
 
 // maxSenderLen and maxMessageLen bound what one REST call may carry.
@@ -91,23 +78,66 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 		s.handleError(ctx, err)
 		return
 	}
-	out := []restReply{}
-	for _, r := range res.Replies {
+	var scratch [1024]byte // the usual answer, built without an allocation
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetContentType("application/json")
+	ctx.Response.AppendBody(appendRestReplies(scratch[:0], req.Sender, res.Replies))
+}
+
+// appendRestReplies appends the replies in Rasa's REST output format,
+// [{"recipient_id": "u1", "text": "...", "buttons": [{"title": "...",
+// "payload": "..."}], "image": "..."}], as encoding/json would write it,
+// after degrading each to what the REST channel shows.
+func appendRestReplies(b []byte, sender string, replies []store.Message) []byte {
+	b = append(b, '[')
+	first := true
+	for _, r := range replies {
 		for _, c := range channel.Degrade(r.Content, restCapabilities) {
-			reply := restReply{RecipientID: req.Sender, Text: c.Text}
-			for _, b := range c.Buttons {
-				reply.Buttons = append(reply.Buttons, restButton(b))
+			if !first {
+				b = append(b, ',')
 			}
+			first = false
+			text, image := c.Text, ""
 			if c.Image != nil {
-				reply.Image = c.Image.URL
-				if reply.Text == "" {
-					reply.Text = c.Image.Caption
+				image = c.Image.URL
+				if text == "" {
+					text = c.Image.Caption
 				}
 			}
-			out = append(out, reply)
+			b = append(b, `{"recipient_id":`...)
+			b = web.AppendJSONString(b, sender)
+			if text != "" {
+				b = append(b, `,"text":`...)
+				b = web.AppendJSONString(b, text)
+			}
+			if len(c.Buttons) > 0 {
+				b = append(b, `,"buttons":[`...)
+				for i, bt := range c.Buttons {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, `{"title":`...)
+					b = web.AppendJSONString(b, bt.Title)
+					if bt.Payload != "" {
+						b = append(b, `,"payload":`...)
+						b = web.AppendJSONString(b, bt.Payload)
+					}
+					if bt.URL != "" {
+						b = append(b, `,"url":`...)
+						b = web.AppendJSONString(b, bt.URL)
+					}
+					b = append(b, '}')
+				}
+				b = append(b, ']')
+			}
+			if image != "" {
+				b = append(b, `,"image":`...)
+				b = web.AppendJSONString(b, image)
+			}
+			b = append(b, '}')
 		}
 	}
-	web.JSON(ctx, fasthttp.StatusOK, out)
+	return append(b, ']')
 }
 
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/switchboard-bots/switchboard/runtime/web"
 )
 
 // encoder writes message frames as json.Marshal(messageFrame) would, byte
@@ -34,15 +35,15 @@ func (e *encoder) message(f *messageFrame) ([]byte, error) {
 	}
 	content := bytes.TrimSuffix(e.content.Bytes(), []byte{'\n'})
 	b := append(e.payload[:0], `{"type":`...)
-	b = appendJSONString(b, f.Type)
+	b = web.AppendJSONString(b, f.Type)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, f.Seq, 10)
 	if f.ID != "" {
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, f.ID)
+		b = web.AppendJSONString(b, f.ID)
 	}
 	b = append(b, `,"author":`...)
-	b = appendJSONString(b, f.Author)
+	b = web.AppendJSONString(b, f.Author)
 	b = append(b, `,"time":"`...)
 	b = f.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
@@ -66,64 +67,9 @@ func (e *encoder) message(f *messageFrame) ([]byte, error) {
 // writes it.
 func appendAck(dst []byte, id string, duplicate bool) []byte {
 	dst = append(dst, `{"type":"ack","id":`...)
-	dst = appendJSONString(dst, id)
+	dst = web.AppendJSONString(dst, id)
 	if duplicate {
 		return append(dst, `,"duplicate":true}`...)
 	}
 	return append(dst, `,"duplicate":false}`...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it (HTML characters included; invalid UTF-8 becomes U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= ' ' && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
