@@ -110,6 +110,15 @@ func TestRestChannelSpeaksRasa(t *testing.T) {
 	if !strings.Contains(body, `"text":"Order 12345 ships today."`) {
 		t.Fatalf("got %s", body)
 	}
+	// A client reads the answer as JSON, fresh every time.
+	resp, err := client.Post(base+"/webhooks/rest/webhook", "application/json", strings.NewReader(`{"sender": "u2", "message": "hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct, cc := resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"); ct != "application/json" || cc != "no-store" {
+		t.Fatalf("Content-Type %q, Cache-Control %q; want application/json, no-store", ct, cc)
+	}
 }
 
 // TestRestChannelTextIsData: what the user types is returned as text, never
