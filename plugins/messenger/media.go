@@ -20,9 +20,6 @@ const (
 	// downloadTimeout bounds an attachment's download, reading included
 	// (the host bounds it too).
 	downloadTimeout = 2 * time.Minute
-	// maxRedirects bounds a download's redirects, each to a URL the
-	// channel would fetch itself.
-	maxRedirects = 3
 )
 
 // cdnDomains are the domains of Facebook's CDN that attachment payload
@@ -52,20 +49,19 @@ func (ms *Messenger) FetchMedia(ctx context.Context, instance, raw string) (io.R
 	}
 	hc := &http.Client{Transport: ms.files.Transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		switch {
-		case len(via) > maxRedirects:
-			return &redirectError{fmt.Sprintf("more than %d redirects", maxRedirects)}
+		case len(via) > sdk.MaxDownloadRedirects:
+			return fmt.Errorf("%w: more than %d redirects", sdk.ErrRedirectRefused, sdk.MaxDownloadRedirects)
 		case !c.cdnURL(req.URL):
 			// Named by its host only: a CDN URL is signed.
-			return &redirectError{"redirected to " + req.URL.Scheme + "://" + req.URL.Host + ", not Facebook's CDN"}
+			return fmt.Errorf("%w: redirected to %s://%s, not Facebook's CDN", sdk.ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
 		}
 		return nil
 	}}
 	resp, err := hc.Do(req)
 	if err != nil {
 		cancel()
-		var re *redirectError
-		if errors.As(err, &re) {
-			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("messenger attachment download from %s: %w", u.Host, re))
+		if errors.Is(err, sdk.ErrRedirectRefused) {
+			return nil, sdk.MediaInfo{}, sdk.Final(fmt.Errorf("messenger attachment download from %s: %w", u.Host, sdk.WithoutURL(err)))
 		}
 		return nil, sdk.MediaInfo{}, sdk.Retryable(fmt.Errorf("messenger attachment download from %s: %w", u.Host, sdk.WithoutURL(err)), 0)
 	}
@@ -109,8 +105,3 @@ func (c config) cdnURL(u *url.URL) bool {
 	}
 	return false
 }
-
-// redirectError is a redirect the download refused.
-type redirectError struct{ why string }
-
-func (e *redirectError) Error() string { return e.why }

@@ -45,6 +45,8 @@ func statusesToProto(ss []StatusUpdate) []*pb.StatusUpdate {
 	return out
 }
 
+// errorToProto turns a handler's error into the protocol's Error: a *Error
+// keeps its verdict; any other error (a timeout, a network failure) is
 // retryable.
 func errorToProto(err error) *pb.Error {
 	if err == nil {

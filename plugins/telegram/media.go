@@ -80,19 +80,7 @@ func (t *Telegram) FetchMedia(ctx context.Context, instance, url string) (io.Rea
 		return nil, sdk.MediaInfo{}, sdk.Final(err)
 	}
 	info := sdk.MediaInfo{ContentType: contentType(resp.Header.Get("Content-Type"), f.FilePath), Name: path.Base(f.FilePath), Size: max(resp.ContentLength, 0)}
-	return &body{ReadCloser: resp.Body, cancel: cancel}, info, nil
-}
-
-// body is a download's body that ends its context when closed.
-type body struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *body) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
+	return sdk.CloseFunc(resp.Body, cancel), info, nil
 }
 
 // extTypes are the types of the extensions Telegram's file paths have that

@@ -1268,7 +1268,7 @@ func readTimerList(txn *badger.Txn, contact string) (l timerList, seq uint64, er
 	err = getIn(txn, keyTimerList(nil, contact), func(v []byte) error {
 		ts, rest, err := parseTimerList(v)
 		if err == nil && len(rest) > 0 {
-			err = errors.New("store: bad timer list")
+			err = errBadTimerList
 		}
 		for _, t := range ts {
 			if l.ts.find(t.id) < 0 {

@@ -120,10 +120,12 @@ func appendTimerList(dst []byte, ts contactTimers) []byte {
 	return dst
 }
 
+var errBadTimerList = errors.New("store: bad timer list")
+
 // parseTimerList reads a timer list from the start of b and returns the
 // rest of b.
 func parseTimerList(b []byte) (contactTimers, []byte, error) {
-	bad := errors.New("store: bad timer list")
+	bad := errBadTimerList
 	n, l := binary.Uvarint(b)
 	if l <= 0 || n > maxContactTimers || n > uint64(len(b)) {
 		return nil, nil, bad

@@ -28,9 +28,9 @@ const (
 
 func newSeenFilter() *seenFilter { return &seenFilter{seed: maphash.MakeSeed()} }
 
-// positions calls fn with the key's bit positions (double hashing).
-func (f *seenFilter) positions(key string, fn func(word int, mask uint64) bool) bool {
-	h := maphash.String(f.seed, key)
+// positions calls fn with the bit positions (double hashing) of the key
+// whose maphash is h.
+func (f *seenFilter) positions(h uint64, fn func(word int, mask uint64) bool) bool {
 	h1, h2 := uint32(h), uint32(h>>32)|1
 	for i := range uint32(seenFilterHashes) {
 		p := (h1 + i*h2) % seenFilterBits
@@ -41,8 +41,10 @@ func (f *seenFilter) positions(key string, fn func(word int, mask uint64) bool) 
 	return true
 }
 
-func (f *seenFilter) add(key string) {
-	f.positions(key, func(w int, m uint64) bool {
+func (f *seenFilter) add(key string) { f.addHash(maphash.String(f.seed, key)) }
+
+func (f *seenFilter) addHash(h uint64) {
+	f.positions(h, func(w int, m uint64) bool {
 		f.bits[w].Or(m)
 		return true
 	})
@@ -54,7 +56,7 @@ func (f *seenFilter) mayHave(key string) bool {
 	if !f.ready.Load() {
 		return true
 	}
-	return f.positions(key, func(w int, m uint64) bool { return f.bits[w].Load()&m != 0 })
+	return f.positions(maphash.String(f.seed, key), func(w int, m uint64) bool { return f.bits[w].Load()&m != 0 })
 }
 
 // fill adds every d/ key in the store and then marks the filter ready; it
@@ -74,7 +76,8 @@ func (f *seenFilter) fill(db *badger.DB, stop <-chan struct{}) error {
 				default:
 				}
 			}
-			f.add(string(it.Item().Key()[len(prefix):]))
+			// maphash.Bytes hashes as maphash.String does: no string per key.
+			f.addHash(maphash.Bytes(f.seed, it.Item().Key()[len(prefix):]))
 		}
 		return nil
 	})
