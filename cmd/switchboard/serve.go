@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,8 +41,9 @@ import (
 )
 
 // shutdownTimeout bounds a graceful stop: open requests finish, the
-// pipeline drains, the store flushes.
-const shutdownTimeout = 10 * time.Second
+// pipeline drains, the plugins stop, the store flushes. (A variable for
+// tests.)
+var shutdownTimeout = 10 * time.Second
 
 // cmdServe runs the server. Each setting comes from, in order of
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
@@ -216,7 +218,7 @@ const maxUpload = 10 << 20
 var contactRate = server.RateLimit{PerSecond: 10, Burst: 30}
 
 // serve runs until ctx ends, then stops within shutdownTimeout.
-func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
+func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err error) {
 	// Log lines are buffered (the access log writes one per request);
 	// what serve prints itself goes out at once.
 	lw := newLogWriter(errOut)
@@ -266,7 +268,16 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)
 	}
-	defer st.Close()
+	// The stop shares one deadline, which the store's close keeps too: a
+	// store that cannot flush (its disk full or gone) does not hold the
+	// process. What it acknowledged is in its write-ahead log, which the
+	// next start replays.
+	var stopBy time.Time
+	defer func() {
+		if cerr := closeWithin(stopBy, st.Close); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store in %s: %w; what it acknowledged is in its write-ahead log and is replayed at the next start", cfg.Data, cerr)
+		}
+	}()
 	envPW := os.Getenv("SWITCHBOARD_ADMIN_PASSWORD")
 	created, adminPW, err := api.EnsureAdmin(ctx, st, envPW)
 	if err != nil {
@@ -285,7 +296,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 		fmt.Fprintf(errOut, "%v\nthe integration's actions fail until this is fixed\n", err)
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		cctx, cancel := context.WithDeadline(context.Background(), stopDeadline(stopBy))
 		defer cancel()
 		if err := ph.Close(cctx); err != nil {
 			log.Warn("shutdown", "part", "plugins", "err", err)
@@ -398,7 +409,8 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	// server finishes open requests, the pipeline drains, the outbox stops;
 	// the store closes last (deferred above).
 	stop := func() {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		stopBy = time.Now().Add(shutdownTimeout)
+		sctx, cancel := context.WithDeadline(context.Background(), stopBy)
 		defer cancel()
 		for _, s := range []struct {
 			what  string
@@ -452,4 +464,34 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) error {
 	fmt.Fprintln(out, "Stopping…")
 	stop()
 	return nil
+}
+
+// stopDeadline is when a part still closing must be done: the stop's
+// deadline, or shutdownTimeout from now when no stop set one (serve
+// returned early), and never less than a second, so that a part reached
+// late still gets its chance.
+func stopDeadline(stopBy time.Time) time.Time {
+	if stopBy.IsZero() {
+		return time.Now().Add(shutdownTimeout)
+	}
+	if soonest := time.Now().Add(time.Second); stopBy.Before(soonest) {
+		return soonest
+	}
+	return stopBy
+}
+
+// closeWithin calls close and waits for it until stopDeadline(stopBy). A
+// close still running then is left to the exit of the process, which is
+// what the caller is about to do.
+func closeWithin(stopBy time.Time, close func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- close() }()
+	t := time.NewTimer(time.Until(stopDeadline(stopBy)))
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errors.New("it did not finish in time")
+	}
 }

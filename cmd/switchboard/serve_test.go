@@ -136,6 +136,54 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeStopsWhenTheStoreCannotFlush: a store that cannot write its
+// memtable out (here its folder is gone) does not hold the stop past its
+// deadline, and serve says so.
+func TestServeStopsWhenTheStoreCannotFlush(t *testing.T) {
+	defer func(d time.Duration) { shutdownTimeout = d }(shutdownTimeout)
+	shutdownTimeout = 2 * time.Second
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("id: good\nskills:\n  /start:\n    - text: Hello from good\n"), 0o644)
+	data := filepath.Join(dir, "data")
+	var out syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, &out, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: dir})
+	}()
+	var base string
+	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
+	for i := 0; i < 500 && base == ""; i++ {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("server did not start:\n%s", out.String())
+	}
+	resp, err := http.Post(base+"/webhooks/rest/webhook", "application/json", strings.NewReader(`{"sender":"u","message":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "closing the store in "+data) || !strings.Contains(err.Error(), "did not finish in time") {
+			t.Fatalf("serve returned %v, want the store's close reported", err)
+		}
+		t.Logf("stopped after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(shutdownTimeout + 10*time.Second):
+		t.Fatal("serve did not stop: the store's close held it")
+	}
+}
+
 func TestServeErrors(t *testing.T) {
 	dir := t.TempDir()
 	if err := serve(context.Background(), io.Discard, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "d"), Bots: filepath.Join(dir, "missing")}); err == nil || !strings.Contains(err.Error(), "bots folder") {
