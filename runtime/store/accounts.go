@@ -125,7 +125,7 @@ func (s *badgerStore) accountWrite(ctx context.Context, fn func(txn *badger.Txn)
 	defer s.life.RUnlock()
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
-	return s.db.Update(fn)
+	return s.updateLocked(fn)
 }
 
 func (s *badgerStore) PutAccount(ctx context.Context, a *Account) error {
@@ -181,7 +181,7 @@ func (s *badgerStore) AccountByEmail(ctx context.Context, email string) (*Accoun
 	}
 	defer s.life.RUnlock()
 	var a Account
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var id []byte
 		if err := getIn(txn, keyAccountEmail(nil, strings.ToLower(email)), func(v []byte) error { id = append(id, v...); return nil }); err != nil {
 			return err
@@ -296,7 +296,7 @@ func (s *badgerStore) TokenByHash(ctx context.Context, hash []byte) (*Token, err
 	}
 	defer s.life.RUnlock()
 	var t Token
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var id []byte
 		if err := getIn(txn, keyTokenHash(nil, hash), func(v []byte) error { id = append(id, v...); return nil }); err != nil {
 			return err
@@ -341,7 +341,7 @@ func (s *badgerStore) scan(ctx context.Context, prefix []byte, fn func(v []byte)
 		return err
 	}
 	defer s.life.RUnlock()
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

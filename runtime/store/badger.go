@@ -141,19 +141,19 @@ func badgerOptions(bo badger.Options, opts Options) badger.Options {
 }
 
 func open(bo badger.Options, opts Options, inMemory bool) (Store, error) {
-	db, err := badger.Open(bo)
+	db, err := badger.OpenManaged(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	if err := migrateTimerIndex(db); err != nil {
+	s := &badgerStore{db: db, clock: newClock(db.MaxVersion()), dedupTTL: opts.DedupTTL, cache: newMetaCache(cacheSize), ov: newOverlay(),
+		seen: newSeenFilter(), stop: make(chan struct{}), gcDone: make(chan struct{}), fillDone: make(chan struct{})}
+	if err := s.migrateTimerIndex(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &badgerStore{db: db, dedupTTL: opts.DedupTTL, cache: newMetaCache(cacheSize), ov: newOverlay(),
-		seen: newSeenFilter(), stop: make(chan struct{}), gcDone: make(chan struct{}), fillDone: make(chan struct{})}
 	go func() {
 		defer close(s.fillDone)
-		if err := s.seen.fill(db, s.stop); err != nil && !errors.Is(err, ErrClosed) {
+		if err := s.seen.fill(s.view, s.stop); err != nil && !errors.Is(err, ErrClosed) {
 			bo.Logger.Warningf("dedup filter: %v (every Seen reads the store)", err)
 		}
 	}()
@@ -187,6 +187,7 @@ func (slogAdapter) Debugf(string, ...any) {}
 // badgerStore is the embedded Store. See keys.go for its key layout.
 type badgerStore struct {
 	db       *badger.DB
+	clock    *clock // transaction timestamps; see versions.go
 	dedupTTL time.Duration
 
 	// life lets Close wait for the calls in progress: every call holds its
@@ -194,8 +195,9 @@ type badgerStore struct {
 	life   sync.RWMutex
 	closed bool
 
-	// commitMu serializes commits: Message Seqs and index updates are
-	// read-modify-write, and with one writer no transaction can conflict.
+	// commitMu serializes every write (Commit, update): Message Seqs and
+	// index updates are read-modify-write, with one writer no transaction
+	// can conflict, and the clock gives out timestamps in commit order.
 	commitMu sync.Mutex
 	arena    []byte     // encoding buffer, reused across commits
 	cache    *metaCache // what commits would read back; see cache.go
@@ -281,7 +283,7 @@ func (s *badgerStore) get(ctx context.Context, key []byte, dec func([]byte) erro
 		return err
 	}
 	defer s.life.RUnlock()
-	return s.db.View(func(txn *badger.Txn) error { return getIn(txn, key, dec) })
+	return s.view(func(txn *badger.Txn) error { return getIn(txn, key, dec) })
 }
 
 func getIn(txn *badger.Txn, key []byte, dec func([]byte) error) error {
@@ -313,7 +315,7 @@ func (s *badgerStore) ContactByExternal(ctx context.Context, bot, channel, exter
 	}
 	defer s.life.RUnlock()
 	var c *flows.Contact
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var key []byte
 		if err := getIn(txn, keyExternal(nil, bot, channel, externalID), func(v []byte) error {
 			key = keyContact(nil, string(v))
@@ -340,7 +342,7 @@ func (s *badgerStore) Contacts(ctx context.Context, bot string, cursor string, l
 	limit = pageSize(limit, DefaultPage, MaxPage)
 	var out []*flows.Contact
 	next := ""
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		byBot := bot != ""
 		prefix := []byte(tContact)
 		if byBot {
@@ -456,7 +458,7 @@ func (s *badgerStore) Messages(ctx context.Context, contactID string, q MessageQ
 	prefix := prefixMessages(nil, contactID)
 	out := make([]Message, 0, min(limit, 64))
 	next := ""
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100), Reverse: !forward})
 		defer it.Close()
 		if forward {
@@ -522,7 +524,7 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 	first := uint64(math.MaxUint64)
 	var out []flows.Timer
 	prefix := []byte(tTimer)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
 		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
@@ -568,7 +570,7 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 	}
 	defer s.life.RUnlock()
 	var out []flows.Timer
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		l, _, err := readTimerList(txn, contactID)
 		if err != nil {
 			return err
@@ -626,7 +628,7 @@ func (s *badgerStore) Outbox(ctx context.Context, now time.Time, limit int) ([]M
 	first := uint64(math.MaxUint64)
 	var out []Message
 	prefix := []byte(tOutbox)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		// The o/ keys say all: they end with the message's reference.
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -671,7 +673,7 @@ func (s *badgerStore) MessageByExternal(ctx context.Context, channel, externalID
 	}
 	defer s.life.RUnlock()
 	var m Message
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var ref []byte
 		if err := getIn(txn, keyMessageExternal(nil, channel, externalID), func(v []byte) error {
 			ref = bytes.Clone(v)
@@ -765,7 +767,7 @@ func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
 // not fit, it discards the transaction and returns ErrTxnTooBig with the
 // number of batches that did fit; after any other error nothing is written.
 func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
-	txn := s.db.NewTransaction(true)
+	txn := s.newWrite()
 	defer txn.Discard()
 	s.ov.reset()
 	w := writer{s: s, txn: txn, arena: s.arena[:0], minTimer: math.MaxUint64, minOutbox: math.MaxUint64}
@@ -775,7 +777,7 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 		}
 	}
 	s.arena = w.arena
-	if err := txn.Commit(); err != nil {
+	if err := s.commitWrite(txn); err != nil {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	s.cache.merge(s.ov)

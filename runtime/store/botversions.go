@@ -122,7 +122,7 @@ func (s *badgerStore) BotVersion(ctx context.Context, bot string, n int) (*BotVe
 	}
 	defer s.life.RUnlock()
 	var v *BotVersion
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		if err := getIn(txn, keyBotVersion(nil, bot, n), func(b []byte) (err error) {
 			v, err = decodeBotVersion(b)
 			return err
@@ -156,7 +156,7 @@ func (s *badgerStore) BotVersions(ctx context.Context, bot, cursor string, limit
 	limit = pageSize(limit, DefaultPage, MaxPage)
 	var out []BotVersion
 	next := ""
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := prefixBotVersions(nil, bot)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()

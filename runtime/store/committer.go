@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -11,8 +12,9 @@ import (
 // so that thousands of conversations pay for one commit (and, with
 // SyncWrites, one fsync) instead of one each. One goroutine, owned by the
 // Committer and stopped by Close, runs the loop: it takes the first waiting
-// batch, everything else already waiting, and, for up to maxDelay, whatever
-// arrives next, until maxBatch; commits them; and answers every submitter.
+// batch, lets the goroutines ready to run go first, takes everything else
+// then waiting and, for up to maxDelay, whatever arrives next, until
+// maxBatch; commits them; and answers every submitter.
 //
 // When a shared commit fails, the batches that were not committed are
 // retried one by one, so that a batch that cannot be written fails alone.
@@ -141,6 +143,11 @@ func (c *Committer) loop() {
 			c.drain(pending[:0], batches)
 			return
 		}
+		// Yield once before gathering: the steps about to submit, runnable
+		// but waiting for a core, submit now and share this commit instead
+		// of each paying for one of their own. With nothing else runnable
+		// Gosched returns at once, so a quiet server waits for nothing.
+		runtime.Gosched()
 		pending = c.gather(pending)
 		if timer != nil && len(pending) < c.maxBatch {
 			timer.Reset(c.maxDelay)

@@ -37,7 +37,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	defer s.commitMu.Unlock()
 
 	var keys, last [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var c *flows.Contact
 		err := getIn(txn, keyContact(nil, id), func(v []byte) (err error) {
 			c, err = flows.UnmarshalContact(v)
@@ -113,7 +113,7 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 	keys = append(append(keys, last...), keyContact(nil, id))
 	for len(keys) > 0 {
 		n := min(len(keys), deleteChunk)
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.updateLocked(func(txn *badger.Txn) error {
 			for _, k := range keys[:n] {
 				if err := txn.Delete(k); err != nil {
 					return err

@@ -260,7 +260,7 @@ func (s *badgerStore) ContactHandovers(ctx context.Context, contact string, limi
 	limit = pageSize(limit, DefaultPage, MaxPage)
 	prefix := prefixContactHandovers(nil, contact)
 	var out []*Handover
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 		defer it.Close()
 		seek := append(bytes.Clone(prefix), 0xff)
@@ -298,7 +298,7 @@ func (s *badgerStore) ScanHandovers(ctx context.Context, open bool, cursor strin
 	}
 	var last string
 	more := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: !open})
 		defer it.Close()
 		seek := append(bytes.Clone(prefix), 0xff)
@@ -367,7 +367,7 @@ func (s *badgerStore) putJSON(ctx context.Context, key []byte, v any) error {
 		return err
 	}
 	defer s.life.RUnlock()
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, b) })
+	return s.update(func(txn *badger.Txn) error { return txn.Set(key, b) })
 }
 
 func (s *badgerStore) PutCannedReply(ctx context.Context, r *CannedReply) error {
@@ -393,7 +393,7 @@ func (s *badgerStore) CannedReplies(ctx context.Context, bot string) ([]*CannedR
 	defer s.life.RUnlock()
 	var out []*CannedReply
 	prefix := []byte(tCanned)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.ValidForPrefix(prefix) && len(out) < MaxCannedReplies; it.Next() {
@@ -415,7 +415,7 @@ func (s *badgerStore) DeleteCannedReply(ctx context.Context, id string) error {
 		return err
 	}
 	defer s.life.RUnlock()
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		key := keyCanned(nil, id)
 		if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound

@@ -26,7 +26,7 @@ const migrateChunk = 200
 // timer list. A store without i/ entries costs one seek. Each chunk is one
 // transaction and removes the i/ entries it rewrote, so an interrupted
 // migration resumes at the next Open.
-func migrateTimerIndex(db *badger.DB) error {
+func (s *badgerStore) migrateTimerIndex() error {
 	prefix := []byte(tOldTimerID)
 	type old struct {
 		id, contact string
@@ -35,7 +35,7 @@ func migrateTimerIndex(db *badger.DB) error {
 	chunk := migrateChunk
 	for {
 		var olds []old
-		err := db.View(func(txn *badger.Txn) error {
+		err := s.view(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 			defer it.Close()
 			for it.Rewind(); it.ValidForPrefix(prefix) && len(olds) < chunk; it.Next() {
@@ -60,7 +60,7 @@ func migrateTimerIndex(db *badger.DB) error {
 		if len(olds) == 0 {
 			return nil
 		}
-		err = db.Update(func(txn *badger.Txn) error {
+		err = s.update(func(txn *badger.Txn) error {
 			w := writer{txn: txn}
 			lists := map[string]*timerList{}
 			for _, o := range olds {

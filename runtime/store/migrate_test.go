@@ -27,7 +27,7 @@ func TestMigrateTimerIndex(t *testing.T) {
 	}
 	const n = 2*migrateChunk + 50
 	sess := &flows.Session{Seq: 9, Started: true, Vars: map[string]any{"x": "y"}}
-	err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+	err = st.(*badgerStore).update(func(txn *badger.Txn) error {
 		old, err := flows.AppendSession(nil, sess)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func TestMigrateTimerIndex(t *testing.T) {
 	if got, err := st.Session(bg, "c0"); err != nil || !reflect.DeepEqual(got, sess) {
 		t.Errorf("session after the migration: %v %+v", err, got)
 	}
-	err = st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+	err = st.(*badgerStore).view(func(txn *badger.Txn) error {
 		_, ts, _, err := sessionOf(txn, "c0")
 		if len(ts) != (n+2)/3 {
 			t.Errorf("c0's session holds %d timers", len(ts))
@@ -99,7 +99,7 @@ func TestMigrateBigSessions(t *testing.T) {
 	for c := range migrateChunk {
 		cid := fmt.Sprint("c", c)
 		tm := flows.Timer{ID: cid + "/w1", Contact: cid, Due: t0, Kind: flows.TimerWait}
-		err := st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+		err := st.(*badgerStore).update(func(txn *badger.Txn) error {
 			if err := txn.Set(keySession(nil, cid), old); err != nil {
 				return err
 			}

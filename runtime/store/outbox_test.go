@@ -66,7 +66,7 @@ func checkOutboxIndex(t *testing.T, st Store) {
 	wantO, gotO := map[string]bool{}, map[string]bool{}
 	msgs := map[string]Message{}
 	gotE := map[string]string{}
-	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+	err := st.(*badgerStore).view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

@@ -62,9 +62,9 @@ func (f *seenFilter) mayHave(key string) bool {
 // fill adds every d/ key in the store and then marks the filter ready; it
 // gives up when stop closes. Keys committed meanwhile are added by their
 // commits, so none is missed.
-func (f *seenFilter) fill(db *badger.DB, stop <-chan struct{}) error {
+func (f *seenFilter) fill(view func(func(*badger.Txn) error) error, stop <-chan struct{}) error {
 	prefix := []byte(tDedup)
-	err := db.View(func(txn *badger.Txn) error {
+	err := view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		n := 0

@@ -25,7 +25,7 @@ func TestLastSeqInSession(t *testing.T) {
 	defer func() { st.Close() }()
 	raw := func(key []byte) ([]byte, error) {
 		var v []byte
-		err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+		err := st.(*badgerStore).view(func(txn *badger.Txn) error {
 			item, err := txn.Get(key)
 			if err != nil {
 				return err
@@ -76,7 +76,7 @@ func TestLastSeqInSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+	err = st.(*badgerStore).update(func(txn *badger.Txn) error {
 		if err := txn.Set(keySession(nil, "c2"), old); err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func TestTimerListInSession(t *testing.T) {
 		inSession := func(c string) int {
 			t.Helper()
 			var n int
-			err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+			err := st.(*badgerStore).view(func(txn *badger.Txn) error {
 				_, ts, _, err := sessionOf(txn, c)
 				n = len(ts)
 				return err
@@ -221,7 +221,7 @@ func TestFiredTimer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.(*badgerStore).db.Update(func(txn *badger.Txn) error {
+		if err := st.(*badgerStore).update(func(txn *badger.Txn) error {
 			return txn.Set(keyTimer(nil, dueBits(orphan.Due), orphan.ID), v)
 		}); err != nil {
 			t.Fatal(err)

@@ -803,7 +803,7 @@ func checkTimerIndex(t *testing.T, st Store) {
 	t.Helper()
 	want, got := map[string]map[string]uint64{}, map[string]map[string]uint64{}
 	contacts := map[string]bool{}
-	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+	err := st.(*badgerStore).view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The store runs Badger in managed mode: it gives every transaction its
+// timestamps itself. Left to Badger, every transaction registers with
+// Badger's watermark goroutines, and a new write transaction waits until
+// they have marked the previous commit done: a goroutine handoff that, with
+// the cores busy, took longer than the commit's own work and left the
+// cores idle between commits (docs/performance.md). The store already
+// serializes its writes (commitMu), so one number does the oracle's job:
+// the timestamp of the last commit, which every read and write transaction
+// starts from.
+//
+// Badger drops an overwritten version only below the discard timestamp,
+// so the clock also tracks the reads in progress and keeps the discard
+// timestamp at the oldest of them: a read never loses the versions it
+// sees.
+
+// clock hands out transaction timestamps.
+type clock struct {
+	// committed is the timestamp of the last commit that succeeded: what
+	// a transaction started now reads.
+	committed atomic.Uint64
+	// last is the last timestamp given to a commit, whether or not it
+	// succeeded, so that no two commits share one. Under commitMu.
+	last uint64
+
+	mu      sync.Mutex
+	readers map[uint64]int // read timestamps of the reads in progress, and how many
+}
+
+func newClock(maxVersion uint64) *clock {
+	c := &clock{last: maxVersion, readers: map[uint64]int{}}
+	c.committed.Store(maxVersion)
+	return c
+}
+
+// beginRead returns the timestamp a read starts at and holds it against
+// discarding until endRead.
+func (c *clock) beginRead() uint64 {
+	c.mu.Lock()
+	ts := c.committed.Load()
+	c.readers[ts]++
+	c.mu.Unlock()
+	return ts
+}
+
+func (c *clock) endRead(ts uint64) {
+	c.mu.Lock()
+	if c.readers[ts]--; c.readers[ts] <= 0 {
+		delete(c.readers, ts)
+	}
+	c.mu.Unlock()
+}
+
+// publish makes commit ts visible to the reads that start from now on and
+// returns the timestamp below which Badger may discard overwritten
+// versions. A read that began before holds its own timestamp (beginRead
+// reads committed under mu, so it is either counted here or starts at ts).
+func (c *clock) publish(ts uint64) (discard uint64) {
+	c.committed.Store(ts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	discard = ts
+	for r := range c.readers {
+		discard = min(discard, r)
+	}
+	return discard
+}
+
+// view runs fn in a read transaction that sees every commit made before it
+// began.
+func (s *badgerStore) view(fn func(txn *badger.Txn) error) error {
+	ts := s.clock.beginRead()
+	defer s.clock.endRead(ts)
+	txn := s.db.NewTransactionAt(ts, false)
+	defer txn.Discard()
+	return fn(txn)
+}
+
+// update runs fn in a write transaction and commits it, serialized with
+// every other write.
+func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.updateLocked(fn)
+}
+
+// updateLocked is update for a caller that holds commitMu.
+func (s *badgerStore) updateLocked(fn func(txn *badger.Txn) error) error {
+	txn := s.newWrite()
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	return s.commitWrite(txn)
+}
+
+// newWrite starts a write transaction; the caller holds commitMu. Its reads
+// see every commit, since none can run meanwhile.
+func (s *badgerStore) newWrite() *badger.Txn {
+	return s.db.NewTransactionAt(s.clock.committed.Load(), true)
+}
+
+// commitWrite commits a transaction of newWrite at the next timestamp and,
+// once it is written, makes it visible; the caller holds commitMu.
+func (s *badgerStore) commitWrite(txn *badger.Txn) error {
+	s.clock.last++
+	ts := s.clock.last
+	if err := txn.CommitAt(ts, nil); err != nil {
+		return err
+	}
+	s.db.SetDiscardTs(s.clock.publish(ts))
+	return nil
+}
