@@ -58,8 +58,27 @@ type Bot struct {
 	skillIndex map[string]int
 	blockIndex map[string]Ref
 	catches    map[string]int
+	view       map[string]any // see View
 	// Source is the file's bytes, kept for publishing and version history.
 	Source []byte
+}
+
+// View is the bot as expressions see it (`bot.id`, `bot.name`,
+// `bot.timezone`). A loaded bot makes it once and every step shares it:
+// callers must not change it.
+func (b *Bot) View() map[string]any {
+	if b.view != nil {
+		return b.view
+	}
+	return b.newView()
+}
+
+func (b *Bot) newView() map[string]any {
+	tz := "UTC"
+	if b.Location != nil {
+		tz = b.Location.String()
+	}
+	return map[string]any{"id": b.ID, "name": b.Name, "timezone": tz}
 }
 
 // Settings are the bot-wide settings.

@@ -412,6 +412,7 @@ func (l *loader) build(root *yaml.Node) *Bot {
 	}
 	l.compile()
 	l.reachability()
+	bot.view = bot.newView()
 	return bot
 }
 

@@ -85,8 +85,9 @@ func (e *Engine) Step(in Input) *flows.Sprint {
 		contact: contact,
 		now:     in.Now.In(in.Bot.Location),
 		seed:    in.Seed,
-		sprint:  &flows.Sprint{Session: sess, Contact: contact},
-		limit:   e.maxBlocks(in.Bot),
+		// Room for the usual step's blocks and messages from the start.
+		sprint: &flows.Sprint{Session: sess, Contact: contact, Trace: make([]flows.TraceEntry, 0, 8), Messages: make([]flows.Content, 0, 4)},
+		limit:  e.maxBlocks(in.Bot),
 	}
 	v, _ := e.vms.Get().(*vm.VM)
 	if v == nil {

@@ -506,3 +506,30 @@ skills:
 		t.Fatalf("a skill event outside a live chat: %q", texts(sp))
 	}
 }
+
+// TestBotInExpressions: `bot` shows the bot's id, name and time zone; a
+// step that saves it keeps a copy, so the bot's own view, shared by every
+// step, stays as it was.
+func TestBotInExpressions(t *testing.T) {
+	bot := load(t, `
+id: shop
+name: Shop
+timezone: Europe/Berlin
+skills:
+  /start:
+    - data: {b: 'bot'}
+    - text: "{{ bot.id }} {{ bot.name }} {{ bot.timezone }} {{ b.id }}"
+`)
+	e := engine.New(nil)
+	sp := say(e, bot, nil, &flows.Contact{ID: "c"}, "hi")
+	if got := texts(sp); got != "shop Shop Europe/Berlin shop" {
+		t.Fatalf("got %q", got)
+	}
+	sp.Session.Vars["b"].(map[string]any)["id"] = "changed"
+	if got := texts(say(e, bot, nil, &flows.Contact{ID: "c2"}, "hi")); got != "shop Shop Europe/Berlin shop" {
+		t.Fatalf("after a saved copy changed: %q", got)
+	}
+	if v := (&flows.Bot{ID: "x"}).View(); v["id"] != "x" || v["timezone"] != "UTC" {
+		t.Fatalf("view of a bot not loaded from a file: %v", v)
+	}
+}

@@ -98,7 +98,7 @@ func (r *run) environment() map[string]any {
 	env["vars"] = r.sess.Vars
 	env["contact"] = r.contactView()
 	env["now"] = r.now
-	env["bot"] = map[string]any{"id": r.bot.ID, "name": r.bot.Name, "timezone": r.bot.Location.String()}
+	env["bot"] = r.bot.View()
 	input := ""
 	var message map[string]any
 	if r.event != nil && r.event.Message != nil {

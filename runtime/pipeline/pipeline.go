@@ -216,9 +216,16 @@ func (p *Pipeline) Close(ctx context.Context) error {
 // is derived, not stored, so that a message can be routed to its shard
 // before the contact is looked up.
 func ContactID(bot, channel, sender string) string {
-	h := sha256.Sum256([]byte(bot + "\x00" + channel + "\x00" + sender))
-	return "c" + base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:15])
+	var in [256]byte // on the stack unless the names are long
+	b := append(append(append(append(append(in[:0], bot...), 0), channel...), 0), sender...)
+	h := sha256.Sum256(b)
+	var id [1 + 24]byte // "c" and 15 bytes in base32, one allocation in all
+	id[0] = 'c'
+	contactIDEncoding.Encode(id[1:], h[:15])
+	return string(id[:])
 }
+
+var contactIDEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
 // Inbound is a message a channel received.
 type Inbound struct {

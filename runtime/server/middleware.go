@@ -63,9 +63,15 @@ func init() {
 // newRequestID is unique within the process and unlikely to repeat across
 // processes: a random prefix chosen at start and a counter.
 func newRequestID() string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], idCounter.Add(1))
-	return idPrefix + hex.EncodeToString(b[:])
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], idCounter.Add(1))
+	var b strings.Builder // one allocation, the id itself
+	b.Grow(len(idPrefix) + hex.EncodedLen(len(n)))
+	b.WriteString(idPrefix)
+	var h [16]byte
+	hex.Encode(h[:], n[:])
+	b.Write(h[:])
+	return b.String()
 }
 
 // saneRequestID accepts a client's id when it is short and printable ASCII
@@ -109,8 +115,12 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 		if status >= 500 && level < slog.LevelWarn {
 			level = slog.LevelWarn
 		}
-		if s.cfg.Log.Enabled(context.Background(), level) {
-			s.cfg.Log.LogAttrs(context.Background(), level, "http request",
+		if h := s.cfg.Log.Handler(); h.Enabled(context.Background(), level) {
+			// The record goes to the handler directly: Logger.LogAttrs
+			// would also walk the stack for the caller, which the access
+			// log does not show, on every request.
+			r := slog.NewRecord(time.Now(), level, "http request", 0)
+			r.AddAttrs(
 				slog.String("method", string(ctx.Method())),
 				slog.String("route", route),
 				slog.String("path", string(ctx.Path())),
@@ -119,6 +129,7 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 				slog.String("request_id", id),
 				slog.String("remote", ctx.RemoteIP().String()),
 			)
+			_ = h.Handle(context.Background(), r) // nowhere to report a failed log write
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,8 +74,8 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 	}
 	resp, _ = do(t, "GET", base+"/healthz", nil, "")
 	gen := resp.Header.Get("X-Request-Id")
-	if len(gen) < 16 {
-		t.Fatalf("generated id %q", gen)
+	if !regexp.MustCompile(`^[0-9a-f]{28}$`).MatchString(gen) {
+		t.Fatalf("generated id %q: want the process's 12 hex digits and a 16-digit counter", gen)
 	}
 	// A header that could forge log lines is replaced.
 	resp, _ = do(t, "GET", base+"/healthz", map[string]string{"X-Request-Id": "a b"}, "")
