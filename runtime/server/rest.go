@@ -28,6 +28,44 @@ type restRequest struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
+// decodeRestRequest decodes a REST request body: the usual one,
+// {"sender": "…", "message": "…"}, in one pass, and anything else (metadata,
+// escapes, null, errors) with encoding/json.
+func decodeRestRequest(b []byte) (restRequest, error) {
+	var req restRequest
+	if scanRestRequest(b, &req) {
+		return req, nil
+	}
+	req = restRequest{}
+	err := json.Unmarshal(b, &req)
+	return req, err
+}
+
+// scanRestRequest reads an object of string sender and message with
+// web.Scanner; false: decode with encoding/json. Metadata, which the
+// channel only checks is an object, goes to encoding/json too.
+func scanRestRequest(b []byte, req *restRequest) bool {
+	s := web.NewScanner(b)
+	if s.Peek() != '{' {
+		return false
+	}
+	ok := s.Object(func(key string) bool {
+		switch key {
+		case "sender":
+			return s.Peek() == '"' && s.Str(&req.Sender)
+		case "message":
+			var m string
+			if s.Peek() != '"' || !s.Str(&m) {
+				return false
+			}
+			req.Message = &m
+			return true
+		}
+		return s.Other(key, "sender", "message", "metadata")
+	})
+	return ok && s.End()
+}
+
 // maxSenderLen and maxMessageLen bound what one REST call may carry.
 const (
 	maxSenderLen  = 256
@@ -46,8 +84,8 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 		web.Error(ctx, fasthttp.StatusNotFound, "unknown_bot", fmt.Sprintf("no bot %q is running", bot), map[string]any{"bots": s.bots()})
 		return
 	}
-	var req restRequest
-	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
+	req, err := decodeRestRequest(ctx.PostBody())
+	if err != nil {
 		web.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", "the body must be JSON like {\"sender\": \"u1\", \"message\": \"hi\"}: "+err.Error(), nil)
 		return
 	}
