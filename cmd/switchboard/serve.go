@@ -49,7 +49,7 @@ var shutdownTimeout = 10 * time.Second
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
 // file given with --config (YAML: addr, data, bots, plugins, integrations, default_bot,
-// ip_rate, webchat_rate, allowed_origins), and the default.
+// ip_rate, webchat_rate, allowed_origins, sync_writes), and the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
 	configFile := serveFlags(fs)
@@ -87,6 +87,7 @@ func serveFlags(fs *flag.FlagSet) (configFile *string) {
 	fs.String("ip-rate", "1000", "requests per second one client address may make, 0 for no limit (env SWITCHBOARD_IP_RATE)")
 	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
 	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
+	fs.Bool("sync-writes", false, "wait for the disk (fsync) before acknowledging a message, so that it survives a power loss, not only a crash of the process (env SWITCHBOARD_SYNC_WRITES)")
 	return configFile
 }
 
@@ -102,6 +103,7 @@ var serveSettings = []struct{ flag, env, key string }{
 	{"ip-rate", "SWITCHBOARD_IP_RATE", "ip_rate"},
 	{"webchat-rate", "SWITCHBOARD_WEBCHAT_RATE", "webchat_rate"},
 	{"allowed-origins", "SWITCHBOARD_ALLOWED_ORIGINS", "allowed_origins"},
+	{"sync-writes", "SWITCHBOARD_SYNC_WRITES", "sync_writes"},
 }
 
 // resolveServeConfig applies the precedence: flag set on the command line,
@@ -130,7 +132,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate and allowed_origins", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate, allowed_origins and sync_writes", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -163,6 +165,9 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 		return serveConfig{}, fmt.Errorf("web chat rate %q is not a number of messages per second (0 for no limit)", val["webchat-rate"])
 	}
 	cfg.WebchatRate = rate
+	if cfg.SyncWrites, err = strconv.ParseBool(val["sync-writes"]); err != nil {
+		return serveConfig{}, fmt.Errorf("sync writes %q is not true or false", val["sync-writes"])
+	}
 	for _, o := range strings.Split(val["allowed-origins"], ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
@@ -180,6 +185,8 @@ type serveConfig struct {
 	// send; 0 means no limit.
 	WebchatRate    float64
 	AllowedOrigins []string
+	// SyncWrites makes every commit wait for fsync (store.Options).
+	SyncWrites bool
 }
 
 // channelCapabilities says what each channel can do: the web chat, or a
@@ -264,7 +271,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 			return err
 		}
 	}
-	st, err := store.Open(cfg.Data, store.Options{Logger: log})
+	st, err := store.Open(cfg.Data, store.Options{Logger: log, SyncWrites: cfg.SyncWrites})
 	if err != nil {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)
 	}

@@ -231,6 +231,40 @@ func TestServeSettingsPrecedence(t *testing.T) {
 			t.Errorf("SWITCHBOARD_WEBCHAT_RATE=%q: %v, %v", c.env, cfg.WebchatRate, err)
 		}
 	}
+	// sync_writes: off by default, on from the config file, off again
+	// from the environment, and on from the flag over both.
+	os.WriteFile(conf, []byte("sync_writes: true\n"), 0o644)
+	for _, c := range []struct {
+		env   string
+		flags []string
+		want  bool
+	}{{"", nil, true}, {"false", nil, false}, {"false", []string{"--sync-writes"}, true}} {
+		fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
+		serveFlags(fs)
+		if err := fs.Parse(c.flags); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := resolveServeConfig(fs, conf, func(k string) string {
+			if k == "SWITCHBOARD_SYNC_WRITES" {
+				return c.env
+			}
+			return ""
+		})
+		if err != nil || cfg.SyncWrites != c.want {
+			t.Errorf("sync_writes in the file, env %q, flags %v: %v, %v; want %v", c.env, c.flags, cfg.SyncWrites, err, c.want)
+		}
+	}
+	if cfg, err := resolveServeConfig(fs, "", func(string) string { return "" }); err != nil || cfg.SyncWrites {
+		t.Errorf("sync writes by default: %v %v", cfg.SyncWrites, err)
+	}
+	if _, err := resolveServeConfig(fs, "", func(k string) string {
+		if k == "SWITCHBOARD_SYNC_WRITES" {
+			return "always"
+		}
+		return ""
+	}); err == nil || !strings.Contains(err.Error(), `sync writes "always" is not true or false`) {
+		t.Errorf("a bad sync_writes: %v", err)
+	}
 	os.WriteFile(conf, []byte("adress: x\n"), 0o644)
 	if _, err := resolveServeConfig(fs, conf, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "switchboard.yaml:1:1: unknown setting \"adress\"") {
 		t.Fatalf("bad key: %v", err)
