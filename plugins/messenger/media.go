@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-bots/switchboard/plugins/internal/meta"
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
 
@@ -71,10 +70,7 @@ func (ms *Messenger) FetchMedia(ctx context.Context, instance, raw string) (io.R
 		// The CDN's 403 ("URL signature expired") and 404: the link is
 		// too old or the file gone; asking again will not help.
 		err := fmt.Errorf("messenger attachment download from %s: HTTP %d", resp.Request.URL.Host, resp.StatusCode)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, sdk.MediaInfo{}, sdk.Retryable(err, meta.RetryAfter(resp.Header.Get("Retry-After")))
-		}
-		return nil, sdk.MediaInfo{}, sdk.Final(err)
+		return nil, sdk.MediaInfo{}, sdk.StatusError(resp, err)
 	}
 	info := sdk.MediaInfo{ContentType: resp.Header.Get("Content-Type"), Size: max(resp.ContentLength, 0)}
 	return sdk.CloseFunc(resp.Body, cancel), info, nil

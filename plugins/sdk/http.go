@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -85,4 +86,44 @@ func WithoutURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// maxRetryAfter bounds the wait a provider's Retry-After may ask for.
+const maxRetryAfter = time.Hour
+
+// RetryAfter reads a Retry-After header: seconds, or an HTTP date. It is 0
+// when the header is absent, malformed or in the past, and at most an
+// hour, whatever the provider says.
+func RetryAfter(h string) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0
+	}
+	return min(max(time.Until(t), 0), maxRetryAfter).Round(time.Second)
+}
+
+// RetryableStatus reports whether a provider's HTTP status is worth
+// another try: 408, 429 and 5xx.
+func RetryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}
+
+// StatusError classifies err, the failure of a request that got resp, an
+// answer that was not a success: retryable (after the answer's Retry-After)
+// when RetryableStatus says so, final otherwise.
+func StatusError(resp *http.Response, err error) error {
+	if RetryableStatus(resp.StatusCode) {
+		return Retryable(err, RetryAfter(resp.Header.Get("Retry-After")))
+	}
+	return Final(err)
 }

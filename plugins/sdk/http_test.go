@@ -86,3 +86,40 @@ func TestCloseFuncAndWithoutURL(t *testing.T) {
 		t.Fatalf("WithoutURL kept the URL: %v", got)
 	}
 }
+
+// TestRetryAfterAndStatusError: a provider's Retry-After in seconds or as
+// a date, bounded; and which answers are worth another try.
+func TestRetryAfterAndStatusError(t *testing.T) {
+	for h, want := range map[string]time.Duration{
+		"":             0,
+		"30":           30 * time.Second,
+		" 7 ":          7 * time.Second,
+		"0":            0,
+		"-5":           0,
+		"soon":         0,
+		"1.5":          0,
+		"999999999999": time.Hour,
+		time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat):  0,
+		time.Now().Add(5 * time.Hour).UTC().Format(http.TimeFormat): time.Hour,
+	} {
+		if got := RetryAfter(h); got != want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", h, got, want)
+		}
+	}
+	// A date two minutes ahead: about two minutes, to the second.
+	if got := RetryAfter(time.Now().Add(2*time.Minute + 500*time.Millisecond).UTC().Format(http.TimeFormat)); got < 118*time.Second || got > 121*time.Second {
+		t.Errorf("a date two minutes ahead: %v", got)
+	}
+	for code, retry := range map[int]bool{400: false, 401: false, 404: false, 408: true, 429: true, 500: true, 503: true, 302: false} {
+		resp := &http.Response{StatusCode: code, Header: http.Header{"Retry-After": {"12"}}}
+		err := StatusError(resp, errors.New("no"))
+		var se *Error
+		if !errors.As(err, &se) || se.Retryable != retry {
+			t.Errorf("%d: %v, want retryable %v", code, err, retry)
+			continue
+		}
+		if retry && se.RetryAfter != 12*time.Second {
+			t.Errorf("%d: retry after %v, want 12s", code, se.RetryAfter)
+		}
+	}
+}

@@ -283,11 +283,8 @@ func (s *SMTP) fetch(ctx context.Context, rawURL, name string) (mailx.Attachment
 		return mailx.Attachment{}, sdk.Retryable(fmt.Errorf("email.send: fetching attachment %s failed", where), 0)
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return mailx.Attachment{}, sdk.Retryable(fmt.Errorf("email.send: attachment %s: the server answered %d", where, resp.StatusCode), 0)
-	case resp.StatusCode >= 300:
-		return mailx.Attachment{}, sdk.Final(fmt.Errorf("email.send: attachment %s: the server answered %d", where, resp.StatusCode))
+	if resp.StatusCode >= 300 {
+		return mailx.Attachment{}, sdk.StatusError(resp, fmt.Errorf("email.send: attachment %s: the server answered %d", where, resp.StatusCode))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAttachmentSize+1))
 	if err != nil {

@@ -74,10 +74,7 @@ func (t *Telegram) FetchMedia(ctx context.Context, instance, url string) (io.Rea
 		resp.Body.Close()
 		cancel()
 		err := fmt.Errorf("telegram file download: %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, sdk.MediaInfo{}, sdk.Retryable(err, 0)
-		}
-		return nil, sdk.MediaInfo{}, sdk.Final(err)
+		return nil, sdk.MediaInfo{}, sdk.StatusError(resp, err)
 	}
 	info := sdk.MediaInfo{ContentType: contentType(resp.Header.Get("Content-Type"), f.FilePath), Name: path.Base(f.FilePath), Size: max(resp.ContentLength, 0)}
 	return sdk.CloseFunc(resp.Body, cancel), info, nil

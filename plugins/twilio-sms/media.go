@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-bots/switchboard/plugins/internal/twilio"
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
 
@@ -111,12 +110,5 @@ func downloadError(resp *http.Response) error {
 		msg += fmt.Sprintf(" (code %d): %s", e.Code, e.Message)
 	}
 	err := errors.New(msg)
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return sdk.Retryable(err, twilio.RetryAfter(resp.Header.Get("Retry-After")))
-	case resp.StatusCode >= 500:
-		return sdk.Retryable(err, 0)
-	default:
-		return sdk.Final(err)
-	}
+	return sdk.StatusError(resp, err)
 }

@@ -274,10 +274,8 @@ func (w *Webhook) post(ctx context.Context, c *config, target string, ev event, 
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return code, nil
-	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return 0, sdk.Retryable(fail, retryAfter(resp.Header.Get("Retry-After")))
 	default:
-		return 0, sdk.Final(fail)
+		return 0, sdk.StatusError(resp, fail)
 	}
 }
 
@@ -312,15 +310,6 @@ func snippet(b []byte) string {
 		s = string(r[:200]) + "…"
 	}
 	return s
-}
-
-// retryAfter reads a Retry-After header in seconds (0 when absent).
-func retryAfter(h string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
 }
 
 // withoutRedirects makes c return a redirect as it is: following one could

@@ -141,12 +141,9 @@ func (w *WhatsApp) download(ctx context.Context, c config, dl *url.URL) (io.Read
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		err := fmt.Errorf("media download from %s: HTTP %d", dl.Host, resp.StatusCode)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, 0, sdk.Retryable(err, meta.RetryAfter(resp.Header.Get("Retry-After")))
-		}
 		// 404: the link expired (it lasts minutes) or the media is gone
-		// (Meta keeps it 30 days).
-		return nil, 0, sdk.Final(err)
+		// (Meta keeps it 30 days): final.
+		return nil, 0, sdk.StatusError(resp, err)
 	}
 	return resp.Body, max(resp.ContentLength, 0), nil
 }

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -192,7 +191,7 @@ func (e *Echo) Send(ctx context.Context, instance string, m *sdk.OutboundMessage
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return "", sdk.Retryable(errors.New("rate limited by the provider"), retryAfter(resp.Header.Get("Retry-After")))
+		return "", sdk.Retryable(errors.New("rate limited by the provider"), sdk.RetryAfter(resp.Header.Get("Retry-After")))
 	case resp.StatusCode >= 500:
 		return "", sdk.Retryable(fmt.Errorf("provider error %d", resp.StatusCode), 0)
 	case resp.StatusCode >= 300:
@@ -206,15 +205,6 @@ func (e *Echo) Send(ctx context.Context, instance string, m *sdk.OutboundMessage
 	}
 	sdk.Logger().Debug("sent", "instance", instance, "id", out.ID)
 	return out.ID, nil
-}
-
-// retryAfter reads a Retry-After header in seconds (0 when absent).
-func retryAfter(h string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
 }
 
 // FetchMedia downloads a file the user sent, by its reference
@@ -242,10 +232,7 @@ func (e *Echo) FetchMedia(ctx context.Context, instance, ref string) (io.ReadClo
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		err := fmt.Errorf("provider error %d for file %s", resp.StatusCode, id)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, sdk.MediaInfo{}, sdk.Retryable(err, 0)
-		}
-		return nil, sdk.MediaInfo{}, sdk.Final(err)
+		return nil, sdk.MediaInfo{}, sdk.StatusError(resp, err)
 	}
 	// The SDK reads the body to its end and closes it.
 	return resp.Body, sdk.MediaInfo{ContentType: resp.Header.Get("Content-Type"), Size: max(resp.ContentLength, 0)}, nil

@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,13 +137,13 @@ func Classify(status int, header http.Header, body []byte) error {
 	err := &CodeError{Code: g.Code, Status: status, msg: msg}
 	switch {
 	case status == http.StatusTooManyRequests || throttled[g.Code]:
-		after := RetryAfter(header.Get("Retry-After"))
+		after := sdk.RetryAfter(header.Get("Retry-After"))
 		if after == 0 {
 			after = DefaultRetryAfter
 		}
 		return sdk.Retryable(err, after)
 	case status >= 500 || temporary[g.Code]:
-		return sdk.Retryable(err, RetryAfter(header.Get("Retry-After")))
+		return sdk.Retryable(err, sdk.RetryAfter(header.Get("Retry-After")))
 	default:
 		return sdk.Final(err)
 	}
@@ -159,16 +158,6 @@ type CodeError struct {
 }
 
 func (e *CodeError) Error() string { return e.msg }
-
-// RetryAfter reads a Retry-After header in seconds (0 when absent or not a
-// number).
-func RetryAfter(h string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
-}
 
 // Post POSTs body as JSON to url with the access token as a bearer token
 // (never in the URL, so that a network error, which names the URL, cannot

@@ -23,9 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/switchboard-bots/switchboard/plugins/sdk"
 )
@@ -148,24 +146,7 @@ func classify(resp *http.Response, body []byte) error {
 		msg = fmt.Sprintf("twilio error %d (code %d): %s", resp.StatusCode, e.Code, e.Message)
 	}
 	err := errors.New(msg)
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return sdk.Retryable(err, RetryAfter(resp.Header.Get("Retry-After")))
-	case resp.StatusCode >= 500:
-		return sdk.Retryable(err, 0)
-	default:
-		return sdk.Final(err)
-	}
-}
-
-// RetryAfter reads a Retry-After header given in seconds (0 when absent or
-// not a number).
-func RetryAfter(h string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
+	return sdk.StatusError(resp, err)
 }
 
 // MessagingServiceSID reports whether from names a messaging service
