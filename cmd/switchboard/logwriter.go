@@ -12,11 +12,12 @@ import (
 // write system call per batch of requests instead of one per request. A
 // crash loses at most the last flushEvery of lines.
 type logWriter struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	mu     sync.Mutex
+	w      *bufio.Writer
+	closed bool // written through from then on
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 const (
@@ -34,13 +35,22 @@ func newLogWriter(w io.Writer) *logWriter {
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		// A part left closing past the stop (the store) still reports.
+		n, err := l.w.Write(p)
+		if err == nil {
+			err = l.w.Flush()
+		}
+		return n, err
+	}
 	return l.w.Write(p)
 }
 
-func (l *logWriter) flush() {
+func (l *logWriter) flush(last bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Flush() // nowhere to report a failed log write
+	l.closed = l.closed || last
 }
 
 func (l *logWriter) flushLoop() {
@@ -50,16 +60,16 @@ func (l *logWriter) flushLoop() {
 	for {
 		select {
 		case <-t.C:
-			l.flush()
+			l.flush(false)
 		case <-l.stop:
-			l.flush()
+			l.flush(true)
 			return
 		}
 	}
 }
 
-// Close flushes what is buffered and stops the flusher. Writes after Close
-// stay buffered until the next Close (there is none): close it last.
+// Close flushes what is buffered and stops the flusher; writes after Close
+// go out at once. Close it last.
 func (l *logWriter) Close() {
 	l.once.Do(func() { close(l.stop) })
 	<-l.done

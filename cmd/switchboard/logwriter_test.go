@@ -43,4 +43,10 @@ func TestLogWriterFlushes(t *testing.T) {
 	if got := out.String(); got != "first\nsecond\n" {
 		t.Fatalf("after Close the output is %q", got)
 	}
+	// A part still closing after the log writer (the store, past the
+	// stop's deadline) still reaches the output.
+	lw.Write([]byte("late\n"))
+	if got := out.String(); got != "first\nsecond\nlate\n" {
+		t.Fatalf("a line written after Close: the output is %q", got)
+	}
 }

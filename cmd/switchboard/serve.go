@@ -275,14 +275,25 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 	if err != nil {
 		return fmt.Errorf("opening the store in %s: %w", cfg.Data, err)
 	}
-	// The stop shares one deadline, which the store's close keeps too: a
-	// store that cannot flush (its disk full or gone) does not hold the
-	// process. What it acknowledged is in its write-ahead log, which the
-	// next start replays.
+	// Everything the stop closes shares one deadline, set by the first
+	// to close (stop, or a deferred close when serve returns early), and
+	// the store's close keeps it too: a store that cannot flush (its disk
+	// full or gone) does not hold the process. What it acknowledged is in
+	// its write-ahead log, which the next start replays.
 	var stopBy time.Time
+	deadline := func() time.Time {
+		if stopBy.IsZero() {
+			stopBy = time.Now().Add(shutdownTimeout)
+		}
+		return stopBy
+	}
 	defer func() {
-		if cerr := closeWithin(stopBy, st.Close); cerr != nil && err == nil {
-			err = fmt.Errorf("closing the store in %s: %w; what it acknowledged is in its write-ahead log and is replayed at the next start", cfg.Data, cerr)
+		if cerr := closeBy(deadline(), st.Close); cerr != nil {
+			cerr = fmt.Errorf("closing the store in %s: %w; what it acknowledged is in its write-ahead log and is replayed at the next start", cfg.Data, cerr)
+			log.Error("shutdown", "part", "store", "err", cerr)
+			if err == nil {
+				err = cerr
+			}
 		}
 	}()
 	envPW := os.Getenv("SWITCHBOARD_ADMIN_PASSWORD")
@@ -303,7 +314,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 		fmt.Fprintf(errOut, "%v\nthe integration's actions fail until this is fixed\n", err)
 	}
 	defer func() {
-		cctx, cancel := context.WithDeadline(context.Background(), stopDeadline(stopBy))
+		cctx, cancel := context.WithDeadline(context.Background(), deadline())
 		defer cancel()
 		if err := ph.Close(cctx); err != nil {
 			log.Warn("shutdown", "part", "plugins", "err", err)
@@ -414,10 +425,10 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 	}, p.BotIDs)
 	// stop takes everything down in order: sockets get a close frame, the
 	// server finishes open requests, the pipeline drains, the outbox stops;
-	// the store closes last (deferred above).
+	// the plugins and the store close last (deferred above), in the fifth
+	// of the time kept for them.
 	stop := func() {
-		stopBy = time.Now().Add(shutdownTimeout)
-		sctx, cancel := context.WithDeadline(context.Background(), stopBy)
+		sctx, cancel := context.WithDeadline(context.Background(), deadline().Add(-shutdownTimeout/5))
 		defer cancel()
 		for _, s := range []struct {
 			what  string
@@ -473,32 +484,23 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 	return nil
 }
 
-// stopDeadline is when a part still closing must be done: the stop's
-// deadline, or shutdownTimeout from now when no stop set one (serve
-// returned early), and never less than a second, so that a part reached
-// late still gets its chance.
-func stopDeadline(stopBy time.Time) time.Time {
-	if stopBy.IsZero() {
-		return time.Now().Add(shutdownTimeout)
-	}
-	if soonest := time.Now().Add(time.Second); stopBy.Before(soonest) {
-		return soonest
-	}
-	return stopBy
-}
-
-// closeWithin calls close and waits for it until stopDeadline(stopBy). A
-// close still running then is left to the exit of the process, which is
-// what the caller is about to do.
-func closeWithin(stopBy time.Time, close func() error) error {
+// closeBy calls close and waits for it until by. A close still running
+// then is left to the exit of the process, which is what the caller is
+// about to do.
+func closeBy(by time.Time, close func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- close() }()
-	t := time.NewTimer(time.Until(stopDeadline(stopBy)))
+	t := time.NewTimer(time.Until(by))
 	defer t.Stop()
 	select {
 	case err := <-done:
 		return err
 	case <-t.C:
-		return errors.New("it did not finish in time")
+		select {
+		case err := <-done: // finished just as time ran out
+			return err
+		default:
+			return errors.New("it did not finish in time")
+		}
 	}
 }

@@ -88,22 +88,24 @@ func WithoutURL(err error) error {
 	return err
 }
 
-// maxRetryAfter bounds the wait a provider's Retry-After may ask for.
-const maxRetryAfter = time.Hour
+// maxRetryAfter bounds the wait a provider's Retry-After may ask for: the
+// runtime's outbox waits at most a day before another try.
+const maxRetryAfter = 24 * time.Hour
 
-// RetryAfter reads a Retry-After header: seconds, or an HTTP date. It is 0
-// when the header is absent, malformed or in the past, and at most an
-// hour, whatever the provider says.
+// RetryAfter reads a Retry-After header: delay seconds (digits only), or an
+// HTTP date. It is 0 when the header is absent, malformed or in the past,
+// and at most a day, whatever the provider says.
 func RetryAfter(h string) time.Duration {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0
 	}
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
+	if strings.Trim(h, "0123456789") == "" {
+		n, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || n > int64(maxRetryAfter/time.Second) { // too large for int64: as large as allowed
+			return maxRetryAfter
 		}
-		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+		return time.Duration(n) * time.Second
 	}
 	t, err := http.ParseTime(h)
 	if err != nil {
@@ -113,9 +115,11 @@ func RetryAfter(h string) time.Duration {
 }
 
 // RetryableStatus reports whether a provider's HTTP status is worth
-// another try: 408, 429 and 5xx.
+// another try: 429 and 5xx. (408 is not: for a request that is not
+// idempotent, such as sending a message, the provider may have acted on it
+// anyway; a caller that knows better checks for it first.)
 func RetryableStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+	return code == http.StatusTooManyRequests || code >= 500
 }
 
 // StatusError classifies err, the failure of a request that got resp, an

@@ -91,16 +91,19 @@ func TestCloseFuncAndWithoutURL(t *testing.T) {
 // a date, bounded; and which answers are worth another try.
 func TestRetryAfterAndStatusError(t *testing.T) {
 	for h, want := range map[string]time.Duration{
-		"":             0,
-		"30":           30 * time.Second,
-		" 7 ":          7 * time.Second,
-		"0":            0,
-		"-5":           0,
-		"soon":         0,
-		"1.5":          0,
-		"999999999999": time.Hour,
-		time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat):  0,
-		time.Now().Add(5 * time.Hour).UTC().Format(http.TimeFormat): time.Hour,
+		"":                     0,
+		"30":                   30 * time.Second,
+		" 7 ":                  7 * time.Second,
+		"0":                    0,
+		"-5":                   0,
+		"soon":                 0,
+		"1.5":                  0,
+		"999999999999":         24 * time.Hour,
+		"99999999999999999999": 24 * time.Hour,
+		"+30":                  0,
+		"86400":                24 * time.Hour,
+		time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat):   0,
+		time.Now().Add(50 * time.Hour).UTC().Format(http.TimeFormat): 24 * time.Hour,
 	} {
 		if got := RetryAfter(h); got != want {
 			t.Errorf("RetryAfter(%q) = %v, want %v", h, got, want)
@@ -110,7 +113,7 @@ func TestRetryAfterAndStatusError(t *testing.T) {
 	if got := RetryAfter(time.Now().Add(2*time.Minute + 500*time.Millisecond).UTC().Format(http.TimeFormat)); got < 118*time.Second || got > 121*time.Second {
 		t.Errorf("a date two minutes ahead: %v", got)
 	}
-	for code, retry := range map[int]bool{400: false, 401: false, 404: false, 408: true, 429: true, 500: true, 503: true, 302: false} {
+	for code, retry := range map[int]bool{400: false, 401: false, 404: false, 408: false, 429: true, 500: true, 503: true, 302: false} {
 		resp := &http.Response{StatusCode: code, Header: http.Header{"Retry-After": {"12"}}}
 		err := StatusError(resp, errors.New("no"))
 		var se *Error

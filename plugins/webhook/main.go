@@ -274,6 +274,10 @@ func (w *Webhook) post(ctx context.Context, c *config, target string, ev event, 
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return code, nil
+	case code == http.StatusRequestTimeout:
+		// The receiver gave up waiting for the request: it did not act on
+		// it, so sending it again is safe.
+		return 0, sdk.Retryable(fail, sdk.RetryAfter(resp.Header.Get("Retry-After")))
 	default:
 		return 0, sdk.StatusError(resp, fail)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -59,6 +60,28 @@ func FuzzRestRequestScan(f *testing.F) {
 		}
 		if got.Sender != want.Sender || (got.Message == nil) != (want.Message == nil) || got.Message != nil && *got.Message != *want.Message || want.Metadata != nil {
 			t.Fatalf("%q: scanned %+v, encoding/json %+v", b, got, want)
+		}
+	})
+}
+
+// BenchmarkRestRequestDecode: the usual request, and one whose unknown key
+// holds a megabyte of literals, which the scanner skips in linear time.
+func BenchmarkRestRequestDecode(b *testing.B) {
+	usual := []byte(`{"sender":"load-1a2b3c4d-1234","message":"/b/menu/1"}`)
+	long := []byte(`{"sender":"u","message":"m","x":[` + strings.Repeat("true,", 200_000) + `true]}`)
+	b.Run("usual", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeRestRequest(usual); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("1MB-of-literals", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeRestRequest(long); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -199,9 +199,12 @@ type badgerStore struct {
 	// index updates are read-modify-write, with one writer no transaction
 	// can conflict, and the clock gives out timestamps in commit order.
 	commitMu sync.Mutex
-	arena    []byte     // encoding buffer, reused across commits
-	cache    *metaCache // what commits would read back; see cache.go
-	ov       *overlay   // the running transaction's changes to cache
+	// writeFailure, once set (under commitMu), is returned by every write:
+	// see commitWrite.
+	writeFailure error
+	arena        []byte     // encoding buffer, reused across commits
+	cache        *metaCache // what commits would read back; see cache.go
+	ov           *overlay   // the running transaction's changes to cache
 
 	// Polls of the timers and the outbox skip their scans through these.
 	timerHint, outboxHint dueHint
@@ -767,6 +770,9 @@ func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
 // not fit, it discards the transaction and returns ErrTxnTooBig with the
 // number of batches that did fit; after any other error nothing is written.
 func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
+	if err := s.writeFailure; err != nil {
+		return 0, err
+	}
 	txn := s.newWrite()
 	defer txn.Discard()
 	s.ov.reset()

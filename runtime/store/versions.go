@@ -1,6 +1,8 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -94,6 +96,9 @@ func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
 
 // updateLocked is update for a caller that holds commitMu.
 func (s *badgerStore) updateLocked(fn func(txn *badger.Txn) error) error {
+	if err := s.writeFailure; err != nil {
+		return err
+	}
 	txn := s.newWrite()
 	defer txn.Discard()
 	if err := fn(txn); err != nil {
@@ -110,12 +115,34 @@ func (s *badgerStore) newWrite() *badger.Txn {
 
 // commitWrite commits a transaction of newWrite at the next timestamp and,
 // once it is written, makes it visible; the caller holds commitMu.
+//
+// A commit that fails once Badger has taken it (a write or an fsync of
+// its log failed) may have been written in part or in full: the next
+// commit's timestamp would make that visible, while the store's caches and
+// dedup filter, and the submitters, were told it failed. So the store
+// refuses every write after it (reads go on), until a restart replays the
+// log and rebuilds what the store remembers from what is on disk.
 func (s *badgerStore) commitWrite(txn *badger.Txn) error {
 	s.clock.last++
 	ts := s.clock.last
-	if err := txn.CommitAt(ts, nil); err != nil {
+	err := txn.CommitAt(ts, nil)
+	if err == nil && testHookCommitted != nil {
+		err = testHookCommitted()
+	}
+	if err != nil {
+		if !errors.Is(err, badger.ErrBlockedWrites) { // refused before any write
+			s.writeFailure = fmt.Errorf("%w: a commit failed after it may have been written (%w); the store takes no more writes: restart the server", ErrWriteFailed, err)
+		}
 		return err
 	}
 	s.db.SetDiscardTs(s.clock.publish(ts))
 	return nil
 }
+
+// ErrWriteFailed is what every write returns once a commit failed in a way
+// that leaves the store unsure of what it wrote (see commitWrite).
+var ErrWriteFailed = errors.New("store: writes stopped")
+
+// testHookCommitted, when set by a test, is called after each commit that
+// Badger wrote, and its error is taken for the commit's.
+var testHookCommitted func() error

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -131,4 +132,40 @@ func TestTimestampsContinueAfterReopen(t *testing.T) {
 	if got, err := st.Session(bg, "c1"); err != nil || got.Seq != 100 {
 		t.Fatalf("session after a second reopen: %v %+v, want Seq 100", err, got)
 	}
+}
+
+// TestWritesStopAfterAFailedCommit: a commit that fails after Badger took
+// it may be on disk; the store then refuses every write, so that nothing
+// it remembers goes wrong on top, keeps serving reads, and after a reopen
+// shows what was written and takes writes again.
+func TestWritesStopAfterAFailedCommit(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { st.Close() }()
+	commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 1}})
+
+	testHookCommitted = func() error { return errors.New("fsync: input/output error") }
+	err = st.Commit(bg, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 2}})
+	testHookCommitted = nil
+	if err == nil {
+		t.Fatal("the failed commit returned nil")
+	}
+	err = st.Commit(bg, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 3}})
+	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "input/output error") || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("a commit after it: %v, want ErrWriteFailed naming the cause", err)
+	}
+	if err := st.(*badgerStore).update(func(txn *badger.Txn) error { return txn.Set([]byte("zz/x"), nil) }); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("an update after it: %v", err)
+	}
+	if got, err := st.Session(bg, "c1"); err != nil || got.Seq != 1 {
+		t.Fatalf("reads go on, at the last commit that succeeded: %v %+v", err, got)
+	}
+	st = reopen(t, st, dir)
+	if got, err := st.Session(bg, "c1"); err != nil || got.Seq != 2 {
+		t.Fatalf("after a reopen, what Badger wrote: %v %+v, want Seq 2", err, got)
+	}
+	commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 4}})
 }

@@ -59,8 +59,10 @@ func (s *Scanner) End() bool {
 // Literal consumes word (true, false, null).
 func (s *Scanner) Literal(word string) bool {
 	s.space()
-	if strings.HasPrefix(string(s.b[s.i:]), word) {
-		s.i += len(word)
+	// Only len(word) bytes are compared: converting the rest of the input
+	// would copy it at every literal, quadratic in a body full of them.
+	if end := s.i + len(word); end <= len(s.b) && string(s.b[s.i:end]) == word {
+		s.i = end
 		return true
 	}
 	return false

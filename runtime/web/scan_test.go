@@ -31,3 +31,22 @@ func TestScannerSkip(t *testing.T) {
 		t.Error(`"Sender" skipped`)
 	}
 }
+
+// TestScannerDoesNotCopy: skipping a value costs no allocation, however
+// long the input, so a body of a million literals is read in linear time
+// (a copy of the rest of the input per literal made it quadratic).
+func TestScannerDoesNotCopy(t *testing.T) {
+	body := []byte(`{"x":[` + strings.Repeat("true,false,null,1,", 50_000) + `0]}`)
+	var ok bool
+	allocs := testing.AllocsPerRun(3, func() {
+		s := Scanner{b: body}
+		ok = s.Object(func(key string) bool { return s.Skip() }) && s.End()
+	})
+	if !ok {
+		t.Fatal("the body was not accepted")
+	}
+	// The key "x" and the closures are all that may allocate.
+	if allocs > 4 && !raceEnabled {
+		t.Fatalf("%v allocations to skip %d bytes", allocs, len(body))
+	}
+}
