@@ -421,7 +421,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 	srv := server.New(server.Config{
 		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
-		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount, chans.Mount},
+		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount, chans.Mount}, Health: st.WriteFailure,
 	}, p.BotIDs)
 	// stop takes everything down in order: sockets get a close frame, the
 	// server finishes open requests, the pipeline drains, the outbox stops;

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -168,6 +169,25 @@ func TestHealth(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestHealthFailing: once Health reports a failure (the store takes no
+// more writes), the probes answer 503 with it, so that a supervisor
+// restarts the process.
+func TestHealthFailing(t *testing.T) {
+	failure := errors.New("store: writes stopped: restart the server")
+	base := serveWith(t, func(c *server.Config) { c.Health = func() error { return failure } })
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || !strings.Contains(string(body), `"code":"unhealthy"`) || !strings.Contains(string(body), "restart the server") {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
 		}
 	}
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// Mount adds the routes of other parts of the runtime (web chat, API,
 	// metrics), each of which owns its own handlers.
 	Mount []func(r *router.Router)
+	// Health, when set, says what keeps the server from doing its job
+	// (the store taking no more writes): /healthz and /readyz then answer
+	// 503, so that a supervisor restarts the process.
+	Health func() error
 }
 
 // Server serves HTTP. Its zero value is not usable: use New.
@@ -138,10 +142,28 @@ func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	if s.failing(ctx) {
+		return
+	}
 	web.JSON(ctx, 200, map[string]string{"status": "ok"})
 }
 
+// failing answers 503 when Health reports a failure.
+func (s *Server) failing(ctx *fasthttp.RequestCtx) bool {
+	if s.cfg.Health == nil {
+		return false
+	}
+	if err := s.cfg.Health(); err != nil {
+		web.Error(ctx, fasthttp.StatusServiceUnavailable, "unhealthy", err.Error(), nil)
+		return true
+	}
+	return false
+}
+
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	if s.failing(ctx) {
+		return
+	}
 	ids := s.bots()
 	if len(ids) == 0 {
 		web.Error(ctx, fasthttp.StatusServiceUnavailable, "no_bots", "no bot is running: check the bots folder for errors", nil)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -201,7 +202,7 @@ type badgerStore struct {
 	commitMu sync.Mutex
 	// writeFailure, once set (under commitMu), is returned by every write:
 	// see commitWrite.
-	writeFailure error
+	writeFailure atomic.Pointer[error]
 	arena        []byte     // encoding buffer, reused across commits
 	cache        *metaCache // what commits would read back; see cache.go
 	ov           *overlay   // the running transaction's changes to cache
@@ -770,7 +771,7 @@ func (s *badgerStore) commitPrefix(bs []*Batch) (int, error) {
 // not fit, it discards the transaction and returns ErrTxnTooBig with the
 // number of batches that did fit; after any other error nothing is written.
 func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
-	if err := s.writeFailure; err != nil {
+	if err := s.WriteFailure(); err != nil {
 		return 0, err
 	}
 	txn := s.newWrite()

@@ -78,6 +78,11 @@ type Store interface {
 	// Close waits for the calls in progress and releases the store; calls
 	// after Close return ErrClosed. Close a Committer before its store.
 	Close() error
+	// WriteFailure is nil while the store takes writes. Once a commit has
+	// failed in a way that leaves the store unsure of what it wrote (a
+	// failed write or fsync of its log), every write returns this error,
+	// wrapping ErrWriteFailed, until the store is opened again.
+	WriteFailure() error
 	// Accounts keeps API accounts and tokens (accounts.go).
 	Accounts
 	// BotVersions keeps the history of published bot files (botversions.go).

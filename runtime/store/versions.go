@@ -96,7 +96,7 @@ func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
 
 // updateLocked is update for a caller that holds commitMu.
 func (s *badgerStore) updateLocked(fn func(txn *badger.Txn) error) error {
-	if err := s.writeFailure; err != nil {
+	if err := s.WriteFailure(); err != nil {
 		return err
 	}
 	txn := s.newWrite()
@@ -131,11 +131,21 @@ func (s *badgerStore) commitWrite(txn *badger.Txn) error {
 	}
 	if err != nil {
 		if !errors.Is(err, badger.ErrBlockedWrites) { // refused before any write
-			s.writeFailure = fmt.Errorf("%w: a commit failed after it may have been written (%w); the store takes no more writes: restart the server", ErrWriteFailed, err)
+			failure := fmt.Errorf("%w: a commit failed after it may have been written (%w); the store takes no more writes: restart the server", ErrWriteFailed, err)
+			s.writeFailure.Store(&failure)
 		}
 		return err
 	}
 	s.db.SetDiscardTs(s.clock.publish(ts))
+	return nil
+}
+
+// WriteFailure reports the error every write returns since a commit failed
+// after it may have been written (see commitWrite), or nil.
+func (s *badgerStore) WriteFailure() error {
+	if err := s.writeFailure.Load(); err != nil {
+		return *err
+	}
 	return nil
 }
 
