@@ -26,6 +26,23 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// startServe runs serve until ctx ends and returns its base URL, once it
+// printed it, and where serve's result arrives.
+func startServe(t *testing.T, ctx context.Context, out, errOut *syncBuf, cfg serveConfig) (string, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, out, errOut, cfg) }()
+	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
+	for range 500 {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1], done
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("server did not start:\n%s\n%s", out.String(), errOut.String())
+	return "", nil
+}
+
 // TestServe starts the server on a free loopback port with a folder holding
 // a good bot, a broken one and a test file, talks to it over REST, and
 // stops it.
@@ -36,21 +53,7 @@ func TestServe(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "good.test.yaml"), []byte("bot: good.yaml\ntests: []\n"), 0o644)
 	var out, errOut syncBuf
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: dir, Plugins: filepath.Join(dir, "plugins")})
-	}()
-	var base string
-	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
-	for i := 0; i < 500 && base == ""; i++ {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("server did not start:\n%s\n%s", out.String(), errOut.String())
-	}
+	base, done := startServe(t, ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: filepath.Join(dir, "data"), Bots: dir, Plugins: filepath.Join(dir, "plugins")})
 	// A newcomer without plugins is told how to get them.
 	if !strings.Contains(out.String(), "plugins:       none in "+filepath.Join(dir, "plugins")+"  (make plugins") {
 		t.Fatalf("no word on plugins:\n%s", out.String())
@@ -145,24 +148,10 @@ func TestServeStopsWhenTheStoreCannotFlush(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("id: good\nskills:\n  /start:\n    - text: Hello from good\n"), 0o644)
 	data := filepath.Join(dir, "data")
-	var out syncBuf
+	var out, errOut syncBuf
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, &out, io.Discard, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: dir})
-	}()
-	var base string
-	re := regexp.MustCompile(`POST (http://[0-9.:]+)/webhooks`)
-	for i := 0; i < 500 && base == ""; i++ {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("server did not start:\n%s", out.String())
-	}
+	base, done := startServe(t, ctx, &out, &errOut, serveConfig{Addr: "127.0.0.1:0", Data: data, Bots: dir})
 	resp, err := http.Post(base+"/webhooks/rest/webhook", "application/json", strings.NewReader(`{"sender":"u","message":"hi"}`))
 	if err != nil {
 		t.Fatal(err)
