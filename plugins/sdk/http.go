@@ -114,19 +114,13 @@ func RetryAfter(h string) time.Duration {
 	return min(max(time.Until(t), 0), maxRetryAfter).Round(time.Second)
 }
 
-// RetryableStatus reports whether a provider's HTTP status is worth
-// another try: 429 and 5xx. (408 is not: for a request that is not
-// idempotent, such as sending a message, the provider may have acted on it
-// anyway; a caller that knows better checks for it first.)
-func RetryableStatus(code int) bool {
-	return code == http.StatusTooManyRequests || code >= 500
-}
-
 // StatusError classifies err, the failure of a request that got resp, an
-// answer that was not a success: retryable (after the answer's Retry-After)
-// when RetryableStatus says so, final otherwise.
+// answer that was not a success: 429 and 5xx are retryable, after the
+// answer's Retry-After; anything else is final, 408 included: for a request
+// that is not idempotent, such as sending a message, the provider may have
+// acted on it anyway. A caller that knows better checks for it first.
 func StatusError(resp *http.Response, err error) error {
-	if RetryableStatus(resp.StatusCode) {
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return Retryable(err, RetryAfter(resp.Header.Get("Retry-After")))
 	}
 	return Final(err)

@@ -4,13 +4,14 @@ import "strings"
 
 // Reading back what the store itself wrote was three quarters of a commit's
 // time (each Badger Get searches the memtables and every level). The store is
-// the only writer of its directory (Badger locks it) and all writes go
-// through Commit under commitMu, so it can remember the little it needs to
-// read during a commit: a contact's last message Seq, its channel identity,
-// and its timers' due times. Entries are recorded in a
-// per-transaction overlay and merged into the caches only once the
-// transaction has committed, so a failed transaction leaves no trace. Caches are bounded; a miss falls
-// back to reading Badger.
+// the only writer of its directory (Badger locks it) and all writes hold
+// commitMu, so it can remember the little it needs to read during a
+// commit: a contact's last message Seq, its channel identity, and its
+// timers' due times. Entries are recorded in a per-transaction overlay and
+// merged into the caches only once the transaction has committed; a
+// transaction that fails before Badger takes it leaves no trace, and one
+// that fails after stops all writes (commitWrite). Caches are bounded; a
+// miss falls back to reading Badger.
 
 // cacheSize bounds each cache: it covers the conversations active at once
 // on a small-to-medium deployment for a few MiB.
