@@ -269,6 +269,14 @@ func New(cfg Config) (*Webchat, error) {
 	w.upgrader = websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      w.checkOrigin,
+		// A socket's own buffers are most of its memory, over thousands
+		// of sockets. Frames are read through the HTTP server's 4 KiB
+		// buffer, which the socket keeps, so the socket's read buffer is
+		// the smallest that holds a control frame; the delivery writes
+		// frames to the connection itself, so the write buffer, used only
+		// by the library's own writes, comes from a pool when needed.
+		ReadBufferSize:  256,
+		WriteBufferPool: &sync.Pool{},
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
 			web.Error(ctx, status, "websocket_handshake", reason.Error(), nil)
 		},
