@@ -49,7 +49,8 @@ var shutdownTimeout = 10 * time.Second
 // precedence: its flag, its environment variable (SWITCHBOARD_ADDR,
 // SWITCHBOARD_DATA, SWITCHBOARD_BOTS, SWITCHBOARD_DEFAULT_BOT), the config
 // file given with --config (YAML: addr, data, bots, plugins, integrations, default_bot,
-// ip_rate, webchat_rate, allowed_origins, sync_writes), and the default.
+// ip_rate, webchat_rate, allowed_origins, sync_writes, memory_limit), and
+// the default.
 func cmdServe(st stdio, args []string) int {
 	fs := newFlags(st, "serve")
 	configFile := serveFlags(fs)
@@ -88,6 +89,7 @@ func serveFlags(fs *flag.FlagSet) (configFile *string) {
 	fs.String("webchat-rate", "5", "messages per second one web chat connection may send, 0 for no limit (env SWITCHBOARD_WEBCHAT_RATE)")
 	fs.String("allowed-origins", "", "comma-separated origins browsers may call from, e.g. https://shop.example (env SWITCHBOARD_ALLOWED_ORIGINS)")
 	fs.Bool("sync-writes", false, "wait for the disk (fsync) before acknowledging a message, so that it survives a power loss, not only a crash of the process (env SWITCHBOARD_SYNC_WRITES)")
+	fs.String("memory-limit", "", "soft limit of the server's own memory, such as 100MiB, which the garbage collector works harder to keep; off for none; default GOMEMLIMIT's, or none (env SWITCHBOARD_MEMORY_LIMIT)")
 	return configFile
 }
 
@@ -104,6 +106,7 @@ var serveSettings = []struct{ flag, env, key string }{
 	{"webchat-rate", "SWITCHBOARD_WEBCHAT_RATE", "webchat_rate"},
 	{"allowed-origins", "SWITCHBOARD_ALLOWED_ORIGINS", "allowed_origins"},
 	{"sync-writes", "SWITCHBOARD_SYNC_WRITES", "sync_writes"},
+	{"memory-limit", "SWITCHBOARD_MEMORY_LIMIT", "memory_limit"},
 }
 
 // resolveServeConfig applies the precedence: flag set on the command line,
@@ -132,7 +135,7 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					known = known || s.key == k.Value
 				}
 				if !known || v.Kind != yaml.ScalarNode {
-					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate, allowed_origins and sync_writes", configFile, k.Line, k.Column, k.Value)
+					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate, allowed_origins, sync_writes and memory_limit", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
 			}
@@ -168,6 +171,9 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 	if cfg.SyncWrites, err = strconv.ParseBool(val["sync-writes"]); err != nil {
 		return serveConfig{}, fmt.Errorf("sync writes %q is not true or false", val["sync-writes"])
 	}
+	if cfg.MemoryLimit, err = parseMemoryLimit(val["memory-limit"]); err != nil {
+		return serveConfig{}, err
+	}
 	for _, o := range strings.Split(val["allowed-origins"], ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
@@ -187,6 +193,9 @@ type serveConfig struct {
 	AllowedOrigins []string
 	// SyncWrites makes every commit wait for fsync (store.Options).
 	SyncWrites bool
+	// MemoryLimit is the Go runtime's soft memory limit: 0 leaves the
+	// runtime's own (GOMEMLIMIT), math.MaxInt64 is none.
+	MemoryLimit int64
 }
 
 // channelCapabilities says what each channel can do: the web chat, or a
@@ -263,6 +272,10 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 	}
 	if cfg.DefaultBot != "" && bots.Bots()[cfg.DefaultBot] == nil {
 		return fmt.Errorf("--default-bot %q is not one of the bots loaded from %s", cfg.DefaultBot, cfg.Bots)
+	}
+	defer applyMemoryLimit(cfg.MemoryLimit)()
+	if cfg.MemoryLimit != 0 {
+		log.Info("memory limit", "limit", fmtMemoryLimit(cfg.MemoryLimit))
 	}
 	if addr := os.Getenv("SWITCHBOARD_PPROF_ADDR"); addr != "" {
 		// Profiles for operators investigating memory or CPU, on a
