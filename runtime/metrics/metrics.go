@@ -214,6 +214,13 @@ func (r *Registry) NewGaugeFunc(name, help string, fn func() float64) {
 	r.register(&family{name: name, help: help, kind: kindGauge, fn: fn})
 }
 
+// NewCounterFunc registers a counter whose value fn returns at each
+// scrape, for counts kept elsewhere (the Go runtime's). fn must be safe to
+// call from any goroutine and fast, and never go down.
+func (r *Registry) NewCounterFunc(name, help string, fn func() float64) {
+	r.register(&family{name: name, help: help, kind: kindCounter, fn: fn})
+}
+
 // NewHistogram registers a histogram without labels. buckets are upper
 // bounds; they are sorted and +Inf is implied.
 func (r *Registry) NewHistogram(name, help string, buckets []float64) *Histogram {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -266,4 +268,27 @@ func BenchmarkHistogramObserve(b *testing.B) {
 			h.Observe(0.003)
 		}
 	})
+}
+
+// TestProcessMetrics: the figures an operator sizes memory by are in the
+// exposition, with the memory limit the runtime has.
+func TestProcessMetrics(t *testing.T) {
+	prev := debug.SetMemoryLimit(123 << 20)
+	defer debug.SetMemoryLimit(prev)
+	runtime.GC()
+	m := NewRuntime()
+	var buf bytes.Buffer
+	m.Registry.WriteTo(&buf)
+	p := parse(t, buf.String())
+	if got := p.samples["go_gc_gomemlimit_bytes"]; got != 123<<20 {
+		t.Errorf("go_gc_gomemlimit_bytes = %v, want %d", got, 123<<20)
+	}
+	for _, name := range []string{"process_resident_memory_bytes", "go_gc_heap_live_bytes", "go_goroutines"} {
+		if p.samples[name] <= 0 || p.types[name] != "gauge" {
+			t.Errorf("%s = %v (%s), want a positive gauge\n%s", name, p.samples[name], p.types[name], buf.String())
+		}
+	}
+	if v, ok := p.samples["go_cpu_classes_gc_total_cpu_seconds_total"]; !ok || v < 0 || p.types["go_cpu_classes_gc_total_cpu_seconds_total"] != "counter" {
+		t.Errorf("go_cpu_classes_gc_total_cpu_seconds_total = %v (%v), want a counter", v, ok)
+	}
 }

@@ -72,6 +72,7 @@ func NewRuntime() *Runtime {
 	m.HTTPRequests = r.NewCounterVec("switchboard_http_requests_total", "HTTP requests by route and status.", "route", "status")
 	m.HTTPSeconds = r.NewHistogramVec("switchboard_http_request_duration_seconds", "HTTP request handling time by route.", LatencyBuckets, "route")
 	m.RateLimited = r.NewCounterVec("switchboard_rate_limited_total", "Requests refused with 429, by limit.", "limit")
+	registerProcess(r)
 	return m
 }
 
