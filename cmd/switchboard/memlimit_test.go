@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -66,28 +65,16 @@ func TestMemoryLimitSetting(t *testing.T) {
 		{"1GiB", nil, 1 << 30},
 		{"1GiB", []string{"--memory-limit", "off"}, math.MaxInt64},
 	} {
-		fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
-		serveFlags(fs)
-		if err := fs.Parse(c.flags); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := resolveServeConfig(fs, conf, func(k string) string {
-			if k == "SWITCHBOARD_MEMORY_LIMIT" {
-				return c.env
-			}
-			return ""
-		})
+		cfg, err := resolveWith(t, conf, "SWITCHBOARD_MEMORY_LIMIT", c.env, c.flags...)
 		if err != nil || cfg.MemoryLimit != c.want {
 			t.Errorf("memory_limit in the file, env %q, flags %v: %d, %v; want %d", c.env, c.flags, cfg.MemoryLimit, err, c.want)
 		}
 	}
-	fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
-	serveFlags(fs)
-	if cfg, err := resolveServeConfig(fs, "", func(string) string { return "" }); err != nil || cfg.MemoryLimit != 0 {
+	if cfg, err := resolveWith(t, "", "", ""); err != nil || cfg.MemoryLimit != 0 {
 		t.Errorf("by default the runtime's own limit stays: %d, %v", cfg.MemoryLimit, err)
 	}
 	os.WriteFile(conf, []byte("memory_limit: 100 megs\n"), 0o644)
-	if _, err := resolveServeConfig(fs, conf, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `memory limit "100 megs" is not a size such as 100MiB`) {
+	if _, err := resolveWith(t, conf, "", ""); err == nil || !strings.Contains(err.Error(), `memory limit "100 megs" is not a size such as 100MiB`) {
 		t.Errorf("a bad memory_limit: %v", err)
 	}
 }

@@ -183,6 +183,23 @@ func TestServeErrors(t *testing.T) {
 	}
 }
 
+// resolveWith resolves serve's settings from the config file conf, the one
+// environment variable env set to val, and the flags.
+func resolveWith(t *testing.T, conf, env, val string, flags ...string) (serveConfig, error) {
+	t.Helper()
+	fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
+	serveFlags(fs)
+	if err := fs.Parse(flags); err != nil {
+		t.Fatal(err)
+	}
+	return resolveServeConfig(fs, conf, func(k string) string {
+		if k == env {
+			return val
+		}
+		return ""
+	})
+}
+
 // TestServeSettingsPrecedence: flag, then environment, then config file,
 // then default.
 func TestServeSettingsPrecedence(t *testing.T) {
@@ -228,17 +245,7 @@ func TestServeSettingsPrecedence(t *testing.T) {
 		flags []string
 		want  bool
 	}{{"", nil, true}, {"false", nil, false}, {"false", []string{"--sync-writes"}, true}} {
-		fs := newFlags(stdio{out: io.Discard, err: io.Discard}, "serve")
-		serveFlags(fs)
-		if err := fs.Parse(c.flags); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := resolveServeConfig(fs, conf, func(k string) string {
-			if k == "SWITCHBOARD_SYNC_WRITES" {
-				return c.env
-			}
-			return ""
-		})
+		cfg, err := resolveWith(t, conf, "SWITCHBOARD_SYNC_WRITES", c.env, c.flags...)
 		if err != nil || cfg.SyncWrites != c.want {
 			t.Errorf("sync_writes in the file, env %q, flags %v: %v, %v; want %v", c.env, c.flags, cfg.SyncWrites, err, c.want)
 		}
