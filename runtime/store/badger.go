@@ -53,10 +53,11 @@ const (
 	level0Tables, level0Stall = 16, 32
 	// baseTable is the size of every table below level 0, compressed. A
 	// table's builder holds its blocks before and after compression (about
-	// four times that, as text compresses) and Badger keeps eight builders
-	// for reuse, so small tables keep compactions' memory small: over a
-	// million-message REST load, 640 KiB tables peaked at 346 MiB against
-	// 498 MiB with 1.25 MiB ones, at the same throughput.
+	// four times that, as text compresses), and a compaction has several
+	// builders at once, so small tables keep compactions' memory small:
+	// over a million-message REST load, 640 KiB tables peaked at 346 MiB
+	// against 498 MiB with 1.25 MiB ones, at the same throughput (before
+	// the patches of third_party/badger, which cut the builders further).
 	baseTable  = 640 << 10
 	blockCache = 8 << 20 // decompressed blocks
 	indexCache = 8 << 20 // bounds the memory of table indexes and Bloom filters
@@ -97,8 +98,8 @@ func OpenInMemory() (Store, error) {
 // (docs/performance.md):
 //
 //   - Two memtables of 3 MiB instead of three of 8: the builder of a level-0
-//     table grows to hold the whole memtable, and Badger keeps up to eight
-//     builders' buffers for reuse, so the memtable's size multiplies.
+//     table grows to hold the whole memtable, and Badger keeps builders'
+//     buffers for reuse, so the memtable's size multiplies.
 //   - 16 level-0 tables before a compaction, instead of 5: with small
 //     memtables, compacting every few of them rewrote the level below each
 //     time; merging more at once costs less CPU and no more memory.
@@ -107,8 +108,8 @@ func OpenInMemory() (Store, error) {
 //     synced when a table is written; it measured faster than no
 //     compression. Reads decompress blocks into a small cache.
 //   - Tables of one size at every level (Badger doubles it per level): a
-//     builder's buffers follow the table's size, and Badger keeps eight of
-//     them, so under a long write load the deeper levels' builders took
+//     builder's buffers follow the table's size, and a compaction runs
+//     several, so under a long write load the deeper levels' builders took
 //     hundreds of MB.
 func badgerOptions(bo badger.Options, opts Options) badger.Options {
 	mem := opts.MemTableSize
@@ -777,7 +778,7 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 	txn := s.newWrite()
 	defer txn.Discard()
 	s.ov.reset()
-	w := writer{s: s, txn: txn, arena: s.arena[:0], minTimer: math.MaxUint64, minOutbox: math.MaxUint64}
+	w := writer{s: s, txn: txn, arena: s.arena[:0], minTimer: math.MaxUint64, minOutbox: math.MaxUint64, batches: len(bs)}
 	for i, b := range bs {
 		if err := w.apply(b); err != nil {
 			return i, err
@@ -815,18 +816,21 @@ type writer struct {
 	// applied changed.
 	dirtyTimers []string
 	// entries hold the commit's Badger entries, a chunk at a time, so that
-	// an entry is not an allocation of its own.
+	// an entry is not an allocation of its own; batches is the commit's
+	// number of batches, which sizes the chunks.
 	entries []badger.Entry
+	batches int
 }
 
-// entryChunk is how many entries one allocation of writer.entries holds:
-// a commit of ten REST messages writes about sixty.
-const entryChunk = 64
+// entriesPerBatch is about how many entries a batch writes (a REST
+// message writes six to eight), and maxEntryChunk bounds one allocation
+// of writer.entries.
+const entriesPerBatch, maxEntryChunk = 8, 64
 
 // entry returns a new entry of the commit for key and val.
 func (w *writer) entry(key, val []byte) *badger.Entry {
 	if len(w.entries) == cap(w.entries) {
-		w.entries = make([]badger.Entry, 0, entryChunk)
+		w.entries = make([]badger.Entry, 0, min(max(w.batches, 1)*entriesPerBatch, maxEntryChunk))
 	}
 	w.entries = append(w.entries, badger.Entry{Key: key, Value: val})
 	return &w.entries[len(w.entries)-1]
