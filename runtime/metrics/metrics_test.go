@@ -283,10 +283,17 @@ func TestProcessMetrics(t *testing.T) {
 	if got := p.samples["go_gc_gomemlimit_bytes"]; got != 123<<20 {
 		t.Errorf("go_gc_gomemlimit_bytes = %v, want %d", got, 123<<20)
 	}
-	for _, name := range []string{"process_resident_memory_bytes", "go_gc_heap_live_bytes", "go_goroutines"} {
+	names := []string{"go_memory_used_bytes", "go_gc_heap_live_bytes", "go_memory_stacks_bytes", "go_goroutines"}
+	if _, err := residentBytes(); err == nil {
+		names = append(names, "process_resident_memory_bytes")
+	}
+	for _, name := range names {
 		if p.samples[name] <= 0 || p.types[name] != "gauge" {
 			t.Errorf("%s = %v (%s), want a positive gauge\n%s", name, p.samples[name], p.types[name], buf.String())
 		}
+	}
+	if used, live, stacks := p.samples["go_memory_used_bytes"], p.samples["go_gc_heap_live_bytes"], p.samples["go_memory_stacks_bytes"]; used < live+stacks {
+		t.Errorf("the runtime holds %v bytes, less than its live heap %v and stacks %v", used, live, stacks)
 	}
 	if v, ok := p.samples["go_cpu_classes_gc_total_cpu_seconds_total"]; !ok || v < 0 || p.types["go_cpu_classes_gc_total_cpu_seconds_total"] != "counter" {
 		t.Errorf("go_cpu_classes_gc_total_cpu_seconds_total = %v (%v), want a counter", v, ok)

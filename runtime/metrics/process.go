@@ -7,26 +7,33 @@ import (
 	"strconv"
 )
 
-// goValue returns a callback that reads one of the Go runtime's figures
-// (a runtime/metrics name).
-func goValue(name string) func() float64 {
+// goSum returns a callback that reads the sum of some of the Go runtime's
+// figures (runtime/metrics names).
+func goSum(names ...string) func() float64 {
 	return func() float64 {
-		s := []metrics.Sample{{Name: name}}
-		metrics.Read(s)
-		switch s[0].Value.Kind() {
-		case metrics.KindUint64:
-			return float64(s[0].Value.Uint64())
-		case metrics.KindFloat64:
-			return s[0].Value.Float64()
+		s := make([]metrics.Sample, len(names))
+		for i, n := range names {
+			s[i].Name = n
 		}
-		return 0
+		metrics.Read(s)
+		var sum float64
+		for i := range s {
+			switch s[i].Value.Kind() {
+			case metrics.KindUint64:
+				sum += float64(s[i].Value.Uint64())
+			case metrics.KindFloat64:
+				sum += s[i].Value.Float64()
+			}
+		}
+		return sum
 	}
 }
 
 // registerProcess adds what an operator watches to size the server's
-// memory (serve --memory-limit, docs/operations.md): its resident memory,
-// the Go heap's live bytes against the memory limit, the CPU time spent
-// collecting garbage, and the goroutines.
+// memory (serve --memory-limit, docs/operations.md): its resident memory;
+// the memory the limit counts, the limit, and what of it the server
+// cannot do without (the live heap and the goroutines' stacks); the CPU
+// time spent collecting garbage; and the goroutines.
 func registerProcess(r *Registry) {
 	if _, err := residentBytes(); err == nil {
 		r.NewGaugeFunc("process_resident_memory_bytes", "Resident memory of the process (RSS), in bytes.", func() float64 {
@@ -34,10 +41,14 @@ func registerProcess(r *Registry) {
 			return float64(n)
 		})
 	}
-	r.NewGaugeFunc("go_gc_heap_live_bytes", "Bytes of the Go heap found live by the last garbage collection.", goValue("/gc/heap/live:bytes"))
-	r.NewGaugeFunc("go_gc_gomemlimit_bytes", "The Go runtime's soft memory limit (serve --memory-limit), in bytes; 9.223372036854776e+18 is none.", goValue("/gc/gomemlimit:bytes"))
-	r.NewCounterFunc("go_cpu_classes_gc_total_cpu_seconds_total", "CPU time spent collecting garbage, in seconds.", goValue("/cpu/classes/gc/total:cpu-seconds"))
-	r.NewGaugeFunc("go_goroutines", "Goroutines that exist.", goValue("/sched/goroutines:goroutines"))
+	r.NewGaugeFunc("go_memory_used_bytes", "Memory the Go runtime holds from the system, which the memory limit counts: all it mapped less what it returned.", func() float64 {
+		return goSum("/memory/classes/total:bytes")() - goSum("/memory/classes/heap/released:bytes")()
+	})
+	r.NewGaugeFunc("go_gc_gomemlimit_bytes", "The Go runtime's soft memory limit (serve --memory-limit), in bytes; 9.223372036854776e+18 is none.", goSum("/gc/gomemlimit:bytes"))
+	r.NewGaugeFunc("go_gc_heap_live_bytes", "Bytes of the Go heap found live by the last garbage collection.", goSum("/gc/heap/live:bytes"))
+	r.NewGaugeFunc("go_memory_stacks_bytes", "Bytes of goroutine and system stacks.", goSum("/memory/classes/heap/stacks:bytes", "/memory/classes/os-stacks:bytes"))
+	r.NewCounterFunc("go_cpu_classes_gc_total_cpu_seconds_total", "CPU time spent collecting garbage, in seconds (an estimate that includes marking on otherwise idle cores).", goSum("/cpu/classes/gc/total:cpu-seconds"))
+	r.NewGaugeFunc("go_goroutines", "Goroutines that exist.", goSum("/sched/goroutines:goroutines"))
 }
 
 // residentBytes reads the process's resident memory from /proc (Linux).
