@@ -962,23 +962,10 @@ func (s *levelsController) compactBuildTables(
 
 	res := make(chan *table.Table, 3)
 	// Switchboard patch 2: besides one builder filling per split, at most
-	// two finished builders are written out at once, not eight (see
-	// PATCHES.md).
-	inflightBuilders := y.NewThrottle(2 + len(cd.splits))
-	for _, kr := range cd.splits {
-		// Initiate Do here so we can register the goroutines for buildTables too.
-		if err := inflightBuilders.Do(); err != nil {
-			s.kv.opt.Errorf("cannot start subcompaction: %+v", err)
-			return nil, nil, err
-		}
-		go func(kr keyRange) {
-			defer inflightBuilders.Done(nil)
-			it := table.NewMergeIterator(newIterator(), false)
-			defer it.Close()
-			s.subcompact(it, kr, cd, inflightBuilders, res)
-		}(kr)
-	}
-
+	// two finished builders are written out at once, not eight. The
+	// tables are collected from the start (upstream starts after the loop
+	// below), so that finished builders never wait on a full res while
+	// holding slots the loop needs (see PATCHES.md).
 	var newTables []*table.Table
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -988,6 +975,24 @@ func (s *levelsController) compactBuildTables(
 			newTables = append(newTables, t)
 		}
 	}()
+	inflightBuilders := y.NewThrottle(2 + len(cd.splits))
+	for _, kr := range cd.splits {
+		// Initiate Do here so we can register the goroutines for buildTables too.
+		if err := inflightBuilders.Do(); err != nil {
+			s.kv.opt.Errorf("cannot start subcompaction: %+v", err)
+			_ = inflightBuilders.Finish()
+			close(res)
+			wg.Wait()
+			_ = decrRefs(newTables)
+			return nil, nil, err
+		}
+		go func(kr keyRange) {
+			defer inflightBuilders.Done(nil)
+			it := table.NewMergeIterator(newIterator(), false)
+			defer it.Close()
+			s.subcompact(it, kr, cd, inflightBuilders, res)
+		}(kr)
+	}
 
 	// Wait for all table builders to finish and also for newTables accumulator to finish.
 	err := inflightBuilders.Finish()
