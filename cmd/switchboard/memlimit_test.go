@@ -75,9 +75,14 @@ func TestMemoryLimitSetting(t *testing.T) {
 	if cfg, err := resolveWith(t, "", "", ""); err != nil || cfg.MemoryLimit != 0 {
 		t.Errorf("by default the runtime's own limit stays: %d, %v", cfg.MemoryLimit, err)
 	}
-	os.WriteFile(conf, []byte("memory_limit: 100 megs\n"), 0o644)
-	if _, err := resolveWith(t, conf, "", ""); err == nil || !strings.Contains(err.Error(), `memory limit "100 megs" is not a size such as 100MiB`) {
-		t.Errorf("a bad memory_limit: %v", err)
+	// A bad value says where it came from: the file's line and column, or
+	// the variable.
+	os.WriteFile(conf, []byte("addr: 127.0.0.1:0\nmemory_limit: 100 megs\n"), 0o644)
+	if _, err := resolveWith(t, conf, "", ""); err == nil || !strings.Contains(err.Error(), `switchboard.yaml:2:15: memory_limit: memory limit "100 megs" is not a size such as 100MiB`) {
+		t.Errorf("a bad memory_limit in the file: %v", err)
+	}
+	if _, err := resolveWith(t, conf, "SWITCHBOARD_MEMORY_LIMIT", "12MiB"); err == nil || !strings.HasPrefix(err.Error(), `SWITCHBOARD_MEMORY_LIMIT: memory limit "12MiB" is below 64MiB`) {
+		t.Errorf("a bad SWITCHBOARD_MEMORY_LIMIT: %v", err)
 	}
 }
 

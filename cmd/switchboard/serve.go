@@ -113,6 +113,7 @@ var serveSettings = []struct{ flag, env, key string }{
 // environment, config file, default.
 func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string) string) (serveConfig, error) {
 	file := map[string]string{}
+	filePos := map[string]string{} // key → file:line:col of its value
 	if configFile != "" {
 		b, err := os.ReadFile(configFile)
 		if err != nil {
@@ -138,41 +139,44 @@ func resolveServeConfig(fs *flag.FlagSet, configFile string, getenv func(string)
 					return serveConfig{}, fmt.Errorf("%s:%d:%d: unknown setting %q: the settings are addr, data, bots, plugins, integrations, default_bot, ip_rate, webchat_rate, allowed_origins, sync_writes and memory_limit", configFile, k.Line, k.Column, k.Value)
 				}
 				file[k.Value] = v.Value
+				filePos[k.Value] = fmt.Sprintf("%s:%d:%d", configFile, v.Line, v.Column)
 			}
 		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	val := map[string]string{}
+	from := map[string]string{} // flag → where its value came from, for errors
 	for _, s := range serveSettings {
 		f := fs.Lookup(s.flag)
 		switch {
 		case set[s.flag]:
-			val[s.flag] = f.Value.String()
+			val[s.flag], from[s.flag] = f.Value.String(), "--"+s.flag
 		case getenv(s.env) != "":
-			val[s.flag] = getenv(s.env)
+			val[s.flag], from[s.flag] = getenv(s.env), s.env
 		case file[s.key] != "":
-			val[s.flag] = file[s.key]
+			val[s.flag], from[s.flag] = file[s.key], filePos[s.key]+": "+s.key
 		default:
-			val[s.flag] = f.DefValue
+			val[s.flag], from[s.flag] = f.DefValue, "--"+s.flag
 		}
 	}
+	bad := func(flag string, err error) error { return fmt.Errorf("%s: %w", from[flag], err) }
 	cfg := serveConfig{Addr: val["addr"], Data: val["data"], Bots: val["bots"], Plugins: val["plugins"], Integrations: val["integrations"], DefaultBot: val["default-bot"]}
 	rate, err := strconv.ParseFloat(val["ip-rate"], 64)
 	if err != nil || rate < 0 {
-		return serveConfig{}, fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"])
+		return serveConfig{}, bad("ip-rate", fmt.Errorf("ip rate %q is not a number of requests per second (0 for no limit)", val["ip-rate"]))
 	}
 	cfg.IPRate = rate
 	rate, err = strconv.ParseFloat(val["webchat-rate"], 64)
 	if err != nil || rate < 0 {
-		return serveConfig{}, fmt.Errorf("web chat rate %q is not a number of messages per second (0 for no limit)", val["webchat-rate"])
+		return serveConfig{}, bad("webchat-rate", fmt.Errorf("web chat rate %q is not a number of messages per second (0 for no limit)", val["webchat-rate"]))
 	}
 	cfg.WebchatRate = rate
 	if cfg.SyncWrites, err = strconv.ParseBool(val["sync-writes"]); err != nil {
-		return serveConfig{}, fmt.Errorf("sync writes %q is not true or false", val["sync-writes"])
+		return serveConfig{}, bad("sync-writes", fmt.Errorf("sync writes %q is not true or false", val["sync-writes"]))
 	}
 	if cfg.MemoryLimit, err = parseMemoryLimit(val["memory-limit"]); err != nil {
-		return serveConfig{}, err
+		return serveConfig{}, bad("memory-limit", err)
 	}
 	for _, o := range strings.Split(val["allowed-origins"], ",") {
 		if o = strings.TrimSpace(o); o != "" {
