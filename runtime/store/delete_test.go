@@ -71,11 +71,7 @@ func TestDeleteContact(t *testing.T) {
 // transaction (a long conversation takes several) leaves no timer without
 // its list, and deleting again after a restart finishes the job.
 func TestDeleteContactCutShort(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	commit(t, st, &Batch{Contact: contact("c1", "shop", "x1"), Session: &flows.Session{Seq: 1, Started: true},
 		Timers: []flows.Timer{{ID: "c1/w1", Due: t0, Kind: flows.TimerWait}}})
@@ -88,7 +84,7 @@ func TestDeleteContactCutShort(t *testing.T) {
 	}
 	stop := errors.New("stopped")
 	testHookDeleteChunk = func() error { return stop }
-	err = st.DeleteContact(bg, "c1")
+	err := st.DeleteContact(bg, "c1")
 	testHookDeleteChunk = nil
 	if !errors.Is(err, stop) {
 		t.Fatalf("cut short: %v", err)

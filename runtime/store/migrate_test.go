@@ -20,14 +20,10 @@ import (
 // afterwards, the session reads as before, and no entry of the old layout
 // is left.
 func TestMigrateTimerIndex(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	const n = 2*migrateChunk + 50
 	sess := &flows.Session{Seq: 9, Started: true, Vars: map[string]any{"x": "y"}}
-	err = st.(*badgerStore).update(func(txn *badger.Txn) error {
+	err := st.(*badgerStore).update(func(txn *badger.Txn) error {
 		old, err := flows.AppendSession(nil, sess)
 		if err != nil {
 			return err
@@ -86,11 +82,7 @@ func TestMigrateTimerIndex(t *testing.T) {
 // TestMigrateBigSessions: a chunk of contacts whose sessions are too big to
 // rewrite in one transaction is migrated in smaller ones.
 func TestMigrateBigSessions(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	sess := &flows.Session{Seq: 9, Started: true, Vars: map[string]any{"x": strings.Repeat("a", 2600)}}
 	old, err := flows.AppendSession(nil, sess)
 	if err != nil {

@@ -416,11 +416,7 @@ func TestStatusUpdatesRejected(t *testing.T) {
 }
 
 func TestOutboxReopen(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	commit(t, st, &Batch{ContactID: "c1", Messages: []Message{out("a", 0), out("b", 1), out("c", 2)}})
 	commit(t, st, &Batch{Updates: []StatusUpdate{
 		{Contact: "c1", Seq: 1, Status: StatusQueued, Attempts: 1, Error: "e", NextAttempt: t0.Add(time.Hour)},
@@ -436,7 +432,7 @@ func TestOutboxReopen(t *testing.T) {
 		t.Errorf("MessageByExternal after Close: %v", err)
 	}
 
-	st, err = Open(dir, quietOptions())
+	st, err := Open(dir, quietOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

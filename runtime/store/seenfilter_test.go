@@ -23,11 +23,7 @@ func waitSeenReady(t *testing.T, st Store) {
 // and it rules out nearly all keys never recorded, whose Seen then reads
 // nothing.
 func TestSeenFilter(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	const n = 3000
 	for i := range n / 100 {
 		var bs []*Batch

@@ -17,11 +17,7 @@ import (
 // last one, after the session ends, and from a session written before the
 // entry had a head.
 func TestLastSeqInSession(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	raw := func(key []byte) ([]byte, error) {
 		var v []byte

@@ -531,11 +531,7 @@ func TestSplitCommit(t *testing.T) {
 }
 
 func TestReopen(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	c := contact("c1", "shop", "tg-1")
 	s := &flows.Session{Seq: 9, Vars: map[string]any{"k": "v"}}
 	tm := flows.Timer{ID: "t1", Due: t0, Kind: flows.TimerWait, Seq: 9}
@@ -555,7 +551,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("commit after Close: %v", err)
 	}
 
-	st, err = Open(dir, quietOptions())
+	st, err := Open(dir, quietOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -774,6 +770,18 @@ func TestCloseDuringUse(t *testing.T) {
 }
 
 // reopen closes st and opens the store in dir again.
+// openOnDisk opens a store in a new temporary folder, for tests that
+// reopen it; they close it, or what reopen returns.
+func openOnDisk(t *testing.T) (Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, dir
+}
+
 func reopen(t *testing.T, st Store, dir string) Store {
 	t.Helper()
 	if err := st.Close(); err != nil {
@@ -993,11 +1001,7 @@ func TestContactTimersMany(t *testing.T) {
 }
 
 func TestContactTimersReopen(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	commit(t, st,
 		&Batch{ContactID: "c1", Timers: []flows.Timer{{ID: "t2", Due: t0.Add(2 * time.Hour)}, {ID: "t1", Due: t0.Add(time.Hour), Kind: flows.TimerWait, Seq: 3}}},
 		&Batch{ContactID: "c2", Timers: []flows.Timer{{ID: "u1", Due: t0}}})
@@ -1005,7 +1009,7 @@ func TestContactTimersReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err = Open(dir, quietOptions())
+	st, err := Open(dir, quietOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

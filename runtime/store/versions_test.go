@@ -113,11 +113,7 @@ func TestReadsKeepTheirSnapshot(t *testing.T) {
 // the highest one on disk, so what is written after a reopen is what reads
 // see, not the versions written before.
 func TestTimestampsContinueAfterReopen(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	for i := range 5 {
 		commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: uint64(i + 1)}})
@@ -139,16 +135,12 @@ func TestTimestampsContinueAfterReopen(t *testing.T) {
 // it remembers goes wrong on top, keeps serving reads, and after a reopen
 // shows what was written and takes writes again.
 func TestWritesStopAfterAFailedCommit(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 1}})
 
 	testHookCommitted = func() error { return errors.New("fsync: input/output error") }
-	err = st.Commit(bg, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 2}})
+	err := st.Commit(bg, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 2}})
 	testHookCommitted = nil
 	if err == nil {
 		t.Fatal("the failed commit returned nil")
