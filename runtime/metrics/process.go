@@ -7,23 +7,33 @@ import (
 	"strconv"
 )
 
+// goRead reads some of the Go runtime's figures (runtime/metrics names),
+// all in one read.
+func goRead(names ...string) []float64 {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	v := make([]float64, len(s))
+	for i := range s {
+		switch s[i].Value.Kind() {
+		case metrics.KindUint64:
+			v[i] = float64(s[i].Value.Uint64())
+		case metrics.KindFloat64:
+			v[i] = s[i].Value.Float64()
+		}
+	}
+	return v
+}
+
 // goSum returns a callback that reads the sum of some of the Go runtime's
-// figures (runtime/metrics names).
+// figures.
 func goSum(names ...string) func() float64 {
 	return func() float64 {
-		s := make([]metrics.Sample, len(names))
-		for i, n := range names {
-			s[i].Name = n
-		}
-		metrics.Read(s)
 		var sum float64
-		for i := range s {
-			switch s[i].Value.Kind() {
-			case metrics.KindUint64:
-				sum += float64(s[i].Value.Uint64())
-			case metrics.KindFloat64:
-				sum += s[i].Value.Float64()
-			}
+		for _, v := range goRead(names...) {
+			sum += v
 		}
 		return sum
 	}
@@ -42,7 +52,8 @@ func registerProcess(r *Registry) {
 		})
 	}
 	r.NewGaugeFunc("go_memory_used_bytes", "Memory the Go runtime holds from the system, which the memory limit counts: all it mapped less what it returned.", func() float64 {
-		return goSum("/memory/classes/total:bytes")() - goSum("/memory/classes/heap/released:bytes")()
+		v := goRead("/memory/classes/total:bytes", "/memory/classes/heap/released:bytes")
+		return v[0] - v[1]
 	})
 	r.NewGaugeFunc("go_gc_gomemlimit_bytes", "The Go runtime's soft memory limit (serve --memory-limit), in bytes; 9.223372036854776e+18 is none.", goSum("/gc/gomemlimit:bytes"))
 	r.NewGaugeFunc("go_gc_heap_live_bytes", "Bytes of the Go heap found live by the last garbage collection.", goSum("/gc/heap/live:bytes"))
