@@ -1,7 +1,7 @@
 // Package pipeline carries inbound messages, named events and due timers
-// through the engine and the store. One goroutine (a shard) owns a contact
-// at a time, so each conversation is processed in order while
-// conversations run in parallel; the effects of every step — the inbound
+// through the engine and the store. One goroutine owns a contact at a time
+// (the caller's own, holding the contact's shard), so each conversation is
+// processed in order while conversations run in parallel; the effects of every step — the inbound
 // message, the session, the contact, the replies and the timers — commit in
 // one transaction, batched across conversations, before the caller hears
 // back. A caller that has its answer may acknowledge its channel: nothing it
@@ -38,8 +38,9 @@ var (
 type Config struct {
 	Store  store.Store
 	Engine *engine.Engine
-	// Shards is the number of goroutines contacts are spread over; 0 means
-	// 256. More shards hide commit latency behind other conversations.
+	// Shards is the number of shards contacts are spread over; 0 means
+	// 256. A shard runs one job at a time, commit included, so more shards
+	// let more conversations wait for their commits at once.
 	Shards int
 	// CommitBatch and CommitDelay shape the group commit: up to CommitBatch
 	// steps share a transaction, gathered for at most CommitDelay. The
@@ -59,8 +60,8 @@ type Config struct {
 	// Hook, when set, takes part in every job (live chat keeps its
 	// handovers in step with the conversation this way).
 	Hook Hook
-	// OnCommit, when set, is called after every committed step, on the
-	// contact's shard goroutine: it must not block (hand the work to a
+	// OnCommit, when set, is called after every committed step, while the
+	// contact's shard is held: it must not block (hand the work to a
 	// goroutine of its own). Live views and the outbox dispatcher use it.
 	OnCommit func(Committed)
 	// Lease, when set, gives the time until which a step's queued
@@ -98,12 +99,14 @@ type Pipeline struct {
 	committer *store.Committer
 	shards    []*shard
 
-	mu     sync.RWMutex // held for reading while enqueuing, for writing by Close
+	mu     sync.RWMutex // held for reading while a job is let in, for writing by Close
 	closed bool
-	wg     sync.WaitGroup
-	stop   chan struct{}
+	// jobs counts the jobs let in and not done; loops, the timer loop.
+	jobs  sync.WaitGroup
+	loops sync.WaitGroup
+	stop  chan struct{}
 
-	inflight sync.Map // timer id → struct{}: timers handed to a shard, not yet done
+	inflight sync.Map // timer id → struct{}: timers being run, not yet done
 	seed     atomic.Uint64
 	// steps gives each step its stepTimeout context.
 	steps *deadline.Shared
@@ -164,26 +167,23 @@ func (p *Pipeline) BotIDs() []string {
 // Start starts the shards, the group committer and the timer loop.
 func (p *Pipeline) Start() {
 	p.committer = store.NewCommitter(p.cfg.Store, p.cfg.CommitBatch, p.cfg.CommitDelay)
-	p.shards = make([]*shard, p.cfg.Shards)
-	for i := range p.shards {
-		sh := &shard{p: p, jobs: make(chan *job, 64), cache: newCache(p.cfg.CacheSize)}
-		p.shards[i] = sh
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			sh.run()
-		}()
+	shards := make([]*shard, p.cfg.Shards)
+	for i := range shards {
+		shards[i] = &shard{p: p, own: make(chan struct{}, 1), cache: newCache(p.cfg.CacheSize)}
 	}
-	p.wg.Add(1)
+	p.mu.Lock()
+	p.shards = shards
+	p.mu.Unlock()
+	p.loops.Add(1)
 	go func() {
-		defer p.wg.Done()
+		defer p.loops.Done()
 		p.timerLoop()
 	}()
 }
 
-// Close stops taking work, finishes what was taken, and stops every
-// goroutine it started. Work still queued when ctx ends is answered with
-// ErrClosed.
+// Close stops taking work, finishes the jobs already let in, and stops
+// every goroutine it started. If ctx ends first, Close returns its error
+// and the jobs still running finish on their own.
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -192,13 +192,11 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.stop)
-	for _, sh := range p.shards {
-		close(sh.jobs)
-	}
 	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
-		p.wg.Wait()
+		p.loops.Wait()
+		p.jobs.Wait()
 		close(done)
 	}()
 	select {
@@ -264,6 +262,10 @@ type Result struct {
 }
 
 // Handle runs an inbound message and returns once its effects are durable.
+// ctx bounds the wait for the contact's turn and, when its deadline comes
+// before the step's own limit, the step and its commit; a caller that
+// stops waiting during the commit may find its message committed all the
+// same (Inbound.ID lets a retry be recognized).
 func (p *Pipeline) Handle(ctx context.Context, in Inbound) (*Result, error) {
 	if p.Bot(in.Bot) == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, in.Bot)
@@ -277,35 +279,20 @@ func (p *Pipeline) Event(ctx context.Context, contactID, name string, data map[s
 	return p.do(ctx, &job{contact: contactID, event: &flows.Event{Kind: flows.EventNamed, Name: name, Data: data}})
 }
 
+// do runs j on its contact's shard, on the calling goroutine, once the
+// shard is free (see shard.run).
 func (p *Pipeline) do(ctx context.Context, j *job) (*Result, error) {
-	j.ctx = ctx
 	j.queued = time.Now()
-	j.done = make(chan struct{})
-	if err := p.enqueue(ctx, j); err != nil {
-		return nil, err
-	}
-	select {
-	case <-j.done:
-		return j.res, j.err
-	case <-ctx.Done():
-		// The shard still finishes the job; its caller stops waiting.
-		return nil, ctx.Err()
-	}
-}
-
-func (p *Pipeline) enqueue(ctx context.Context, j *job) error {
 	p.mu.RLock()
-	defer p.mu.RUnlock()
 	if p.closed || p.shards == nil {
-		return ErrClosed
+		p.mu.RUnlock()
+		return nil, ErrClosed
 	}
+	p.jobs.Add(1)
 	sh := p.shards[shardOf(j.contact, len(p.shards))]
-	select {
-	case sh.jobs <- j:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	p.mu.RUnlock()
+	defer p.jobs.Done()
+	return sh.run(ctx, j)
 }
 
 func shardOf(contact string, n int) int {
@@ -314,12 +301,19 @@ func shardOf(contact string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// timerLoop hands due timers to their contacts' shards. A timer stays in
-// the store until the step it starts commits its cancellation, so a crash
-// in between fires it again after a restart.
+// timerWorkers bounds the timers run at once.
+const timerWorkers = 64
+
+// timerLoop runs due timers, each on a goroutine of its own (at most
+// timerWorkers at once), which it waits for before it returns. A timer
+// stays in the store until the step it starts commits its cancellation, so
+// a crash in between fires it again after a restart.
 func (p *Pipeline) timerLoop() {
 	t := time.NewTicker(p.cfg.TimerPoll)
 	defer t.Stop()
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	slots := make(chan struct{}, timerWorkers)
 	for {
 		select {
 		case <-p.stop:
@@ -340,11 +334,22 @@ func (p *Pipeline) timerLoop() {
 			if _, busy := p.inflight.LoadOrStore(tm.ID, struct{}{}); busy {
 				continue
 			}
-			j := &job{contact: tm.Contact, timer: &tm, ctx: context.Background(), done: make(chan struct{}), queued: time.Now()}
-			if err := p.enqueue(context.Background(), j); err != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-p.stop:
 				p.inflight.Delete(tm.ID)
 				return
 			}
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				defer func() { <-slots }()
+				defer p.inflight.Delete(tm.ID)
+				_, err := p.do(context.Background(), &job{contact: tm.Contact, timer: &tm})
+				if err != nil && !errors.Is(err, ErrClosed) {
+					p.cfg.Log.Warn("timer", "timer", tm.ID, "contact", tm.Contact, "err", err)
+				}
+			}()
 		}
 	}
 }

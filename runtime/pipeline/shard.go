@@ -14,7 +14,6 @@ import (
 // job is one piece of work for a contact: exactly one of inbound, event,
 // timer, update, do and remove is set.
 type job struct {
-	ctx     context.Context
 	contact string
 	// queued is when the job reached the pipeline.
 	queued  time.Time
@@ -26,46 +25,51 @@ type job struct {
 	// do is set by Do, alone; remove by DeleteContact, alone.
 	do     func(ctx context.Context, tx *Tx) error
 	remove bool
-
-	done chan struct{}
-	res  *Result
-	err  error
 }
 
-// shard owns the contacts that hash to it: only its goroutine reads or
-// writes their state, so its cache is always current.
+// shard owns the contacts that hash to it. A goroutine works on one of them
+// only while it holds the shard (its token in own), so the shard's cache is
+// always current and one conversation's jobs run one at a time, in the
+// order they asked for the shard. The caller's own goroutine runs its job:
+// a message costs no handoff to another goroutine and back.
 type shard struct {
 	p     *Pipeline
-	jobs  chan *job
+	own   chan struct{} // holds a token while the shard is held
 	cache *cache
-}
-
-func (sh *shard) run() {
-	for j := range sh.jobs {
-		j.res, j.err = sh.process(j)
-		if j.timer != nil {
-			sh.p.inflight.Delete(j.timer.ID)
-			if j.err != nil {
-				sh.p.cfg.Log.Warn("timer", "timer", j.timer.ID, "contact", j.contact, "err", j.err)
-			}
-		}
-		close(j.done)
-	}
 }
 
 // stepTimeout bounds one step and its commit (a shared deadline: up to
 // an eighth more).
 const stepTimeout = 30 * time.Second
 
-func (sh *shard) process(j *job) (*Result, error) {
+// run waits for the shard, or for ctx to end, then processes j holding it.
+// The job's context is the step's own (stepTimeout) or ctx when ctx's
+// deadline comes first: a caller that stops waiting takes its job's commit
+// with it, unless the committer has already taken it.
+func (sh *shard) run(ctx context.Context, j *job) (*Result, error) {
+	select {
+	case sh.own <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-sh.own }()
+	step := sh.p.steps.Context()
+	if d, ok := ctx.Deadline(); ok {
+		if sd, _ := step.Deadline(); d.Before(sd) {
+			step = ctx
+		}
+	}
+	return sh.process(step, j)
+}
+
+func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 	switch {
 	case j.update != nil:
-		return sh.update(j)
+		return sh.update(ctx, j)
 	case j.remove:
-		return nil, sh.remove(j)
+		return nil, sh.remove(ctx, j)
 	}
 	p := sh.p
-	ctx := p.steps.Context()
 	now := p.cfg.Now()
 	in := j.inbound
 

@@ -13,7 +13,7 @@ import (
 // between the conversation's steps, commits it, and returns it. Because the
 // shard that runs the conversation makes the change, it is ordered with the
 // conversation's messages and the shard's cached contact stays current. fn
-// runs on the shard's goroutine: it must be quick and must not call the
+// runs while the shard is held: it must be quick and must not call the
 // pipeline. An error from fn is returned as is, and nothing changes.
 func (p *Pipeline) UpdateContact(ctx context.Context, id string, fn func(c *flows.Contact) error) (*flows.Contact, error) {
 	res, err := p.do(ctx, &job{contact: id, update: fn})
@@ -24,9 +24,8 @@ func (p *Pipeline) UpdateContact(ctx context.Context, id string, fn func(c *flow
 }
 
 // update runs an UpdateContact job.
-func (sh *shard) update(j *job) (*Result, error) {
+func (sh *shard) update(ctx context.Context, j *job) (*Result, error) {
 	p := sh.p
-	ctx := p.steps.Context()
 	st, err := sh.load(ctx, j.contact)
 	if err != nil {
 		return nil, err
@@ -61,8 +60,7 @@ func (p *Pipeline) DeleteContact(ctx context.Context, id string) error {
 }
 
 // remove runs a DeleteContact job.
-func (sh *shard) remove(j *job) error {
-	ctx := sh.p.steps.Context()
+func (sh *shard) remove(ctx context.Context, j *job) error {
 	sh.cache.drop(j.contact)
 	err := sh.p.cfg.Store.DeleteContact(ctx, j.contact)
 	if errors.Is(err, store.ErrNotFound) {

@@ -1,0 +1,153 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-bots/switchboard/flows"
+	"github.com/switchboard-bots/switchboard/runtime/pipeline"
+	"github.com/switchboard-bots/switchboard/runtime/store"
+)
+
+// TestOneJobPerContactAtATime: jobs for one contact never overlap, while
+// jobs for other contacts run alongside them.
+func TestOneJobPerContactAtATime(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	const users, jobs = 6, 8
+	ids := make([]string, users)
+	for u := range ids {
+		res := send(t, p, fmt.Sprintf("u%d", u), "", "hi")
+		ids[u] = res.Contact.ID
+	}
+	active := make([]atomic.Int32, users)
+	var all, most atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, users*jobs)
+	for u := range ids {
+		for range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := p.Do(context.Background(), ids[u], func(ctx context.Context, tx *pipeline.Tx) error {
+					if n := active[u].Add(1); n != 1 {
+						return fmt.Errorf("contact %d: %d jobs at once", u, n)
+					}
+					n := all.Add(1)
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+					time.Sleep(2 * time.Millisecond)
+					all.Add(-1)
+					active[u].Add(-1)
+					return nil
+				})
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Six contacts over eight shards: at least two share none.
+	if most.Load() < 2 {
+		t.Fatalf("jobs of different contacts never ran at once")
+	}
+}
+
+// TestCallerGivesUpWaitingForTheShard: a message whose caller stops waiting
+// while another job holds its contact is answered with the caller's error
+// and never stored; the contact's next message goes on normally.
+func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	id := send(t, p, "u1", "m1", "hi").Contact.ID
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Do(context.Background(), id, func(ctx context.Context, tx *pipeline.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+		done <- err
+	}()
+	<-held
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := p.Handle(ctx, pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting past the caller's deadline: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	res := send(t, p, "u1", "m3", "4712")
+	if len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4712 is on its way." {
+		t.Fatalf("next message: %s", texts(res.Replies))
+	}
+	msgs, _, _ := st.Messages(context.Background(), id, store.MessageQuery{})
+	for _, m := range msgs {
+		if m.Content.Text == "4711" {
+			t.Fatalf("the abandoned message was stored: %s", texts(msgs))
+		}
+	}
+}
+
+// TestCloseFinishesTheJobsLetIn: Close waits for the job that holds a
+// shard and for the one queued behind it, and refuses work after that.
+func TestCloseFinishesTheJobsLetIn(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	id := send(t, p, "u1", "m1", "hi").Contact.ID
+	held, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Do(context.Background(), id, func(ctx context.Context, tx *pipeline.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+		first <- err
+	}()
+	<-held
+	second := make(chan *pipeline.Result, 1)
+	go func() {
+		res, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
+		if err != nil {
+			t.Error(err)
+		}
+		second <- res
+	}()
+	// The second job is let in before Close: wait until it waits.
+	time.Sleep(20 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned before its jobs were done: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if res := <-second; res == nil || len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4711 is on its way." {
+		t.Fatalf("the queued job: %+v", res)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", Content: flows.Content{Text: "hi"}}); !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
