@@ -436,7 +436,7 @@ func serve(ctx context.Context, out, errOut io.Writer, cfg serveConfig) (err err
 		ipRate = server.RateLimit{PerSecond: cfg.IPRate, Burst: int(2 * cfg.IPRate)}
 	}
 	srv := server.New(server.Config{
-		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, Metrics: m, MaxBodySize: maxUpload + 64<<10,
+		Pipeline: p, DefaultBot: cfg.DefaultBot, Log: log, AccessLog: lw, Metrics: m, MaxBodySize: maxUpload + 64<<10,
 		IPRateLimit: ipRate, ContactRateLimit: contactRate, AllowedOrigins: cfg.AllowedOrigins,
 		Mount: []func(*router.Router){apiv1.Mount, wc.Mount, liveWS.Mount, editor.Mount, chans.Mount}, Health: st.WriteFailure,
 	}, p.BotIDs)

@@ -116,19 +116,17 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 			level = slog.LevelWarn
 		}
 		if h := s.cfg.Log.Handler(); h.Enabled(context.Background(), level) {
+			a := access{at: time.Now(), level: level, method: ctx.Method(), route: route, path: ctx.Path(),
+				status: status, duration: d, id: id, remote: ctx.RemoteIP().String()}
+			if s.access != nil {
+				s.access.write(&a)
+				return
+			}
 			// The record goes to the handler directly: Logger.LogAttrs
 			// would also walk the stack for the caller, which the access
 			// log does not show, on every request.
-			r := slog.NewRecord(time.Now(), level, "http request", 0)
-			r.AddAttrs(
-				slog.String("method", string(ctx.Method())),
-				slog.String("route", route),
-				slog.String("path", string(ctx.Path())),
-				slog.Int("status", status),
-				slog.Duration("duration", d),
-				slog.String("request_id", id),
-				slog.String("remote", ctx.RemoteIP().String()),
-			)
+			r := slog.NewRecord(a.at, level, accessMsg, 0)
+			r.AddAttrs(a.attrs()...)
 			_ = h.Handle(context.Background(), r) // nowhere to report a failed log write
 		}
 	}

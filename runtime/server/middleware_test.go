@@ -109,6 +109,32 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 	}
 }
 
+// TestAccessLogWrittenDirectly: with the handler's writer, the access log
+// writes its lines itself, in the text handler's format, at the level the
+// handler lets through.
+func TestAccessLogWrittenDirectly(t *testing.T) {
+	var logs syncBuffer
+	base := serveWith(t, func(c *server.Config) {
+		c.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		c.AccessLog = &logs
+	})
+	do(t, "GET", base+"/healthz", map[string]string{"X-Request-Id": "quiet"}, "")
+	do(t, "GET", base+"/nowhere", map[string]string{"X-Request-Id": "loud"}, "")
+	if strings.Contains(logs.String(), "quiet") || strings.Contains(logs.String(), "loud") {
+		t.Fatalf("access lines below the handler's level:\n%s", logs.String())
+	}
+	var all syncBuffer
+	base = serveWith(t, func(c *server.Config) {
+		c.Log = slog.New(slog.NewTextHandler(&all, nil))
+		c.AccessLog = &all
+	})
+	do(t, "POST", base+"/webhooks/rest/shop/webhook", map[string]string{"X-Request-Id": "abc-123"}, `{"sender": "u1", "message": "hi"}`)
+	line := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg="http request" method=POST route=/webhooks/rest/\{bot\}/webhook path=/webhooks/rest/shop/webhook status=200 duration=\S+ request_id=abc-123 remote=127\.0\.0\.1$`)
+	if !line.MatchString(all.String()) {
+		t.Fatalf("no access line in:\n%s", all.String())
+	}
+}
+
 func TestMetricsEndpoint(t *testing.T) {
 	m := metrics.NewRuntime()
 	base := serveWith(t, func(c *server.Config) { c.Metrics = m })

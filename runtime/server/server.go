@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sort"
@@ -38,6 +39,11 @@ type Config struct {
 	// AccessLogLevel is the level of the access log line of each request
 	// (5xx answers log at Warn at least); the zero value is Info.
 	AccessLogLevel slog.Level
+	// AccessLog, when set, is the writer of Log's handler, which must be a
+	// slog.TextHandler with default options: the access log then writes
+	// its lines there itself, the same lines at a fraction of the cost of
+	// a record through the handler. Log's level still decides.
+	AccessLog io.Writer
 	// Metrics, when set, counts requests by route and status, times REST
 	// steps, and is served at GET /metrics.
 	Metrics *metrics.Runtime
@@ -70,6 +76,7 @@ type Server struct {
 	ipLimit, contactLimit *limiter
 	// requests gives each REST message its RequestTimeout context.
 	requests  *deadline.Shared
+	access    *accessWriter // nil: the access log goes through Log
 	origins   map[string]struct{}
 	anyOrigin bool
 }
@@ -89,6 +96,9 @@ func New(cfg Config, botIDs func() []string) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, bots: botIDs, requests: deadline.New(cfg.RequestTimeout), origins: map[string]struct{}{}}
+	if cfg.AccessLog != nil {
+		s.access = &accessWriter{w: cfg.AccessLog}
+	}
 	s.ipLimit = newLimiter(cfg.IPRateLimit, cfg.Now)
 	s.contactLimit = newLimiter(cfg.ContactRateLimit, cfg.Now)
 	for _, o := range cfg.AllowedOrigins {
