@@ -151,10 +151,16 @@ func (l *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	attrs = append(attrs, l.implied...)
 	for i := 0; i+1 < len(args); i += 2 {
 		// go-plugin adds the plugin's own timestamp; slog has its own.
-		if k, ok := args[i].(string); ok && k == "timestamp" {
+		k := args[i]
+		switch k {
+		case "timestamp":
 			continue
+		case "plugin":
+			// go-plugin's name for the binary; the record's plugin
+			// attribute is already the plugin's name.
+			k = "path"
 		}
-		attrs = append(attrs, args[i], l.secrets.scrub(args[i+1]))
+		attrs = append(attrs, k, l.secrets.scrub(args[i+1]))
 	}
 	l.log.Log(ctx, lv, l.secrets.scrub(msg).(string), attrs...)
 }

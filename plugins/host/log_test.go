@@ -1,9 +1,12 @@
 package host
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +76,19 @@ func TestSecretValuesAndScrub(t *testing.T) {
 	}
 	if v := s.scrub(42); v != 42 {
 		t.Errorf("scrub of a number = %v", v)
+	}
+}
+
+// TestGoPluginLinesKeepThePluginsName: go-plugin's own lines name the
+// binary "plugin"; in the host's log it is the path, and plugin stays the
+// plugin's name.
+func TestGoPluginLinesKeepThePluginsName(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil)).With("plugin", "webhook")
+	l := newHCLogger(log, newLimiter(100, 100), &secretSet{})
+	l.Info("plugin process exited", "plugin", "/srv/plugins/webhook", "id", 42, "timestamp", "2026-11-21T16:08:17Z")
+	line := buf.String()
+	if !strings.Contains(line, `msg="plugin process exited" plugin=webhook path=/srv/plugins/webhook id=42`) || strings.Contains(line, "timestamp") {
+		t.Fatalf("line %q", line)
 	}
 }
