@@ -1,7 +1,7 @@
 // Package pipeline carries inbound messages, named events and due timers
 // through the engine and the store. One goroutine owns a contact at a time
-// (the caller's own, holding the contact's shard), so each conversation is
-// processed in order while conversations run in parallel; the effects of every step — the inbound
+// (its shard's, or a caller's running its job itself), so each conversation
+// is processed in order while conversations run in parallel; the effects of every step — the inbound
 // message, the session, the contact, the replies and the timers — commit in
 // one transaction, batched across conversations, before the caller hears
 // back. A caller that has its answer may acknowledge its channel: nothing it
@@ -38,9 +38,10 @@ var (
 type Config struct {
 	Store  store.Store
 	Engine *engine.Engine
-	// Shards is the number of shards contacts are spread over; 0 means
-	// 256. A shard runs one job at a time, commit included, so more shards
-	// let more conversations wait for their commits at once.
+	// Shards is the number of shards (each with a goroutine) contacts are
+	// spread over; 0 means 256. A shard runs one job at a time, commit
+	// included, so more shards let more conversations wait for their
+	// commits at once.
 	Shards int
 	// CommitBatch and CommitDelay shape the group commit: up to CommitBatch
 	// steps share a transaction, gathered for at most CommitDelay. The
@@ -101,12 +102,13 @@ type Pipeline struct {
 
 	mu     sync.RWMutex // held for reading while a job is let in, for writing by Close
 	closed bool
-	// jobs counts the jobs let in and not done; loops, the timer loop.
-	jobs  sync.WaitGroup
-	loops sync.WaitGroup
-	stop  chan struct{}
+	// loops counts the shards' goroutines and the timer loop; inline, the
+	// HandleInline jobs let in and not done.
+	loops  sync.WaitGroup
+	inline sync.WaitGroup
+	stop   chan struct{}
 
-	inflight sync.Map // timer id → struct{}: timers being run, not yet done
+	inflight sync.Map // timer id → struct{}: timers handed to a shard, not yet done
 	seed     atomic.Uint64
 	// steps gives each step its stepTimeout context.
 	steps *deadline.Shared
@@ -169,7 +171,13 @@ func (p *Pipeline) Start() {
 	p.committer = store.NewCommitter(p.cfg.Store, p.cfg.CommitBatch, p.cfg.CommitDelay)
 	shards := make([]*shard, p.cfg.Shards)
 	for i := range shards {
-		shards[i] = &shard{p: p, own: make(chan struct{}, 1), cache: newCache(p.cfg.CacheSize)}
+		sh := &shard{p: p, jobs: make(chan *job, 64), own: make(chan struct{}, 1), cache: newCache(p.cfg.CacheSize)}
+		shards[i] = sh
+		p.loops.Add(1)
+		go func() {
+			defer p.loops.Done()
+			sh.serve()
+		}()
 	}
 	p.mu.Lock()
 	p.shards = shards
@@ -181,9 +189,9 @@ func (p *Pipeline) Start() {
 	}()
 }
 
-// Close stops taking work, finishes the jobs already let in, and stops
-// every goroutine it started. If ctx ends first, Close returns its error
-// and the jobs still running finish on their own.
+// Close stops taking work, finishes the jobs already taken, and stops
+// every goroutine it started. If ctx ends first, Close returns its error:
+// queued jobs are still done, and their callers answered, by the shards.
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -192,11 +200,14 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.stop)
+	for _, sh := range p.shards {
+		close(sh.jobs)
+	}
 	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		p.loops.Wait()
-		p.jobs.Wait()
+		p.inline.Wait()
 		close(done)
 	}()
 	select {
@@ -261,11 +272,9 @@ type Result struct {
 	Handovers []*store.Handover
 }
 
-// Handle runs an inbound message and returns once its effects are durable.
-// ctx bounds the wait for the contact's turn and, when its deadline comes
-// before the step's own limit, the step and its commit; a caller that
-// stops waiting during the commit may find its message committed all the
-// same (Inbound.ID lets a retry be recognized).
+// Handle runs an inbound message on its contact's shard and returns once
+// its effects are durable. If ctx ends first, Handle returns ctx's error
+// and the shard still finishes the job.
 func (p *Pipeline) Handle(ctx context.Context, in Inbound) (*Result, error) {
 	if p.Bot(in.Bot) == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, in.Bot)
@@ -274,25 +283,65 @@ func (p *Pipeline) Handle(ctx context.Context, in Inbound) (*Result, error) {
 	return p.do(ctx, &job{contact: id, inbound: &in})
 }
 
-// Event sends a named event to a contact (entering CATCH skills).
-func (p *Pipeline) Event(ctx context.Context, contactID, name string, data map[string]any) (*Result, error) {
-	return p.do(ctx, &job{contact: contactID, event: &flows.Event{Kind: flows.EventNamed, Name: name, Data: data}})
-}
-
-// do runs j on its contact's shard, on the calling goroutine, once the
-// shard is free (see shard.run).
-func (p *Pipeline) do(ctx context.Context, j *job) (*Result, error) {
-	j.queued = time.Now()
+// HandleInline is Handle run on the calling goroutine, once the contact's
+// shard is free: it spares a message two handoffs between goroutines, for
+// callers with a bounded set of goroutines (the REST channel's
+// connections). A caller with thousands (web chat's sockets) should call
+// Handle, or each of its goroutines grows a stack deep enough for a step.
+// ctx bounds the wait for the shard and, when its deadline comes before
+// the step's own limit, the step and its commit; a caller that stops
+// waiting during the commit may find its message committed all the same
+// (Inbound.ID lets a retry be recognized).
+func (p *Pipeline) HandleInline(ctx context.Context, in Inbound) (*Result, error) {
+	if p.Bot(in.Bot) == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownBot, in.Bot)
+	}
+	j := &job{contact: ContactID(in.Bot, in.Channel, in.Sender), inbound: &in, queued: time.Now()}
 	p.mu.RLock()
 	if p.closed || p.shards == nil {
 		p.mu.RUnlock()
 		return nil, ErrClosed
 	}
-	p.jobs.Add(1)
+	p.inline.Add(1)
 	sh := p.shards[shardOf(j.contact, len(p.shards))]
 	p.mu.RUnlock()
-	defer p.jobs.Done()
-	return sh.run(ctx, j)
+	defer p.inline.Done()
+	return sh.runHere(ctx, j)
+}
+
+// Event sends a named event to a contact (entering CATCH skills).
+func (p *Pipeline) Event(ctx context.Context, contactID, name string, data map[string]any) (*Result, error) {
+	return p.do(ctx, &job{contact: contactID, event: &flows.Event{Kind: flows.EventNamed, Name: name, Data: data}})
+}
+
+func (p *Pipeline) do(ctx context.Context, j *job) (*Result, error) {
+	j.queued = time.Now()
+	j.done = make(chan struct{})
+	if err := p.enqueue(ctx, j); err != nil {
+		return nil, err
+	}
+	select {
+	case <-j.done:
+		return j.res, j.err
+	case <-ctx.Done():
+		// The shard still finishes the job; its caller stops waiting.
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, j *job) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed || p.shards == nil {
+		return ErrClosed
+	}
+	sh := p.shards[shardOf(j.contact, len(p.shards))]
+	select {
+	case sh.jobs <- j:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func shardOf(contact string, n int) int {
@@ -301,19 +350,12 @@ func shardOf(contact string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// timerWorkers bounds the timers run at once.
-const timerWorkers = 64
-
-// timerLoop runs due timers, each on a goroutine of its own (at most
-// timerWorkers at once), which it waits for before it returns. A timer
-// stays in the store until the step it starts commits its cancellation, so
-// a crash in between fires it again after a restart.
+// timerLoop hands due timers to their contacts' shards. A timer stays in
+// the store until the step it starts commits its cancellation, so a crash
+// in between fires it again after a restart.
 func (p *Pipeline) timerLoop() {
 	t := time.NewTicker(p.cfg.TimerPoll)
 	defer t.Stop()
-	var workers sync.WaitGroup
-	defer workers.Wait()
-	slots := make(chan struct{}, timerWorkers)
 	for {
 		select {
 		case <-p.stop:
@@ -334,22 +376,11 @@ func (p *Pipeline) timerLoop() {
 			if _, busy := p.inflight.LoadOrStore(tm.ID, struct{}{}); busy {
 				continue
 			}
-			select {
-			case slots <- struct{}{}:
-			case <-p.stop:
+			j := &job{contact: tm.Contact, timer: &tm, done: make(chan struct{}), queued: time.Now()}
+			if err := p.enqueue(context.Background(), j); err != nil {
 				p.inflight.Delete(tm.ID)
 				return
 			}
-			workers.Add(1)
-			go func() {
-				defer workers.Done()
-				defer func() { <-slots }()
-				defer p.inflight.Delete(tm.ID)
-				_, err := p.do(context.Background(), &job{contact: tm.Contact, timer: &tm})
-				if err != nil && !errors.Is(err, ErrClosed) {
-					p.cfg.Log.Warn("timer", "timer", tm.ID, "contact", tm.Contact, "err", err)
-				}
-			}()
 		}
 	}
 }

@@ -25,15 +25,21 @@ type job struct {
 	// do is set by Do, alone; remove by DeleteContact, alone.
 	do     func(ctx context.Context, tx *Tx) error
 	remove bool
+
+	// done is closed when a queued job is done, with res and err set.
+	done chan struct{}
+	res  *Result
+	err  error
 }
 
 // shard owns the contacts that hash to it. A goroutine works on one of them
 // only while it holds the shard (its token in own), so the shard's cache is
-// always current and one conversation's jobs run one at a time, in the
-// order they asked for the shard. The caller's own goroutine runs its job:
-// a message costs no handoff to another goroutine and back.
+// always current and one conversation's jobs run one at a time. The
+// holder is the shard's own goroutine, which runs the jobs queued to it in
+// order, or a caller of HandleInline running its job itself.
 type shard struct {
 	p     *Pipeline
+	jobs  chan *job
 	own   chan struct{} // holds a token while the shard is held
 	cache *cache
 }
@@ -42,11 +48,28 @@ type shard struct {
 // an eighth more).
 const stepTimeout = 30 * time.Second
 
-// run waits for the shard, or for ctx to end, then processes j holding it.
-// The job's context is the step's own (stepTimeout) or ctx when ctx's
-// deadline comes first: a caller that stops waiting takes its job's commit
-// with it, unless the committer has already taken it.
-func (sh *shard) run(ctx context.Context, j *job) (*Result, error) {
+// serve runs the jobs queued to the shard until the queue is closed.
+func (sh *shard) serve() {
+	for j := range sh.jobs {
+		sh.own <- struct{}{}
+		j.res, j.err = sh.process(sh.p.steps.Context(), j)
+		<-sh.own
+		if j.timer != nil {
+			sh.p.inflight.Delete(j.timer.ID)
+			if j.err != nil {
+				sh.p.cfg.Log.Warn("timer", "timer", j.timer.ID, "contact", j.contact, "err", j.err)
+			}
+		}
+		close(j.done)
+	}
+}
+
+// runHere waits for the shard, or for ctx to end, then processes j on the
+// calling goroutine, holding it. The job's context is the step's own
+// (stepTimeout) or ctx when ctx's deadline comes first: a caller that
+// stops waiting takes its job's commit with it, unless the committer has
+// already taken it.
+func (sh *shard) runHere(ctx context.Context, j *job) (*Result, error) {
 	select {
 	case sh.own <- struct{}{}:
 	case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,9 +64,10 @@ func TestOneJobPerContactAtATime(t *testing.T) {
 	}
 }
 
-// TestCallerGivesUpWaitingForTheShard: a message whose caller stops waiting
-// while another job holds its contact is answered with the caller's error
-// and never stored; the contact's next message goes on normally.
+// TestCallerGivesUpWaitingForTheShard: a message handled inline whose
+// caller stops waiting while a queued job holds its contact is answered
+// with the caller's error and never stored; the contact's next message goes
+// on normally, inline or queued.
 func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
 	st := memStore(t)
 	p := start(t, st, newClock(t0))
@@ -83,7 +85,7 @@ func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
 	<-held
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := p.Handle(ctx, pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
+	_, err := p.HandleInline(ctx, pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("waiting past the caller's deadline: %v", err)
 	}
@@ -91,9 +93,12 @@ func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	res := send(t, p, "u1", "m3", "4712")
-	if len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4712 is on its way." {
-		t.Fatalf("next message: %s", texts(res.Replies))
+	res, err := p.HandleInline(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m3", Content: flows.Content{Text: "4712"}})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4712 is on its way." {
+		t.Fatalf("next message: %v %+v", err, res)
+	}
+	if res := send(t, p, "u1", "m4", "hi"); len(res.Replies) != 1 || res.Replies[0].Content.Text != "Hi there! What's your order number?" {
+		t.Fatalf("the one after: %s", texts(res.Replies))
 	}
 	msgs, _, _ := st.Messages(context.Background(), id, store.MessageQuery{})
 	for _, m := range msgs {
@@ -104,7 +109,8 @@ func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
 }
 
 // TestCloseFinishesTheJobsLetIn: Close waits for the job that holds a
-// shard and for the one queued behind it, and refuses work after that.
+// shard and for the ones waiting behind it, queued and inline, and refuses
+// work after that.
 func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 	st := memStore(t)
 	p := start(t, st, newClock(t0))
@@ -128,7 +134,15 @@ func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 		}
 		second <- res
 	}()
-	// The second job is let in before Close: wait until it waits.
+	third := make(chan *pipeline.Result, 1)
+	go func() {
+		res, err := p.HandleInline(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m3", Content: flows.Content{Text: "hi"}})
+		if err != nil {
+			t.Error(err)
+		}
+		third <- res
+	}()
+	// Both jobs are let in before Close: wait until they wait.
 	time.Sleep(20 * time.Millisecond)
 	closed := make(chan error, 1)
 	go func() { closed <- p.Close(context.Background()) }()
@@ -141,13 +155,23 @@ func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	if res := <-second; res == nil || len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4711 is on its way." {
+	// The two waited together: either may have gone first.
+	if res := <-second; res == nil || len(res.Replies) != 1 {
 		t.Fatalf("the queued job: %+v", res)
+	}
+	if res := <-third; res == nil || len(res.Replies) != 1 {
+		t.Fatalf("the inline job: %+v", res)
 	}
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", Content: flows.Content{Text: "hi"}}); !errors.Is(err, pipeline.ErrClosed) {
-		t.Fatalf("after Close: %v", err)
+	msgs, _, _ := st.Messages(context.Background(), id, store.MessageQuery{})
+	if got := texts(msgs); !strings.Contains(got, "in:4711") || strings.Count(got, "in:hi") != 2 {
+		t.Fatalf("stored: %s", got)
+	}
+	for _, handle := range []func(context.Context, pipeline.Inbound) (*pipeline.Result, error){p.Handle, p.HandleInline} {
+		if _, err := handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", Content: flows.Content{Text: "hi"}}); !errors.Is(err, pipeline.ErrClosed) {
+			t.Fatalf("after Close: %v", err)
+		}
 	}
 }

@@ -109,7 +109,9 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	res, err := s.cfg.Pipeline.Handle(s.requests.Context(), pipeline.Inbound{
+	// A connection waits for its answer anyway, and connections are few:
+	// the step runs on this goroutine instead of being handed to a shard's.
+	res, err := s.cfg.Pipeline.HandleInline(s.requests.Context(), pipeline.Inbound{
 		Bot: bot, Channel: "rest", Sender: req.Sender, Content: flows.Content{Text: *req.Message}, Replied: true,
 	})
 	if err != nil {
