@@ -288,10 +288,9 @@ func (p *Pipeline) Handle(ctx context.Context, in Inbound) (*Result, error) {
 // callers with a bounded set of goroutines (the REST channel's
 // connections). A caller with thousands (web chat's sockets) should call
 // Handle, or each of its goroutines grows a stack deep enough for a step.
-// ctx bounds the wait for the shard and, when its deadline comes before
-// the step's own limit, the step and its commit; a caller that stops
-// waiting during the commit may find its message committed all the same
-// (Inbound.ID lets a retry be recognized).
+// ctx bounds the wait for the shard: a message whose caller gave up
+// waiting is not run. Once it runs, HandleInline returns when it is done,
+// as a queued job would be.
 func (p *Pipeline) HandleInline(ctx context.Context, in Inbound) (*Result, error) {
 	if p.Bot(in.Bot) == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, in.Bot)

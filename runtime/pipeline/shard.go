@@ -65,10 +65,10 @@ func (sh *shard) serve() {
 }
 
 // runHere waits for the shard, or for ctx to end, then processes j on the
-// calling goroutine, holding it. The job's context is the step's own
-// (stepTimeout) or ctx when ctx's deadline comes first: a caller that
-// stops waiting takes its job's commit with it, unless the committer has
-// already taken it.
+// calling goroutine, holding it. A job whose caller gave up while it waited
+// is not run; one that started runs to its end, under the step's own
+// limit, as a queued job does: the shard is not released while its commit
+// may still land.
 func (sh *shard) runHere(ctx context.Context, j *job) (*Result, error) {
 	select {
 	case sh.own <- struct{}{}:
@@ -76,13 +76,10 @@ func (sh *shard) runHere(ctx context.Context, j *job) (*Result, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-sh.own }()
-	step := sh.p.steps.Context()
-	if d, ok := ctx.Deadline(); ok {
-		if sd, _ := step.Deadline(); d.Before(sd) {
-			step = ctx
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return sh.process(step, j)
+	return sh.process(sh.p.steps.Context(), j)
 }
 
 func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {

@@ -168,3 +168,32 @@ func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 		}
 	}
 }
+
+// slowCommits is a store whose commits take a while.
+type slowCommits struct {
+	store.Store
+	delay time.Duration
+}
+
+func (s slowCommits) Commit(ctx context.Context, bs ...*store.Batch) error {
+	time.Sleep(s.delay)
+	return s.Store.Commit(ctx, bs...)
+}
+
+// TestInlineStepOutlivesItsCallersDeadline: a message handled inline whose
+// caller's deadline passes during the commit is still answered once the
+// commit lands, and the contact's next message sees the step: the shard is
+// not let go while the commit may still land.
+func TestInlineStepOutlivesItsCallersDeadline(t *testing.T) {
+	p := start(t, slowCommits{Store: memStore(t), delay: 100 * time.Millisecond}, newClock(t0))
+	send(t, p, "u1", "m1", "hi")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	res, err := p.HandleInline(ctx, pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Content.Text != "Order 4711 is on its way." {
+		t.Fatalf("a step that started: %v %+v", err, res)
+	}
+	if res := send(t, p, "u1", "m3", "hi"); len(res.Replies) != 1 || res.Replies[0].Content.Text != "Hi there! What's your order number?" {
+		t.Fatalf("the next message: %s", texts(res.Replies))
+	}
+}

@@ -186,7 +186,7 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Response.Header.Set("Retry-After", "5")
 		web.Error(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "the server is shutting down: retry shortly", nil)
 	case errors.Is(err, context.DeadlineExceeded):
-		web.Error(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time; it may still be answered", nil)
+		web.Error(ctx, fasthttp.StatusGatewayTimeout, "timeout", "the message was not handled in time (it may have been stored all the same)", nil)
 	default:
 		s.cfg.Log.Error("handling message", "err", err, "request_id", RequestID(ctx))
 		web.Error(ctx, fasthttp.StatusInternalServerError, "internal", "the message could not be handled", nil)
