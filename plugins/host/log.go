@@ -58,6 +58,8 @@ type hcLogger struct {
 	secrets *secretSet
 	name    string
 	implied []any
+	// binary is the plugin's executable, as go-plugin names it.
+	binary string
 }
 
 var _ hclog.Logger = (*hcLogger)(nil)
@@ -156,9 +158,11 @@ func (l *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 		case "timestamp":
 			continue
 		case "plugin":
-			// go-plugin's name for the binary; the record's plugin
-			// attribute is already the plugin's name.
-			k = "path"
+			// go-plugin's own lines name the binary so; the record's
+			// plugin attribute is already the plugin's name.
+			if v, ok := args[i+1].(string); ok && v != "" && v == l.binary {
+				k = "path"
+			}
 		}
 		attrs = append(attrs, k, l.secrets.scrub(args[i+1]))
 	}

@@ -86,9 +86,16 @@ func TestGoPluginLinesKeepThePluginsName(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil)).With("plugin", "webhook")
 	l := newHCLogger(log, newLimiter(100, 100), &secretSet{})
+	l.binary = "/srv/plugins/webhook"
 	l.Info("plugin process exited", "plugin", "/srv/plugins/webhook", "id", 42, "timestamp", "2026-11-21T16:08:17Z")
 	line := buf.String()
 	if !strings.Contains(line, `msg="plugin process exited" plugin=webhook path=/srv/plugins/webhook id=42`) || strings.Contains(line, "timestamp") {
 		t.Fatalf("line %q", line)
+	}
+	// A plugin's own attribute of that name is its own business.
+	buf.Reset()
+	l.Info("routed", "plugin", "billing", "path", "/hook")
+	if line := buf.String(); !strings.Contains(line, `plugin=webhook plugin=billing path=/hook`) {
+		t.Fatalf("a plugin's own line %q", line)
 	}
 }

@@ -241,6 +241,7 @@ func (m *managed) launch(ctx context.Context) (_ *proc, err error) {
 		secure = &plugin.SecureConfig{Checksum: m.sum, Hash: sha256.New()}
 	}
 	hl := newHCLogger(m.log, m.lim, &m.secrets)
+	hl.binary = cmd.Path
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  wire.Handshake,
 		Plugins:          plugin.PluginSet{wire.PluginName: client.GRPCPlugin{}},
