@@ -70,6 +70,28 @@ func TestOneJobPerContactAtATime(t *testing.T) {
 	}
 }
 
+// hold keeps the contact's shard busy with a queued job until release is
+// closed; done then reports the job's error.
+func hold(t *testing.T, p *pipeline.Pipeline, contact string) (release chan struct{}, done chan error) {
+	t.Helper()
+	held := make(chan struct{})
+	release, done = make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := p.Do(context.Background(), contact, func(ctx context.Context, tx *pipeline.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+		done <- err
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("the holding job did not start: %v", err)
+	}
+	return release, done
+}
+
 // TestCallerGivesUpWaitingForTheShard: a message handled inline whose
 // caller stops waiting while a queued job holds its contact is answered
 // with the caller's error and never stored; the contact's next message goes
@@ -78,17 +100,7 @@ func TestCallerGivesUpWaitingForTheShard(t *testing.T) {
 	st := memStore(t)
 	p := start(t, st, newClock(t0))
 	id := send(t, p, "u1", "m1", "hi").Contact.ID
-	held, release := make(chan struct{}), make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Do(context.Background(), id, func(ctx context.Context, tx *pipeline.Tx) error {
-			close(held)
-			<-release
-			return nil
-		})
-		done <- err
-	}()
-	<-held
+	release, done := hold(t, p, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := p.HandleInline(ctx, pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
@@ -121,17 +133,7 @@ func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 	st := memStore(t)
 	p := start(t, st, newClock(t0))
 	id := send(t, p, "u1", "m1", "hi").Contact.ID
-	held, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		_, err := p.Do(context.Background(), id, func(ctx context.Context, tx *pipeline.Tx) error {
-			close(held)
-			<-release
-			return nil
-		})
-		first <- err
-	}()
-	<-held
+	release, first := hold(t, p, id)
 	second := make(chan *pipeline.Result, 1)
 	go func() {
 		res, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
