@@ -1,10 +1,10 @@
 // Package pipeline carries inbound messages, named events and due timers
 // through the engine and the store. One goroutine owns a contact at a time
 // (its shard's, or a caller's running its job itself), so each conversation
-// is processed in order while conversations run in parallel; the effects of every step — the inbound
-// message, the session, the contact, the replies and the timers — commit in
-// one transaction, batched across conversations, before the caller hears
-// back. A caller that has its answer may acknowledge its channel: nothing it
+// is processed in order while conversations run in parallel; the effects
+// of every step — the inbound message, the session, the contact, the
+// replies and the timers — commit in one transaction, batched across
+// conversations, before the caller hears back. A caller that has its answer may acknowledge its channel: nothing it
 // was told about can be lost.
 package pipeline
 
