@@ -4,8 +4,9 @@
 // is processed in order while conversations run in parallel; the effects
 // of every step — the inbound message, the session, the contact, the
 // replies and the timers — commit in one transaction, batched across
-// conversations, before the caller hears back. A caller that has its answer may acknowledge its channel: nothing it
-// was told about can be lost.
+// conversations, before the caller hears back. A caller that has its
+// answer may acknowledge its channel: nothing it was told about can be
+// lost.
 package pipeline
 
 import (
