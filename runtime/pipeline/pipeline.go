@@ -108,6 +108,11 @@ type Pipeline struct {
 	loops  sync.WaitGroup
 	inline sync.WaitGroup
 	stop   chan struct{}
+	// drained is closed once Close's jobs are done and the committer
+	// closed, with closeErr set.
+	closeOnce sync.Once
+	drained   chan struct{}
+	closeErr  error
 
 	inflight sync.Map // timer id → struct{}: timers handed to a shard, not yet done
 	seed     atomic.Uint64
@@ -136,7 +141,7 @@ func New(cfg Config) *Pipeline {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, stop: make(chan struct{}), steps: deadline.New(stepTimeout)}
+	p := &Pipeline{cfg: cfg, stop: make(chan struct{}), drained: make(chan struct{}), steps: deadline.New(stepTimeout)}
 	empty := map[string]*flows.Bot{}
 	p.bots.Store(&empty)
 	p.seed.Store(uint64(cfg.Now().UnixNano()))
@@ -190,36 +195,35 @@ func (p *Pipeline) Start() {
 	}()
 }
 
-// Close stops taking work, finishes the jobs already taken, and stops
-// every goroutine it started. If ctx ends first, Close returns its error:
-// queued jobs are still done, and their callers answered, by the shards.
+// Close stops taking work, finishes the jobs already taken, closes the
+// group committer, and stops every goroutine it started. If ctx ends first,
+// Close returns its error and the rest goes on in the background: the
+// shards still do their queued jobs and answer their callers, and a later
+// Close waits for it all again.
 func (p *Pipeline) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		close(p.stop)
+		for _, sh := range p.shards {
+			close(sh.jobs)
+		}
 		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	close(p.stop)
-	for _, sh := range p.shards {
-		close(sh.jobs)
-	}
-	p.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		p.loops.Wait()
-		p.inline.Wait()
-		close(done)
-	}()
+		go func() {
+			defer close(p.drained)
+			p.loops.Wait()
+			p.inline.Wait()
+			if p.committer != nil {
+				p.closeErr = p.committer.Close()
+			}
+		}()
+	})
 	select {
-	case <-done:
+	case <-p.drained:
+		return p.closeErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if p.committer != nil {
-		return p.committer.Close()
-	}
-	return nil
 }
 
 // ContactID is the id of the contact a channel knows as sender on a bot. It

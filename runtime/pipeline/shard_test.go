@@ -199,3 +199,31 @@ func TestInlineStepOutlivesItsCallersDeadline(t *testing.T) {
 		t.Fatalf("the next message: %s", texts(res.Replies))
 	}
 }
+
+// TestCloseThatGaveUpGoesOn: a Close whose ctx ends while a job runs
+// returns, the job still finishes, and a second Close waits for it.
+func TestCloseThatGaveUpGoesOn(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	id := send(t, p, "u1", "m1", "hi").Contact.ID
+	release, first := hold(t, p, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := p.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close past its deadline: %v", err)
+	}
+	again := make(chan error, 1)
+	go func() { again <- p.Close(context.Background()) }()
+	select {
+	case err := <-again:
+		t.Fatalf("a second Close returned while a job still ran: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-again; err != nil {
+		t.Fatal(err)
+	}
+}
