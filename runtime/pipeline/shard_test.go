@@ -92,6 +92,20 @@ func hold(t *testing.T, p *pipeline.Pipeline, contact string) (release chan stru
 	return release, done
 }
 
+// closeWaiting starts Close and checks that it is still waiting a moment
+// later, for a job that holds a shard; the channel gets Close's error.
+func closeWaiting(t *testing.T, p *pipeline.Pipeline) chan error {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned while a job still ran: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	return closed
+}
+
 // TestCallerGivesUpWaitingForTheShard: a message handled inline whose
 // caller stops waiting while a queued job holds its contact is answered
 // with the caller's error and never stored; the contact's next message goes
@@ -143,13 +157,7 @@ func TestCloseFinishesTheJobsLetIn(t *testing.T) {
 		second <- res
 	}()
 	waitFor(t, "the second job to be queued", func() bool { return pipeline.Queued(p, id) == 1 })
-	closed := make(chan error, 1)
-	go func() { closed <- p.Close(context.Background()) }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned before its jobs were done: %v", err)
-	case <-time.After(20 * time.Millisecond):
-	}
+	closed := closeWaiting(t, p)
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -212,13 +220,7 @@ func TestCloseThatGaveUpGoesOn(t *testing.T) {
 	if err := p.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close past its deadline: %v", err)
 	}
-	again := make(chan error, 1)
-	go func() { again <- p.Close(context.Background()) }()
-	select {
-	case err := <-again:
-		t.Fatalf("a second Close returned while a job still ran: %v", err)
-	case <-time.After(20 * time.Millisecond):
-	}
+	again := closeWaiting(t, p)
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
