@@ -97,8 +97,9 @@ func (b *Builder) allocate(need int) []byte {
 		if bb.end+need > sz {
 			sz = bb.end + need
 		}
-		tmp := b.alloc.Allocate(sz)
+		tmp := b.newBlockData(sz)
 		copy(tmp, bb.data)
+		b.freeBlockData(bb.data)
 		bb.data = tmp
 	}
 	bb.end += need
@@ -113,9 +114,50 @@ func (b *Builder) append(data []byte) {
 
 const maxAllocatorInitialSz = 256 << 20
 
+// Switchboard patch 7: with compression (or encryption), a block is built
+// in a buffer of its own, from blockBufs, which goes back to the pool once
+// the block is compressed; only the compressed block, at its exact size, is
+// kept in the builder's allocator until the table is written. Upstream
+// built every block in the allocator and compressed it into a second,
+// worst-case-sized region there, so a builder held its table's data
+// uncompressed and compressed at once: about six times the table (see
+// PATCHES.md).
+var blockBufs sync.Pool
+
+// maxPooledBlock bounds the buffers kept in blockBufs: a block grown for
+// a large value is left to the collector.
+const maxPooledBlock = 64 << 10
+
+// newBlockData returns a buffer of sz bytes for a block: from the
+// allocator without compression or encryption, where the block is written
+// as built, else from blockBufs.
+func (b *Builder) newBlockData(sz int) []byte {
+	if b.blockChan == nil {
+		return b.alloc.Allocate(sz)
+	}
+	if p, ok := blockBufs.Get().(*[]byte); ok && cap(*p) >= sz {
+		return (*p)[:sz]
+	}
+	return make([]byte, sz)
+}
+
+// freeBlockData gives back a block's buffer from newBlockData once nothing
+// reads it.
+func (b *Builder) freeBlockData(buf []byte) {
+	if b.blockChan == nil || cap(buf) > maxPooledBlock {
+		return
+	}
+	blockBufs.Put(&buf)
+}
+
 // NewTableBuilder makes a new TableBuilder.
 func NewTableBuilder(opts Options) *Builder {
 	sz := 2 * int(opts.TableSize)
+	if opts.Compression != options.None || opts.DataKey != nil {
+		// Switchboard patch 7: the allocator holds only the finished
+		// blocks, which stop at the table's size.
+		sz = int(opts.TableSize)
+	}
 	if sz > maxAllocatorInitialSz {
 		sz = maxAllocatorInitialSz
 	}
@@ -124,19 +166,18 @@ func NewTableBuilder(opts Options) *Builder {
 		opts:  &opts,
 	}
 	b.alloc.Tag = "Builder"
-	b.curBlock = &bblock{
-		data: b.alloc.Allocate(opts.BlockSize + padding),
-	}
 	b.opts.tableCapacity = uint64(float64(b.opts.TableSize) * 0.95)
 
 	// If encryption or compression is not enabled, do not start compression/encryption goroutines
 	// and write directly to the buffer.
 	if b.opts.Compression == options.None && b.opts.DataKey == nil {
+		b.curBlock = &bblock{data: b.newBlockData(opts.BlockSize + padding)}
 		return b
 	}
 
 	count := 2 * runtime.NumCPU()
 	b.blockChan = make(chan *bblock, count*2)
+	b.curBlock = &bblock{data: b.newBlockData(opts.BlockSize + padding)}
 
 	b.wg.Add(count)
 	for i := 0; i < count; i++ {
@@ -159,28 +200,25 @@ func (b *Builder) handleBlock() {
 	defer b.wg.Done()
 
 	doCompress := b.opts.Compression != options.None
+	var scratch []byte // this goroutine's compression output
 	for item := range b.blockChan {
 		// Extract the block.
 		blockBuf := item.data[:item.end]
-		// Compress the block.
+		// Compress the block, then keep it at its size in the allocator.
 		if doCompress {
-			out, err := b.compressData(blockBuf)
+			var err error
+			scratch, err = b.compressData(scratch, blockBuf)
 			y.Check(err)
-			blockBuf = out
+			blockBuf = b.alloc.Allocate(len(scratch))
+			copy(blockBuf, scratch)
 		}
 		if b.shouldEncrypt() {
 			out, err := b.encrypt(blockBuf)
 			y.Check(y.Wrapf(err, "Error while encrypting block in table builder."))
 			blockBuf = out
 		}
+		b.freeBlockData(item.data)
 
-		// BlockBuf should always less than or equal to allocated space. If the blockBuf is greater
-		// than allocated space that means the data from this block cannot be stored in its
-		// existing location.
-		allocatedSpace := maxEncodedLen(b.opts.Compression, (item.end)) + padding + 1
-		y.AssertTrue(len(blockBuf) <= allocatedSpace)
-
-		// blockBuf was allocated on allocator. So, we don't need to copy it over.
 		item.data = blockBuf
 		item.end = len(blockBuf)
 		b.compressedSize.Add(uint32(len(blockBuf)))
@@ -342,7 +380,7 @@ func (b *Builder) addInternal(key []byte, value y.ValueStruct, valueLen uint32, 
 		b.finishBlock()
 		// Create a new block and start writing.
 		b.curBlock = &bblock{
-			data: b.alloc.Allocate(b.opts.BlockSize + padding),
+			data: b.newBlockData(b.opts.BlockSize + padding),
 		}
 	}
 	b.addHelper(key, value, valueLen)
@@ -506,19 +544,20 @@ func (b *Builder) shouldEncrypt() bool {
 	return b.opts.DataKey != nil
 }
 
-// compressData compresses the given data.
-func (b *Builder) compressData(data []byte) ([]byte, error) {
+// compressData compresses data into dst, which it grows if it must, and
+// returns the compressed bytes.
+func (b *Builder) compressData(dst, data []byte) ([]byte, error) {
+	sz := maxEncodedLen(b.opts.Compression, len(data))
+	if cap(dst) < sz {
+		dst = make([]byte, sz)
+	}
 	switch b.opts.Compression {
 	case options.None:
-		return data, nil
+		return append(dst[:0], data...), nil
 	case options.Snappy:
-		sz := s2.MaxEncodedLen(len(data))
-		dst := b.alloc.Allocate(sz)
-		return s2.EncodeSnappy(dst, data), nil
+		return s2.EncodeSnappy(dst[:sz], data), nil
 	case options.ZSTD:
-		sz := y.ZSTDCompressBound(len(data))
-		dst := b.alloc.Allocate(sz)
-		return y.ZSTDCompress(dst, data, b.opts.ZSTDCompressionLevel)
+		return y.ZSTDCompress(dst[:sz], data, b.opts.ZSTDCompressionLevel)
 	}
 	return nil, errors.New("Unsupported compression type")
 }
