@@ -1,8 +1,13 @@
 package store
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4/options"
@@ -63,4 +68,85 @@ func heapInUse() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
+}
+
+// TestWrittenTablesAreNotResident writes conversations until Badger has
+// written several tables, then reads from /proc how much of the tables is
+// in the process's resident memory: only what reads touched (third_party/
+// badger, patch 8), not every page written, as when tables were written
+// through their mapping.
+func TestWrittenTablesAreNotResident(t *testing.T) {
+	if _, err := os.Stat("/proc/self/smaps"); err != nil {
+		t.Skip("no /proc/self/smaps here")
+	}
+	dir := t.TempDir()
+	opts := quietOptions()
+	opts.MemTableSize = 2 << 20
+	st, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// A handful of level-0 tables, fewer than a compaction takes, so that
+	// no compaction is reading them while they are measured.
+	tables := func() int {
+		n := 0
+		for _, l := range st.(*badgerStore).db.Levels() {
+			n += l.NumTables
+		}
+		return n
+	}
+	for round := 1; tables() < 6; round++ {
+		if round > 400 {
+			t.Fatalf("fewer than 6 tables after %d rounds", round)
+		}
+		batch := make([]*Batch, 0, 64)
+		for c := range 64 {
+			batch = append(batch, stepBatch(fmt.Sprint("c", c), round))
+		}
+		if err := st.Commit(t.Context(), batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rss, size := mappedKB(t, dir, ".sst")
+	if size < 1024 {
+		t.Fatalf("the tables map %d KiB; want at least a MiB of them", size)
+	}
+	if rss > size/2 {
+		t.Errorf("%d KiB of the %d KiB of tables mapped is resident; want what reads touched, under half", rss, size)
+	}
+	t.Logf("%d tables, %d KiB mapped, %d KiB resident", tables(), size, rss)
+}
+
+// mappedKB sums the size and the resident part of the process's mappings
+// of files in dir whose name ends in suffix, from /proc/self/smaps.
+func mappedKB(t *testing.T, dir, suffix string) (rss, size int) {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && len(fields[1]) == 4:
+			// A mapping's first line: address range, permissions, offset,
+			// device, inode, then the file if there is one.
+			in = len(fields) >= 6 && filepath.Dir(fields[5]) == dir && strings.HasSuffix(fields[5], suffix)
+		case in && len(fields) == 3 && (fields[0] == "Rss:" || fields[0] == "Size:"):
+			n, _ := strconv.Atoi(fields[1])
+			if fields[0] == "Rss:" {
+				rss += n
+			} else {
+				size += n
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rss, size
 }

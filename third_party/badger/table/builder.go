@@ -6,8 +6,10 @@
 package table
 
 import (
+	"bufio"
 	"crypto/aes"
 	"errors"
+	"io"
 	"math"
 	"runtime"
 	"sync"
@@ -451,6 +453,25 @@ func (bd *buildData) Copy(dst []byte) int {
 	written += copy(dst[written:], bd.checksum)
 	written += copy(dst[written:], y.U32ToBytes(uint32(len(bd.checksum))))
 	return written
+}
+
+// writeTo writes what Copy copies to w, through a buffer, and returns
+// the bytes written (Switchboard patch 8).
+func (bd *buildData) writeTo(w io.Writer) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var written int
+	write := func(p []byte) {
+		n, _ := bw.Write(p) // a failed write is kept by bw and returned by Flush
+		written += n
+	}
+	for _, bl := range bd.blockList {
+		write(bl.data[:bl.end])
+	}
+	write(bd.index)
+	write(y.U32ToBytes(uint32(len(bd.index))))
+	write(bd.checksum)
+	write(y.U32ToBytes(uint32(len(bd.checksum))))
+	return written, bw.Flush()
 }
 
 func (b *Builder) Done() buildData {

@@ -242,21 +242,38 @@ func (b *Block) verifyCheckSum() error {
 	return y.VerifyChecksum(b.data, cs)
 }
 
+// CreateTable writes the builder's table to fname and opens it.
+//
+// Switchboard patch 8: the table is written to its file with write calls
+// and synced, then mapped, instead of copied into a new mapping and synced
+// from there. The bytes on disk are the same; the pages written are in the
+// page cache but no longer in the process's mapping, so a table counts in
+// the process's resident memory only for the pages that reads touch (see
+// PATCHES.md).
 func CreateTable(fname string, builder *Builder) (*Table, error) {
 	bd := builder.Done()
-	mf, err := z.OpenMmapFile(fname, os.O_CREATE|os.O_RDWR|os.O_EXCL, bd.Size)
-	if err == z.NewFile {
-		// Expected.
+	fd, err := os.OpenFile(fname, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0666)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("file already exists: %s", fname)
 	} else if err != nil {
 		return nil, y.Wrapf(err, "while creating table: %s", fname)
-	} else {
-		return nil, fmt.Errorf("file already exists: %s", fname)
 	}
-
-	written := bd.Copy(mf.Data)
-	y.AssertTrue(written == len(mf.Data))
-	if err := z.Msync(mf.Data); err != nil {
-		return nil, y.Wrapf(err, "while calling msync on %s", fname)
+	fail := func(err error, what string) (*Table, error) {
+		fd.Close()
+		os.Remove(fname)
+		return nil, y.Wrapf(err, "while %s %s", what, fname)
+	}
+	written, err := bd.writeTo(fd)
+	if err != nil {
+		return fail(err, "writing")
+	}
+	y.AssertTrue(written == bd.Size)
+	if err := fd.Sync(); err != nil {
+		return fail(err, "calling fsync on")
+	}
+	mf, err := z.OpenMmapFileUsing(fd, bd.Size, true)
+	if err != nil {
+		return fail(err, "mapping")
 	}
 	return OpenTable(mf, *builder.opts)
 }
