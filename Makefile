@@ -4,7 +4,7 @@ PKGS := ./...
 # Packages with goroutines of their own run under the race detector too.
 RACE_PKGS := ./runtime/... ./cmd/... ./plugins/...
 
-.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench generate build editor editor-check proto plugins badger-check
+.PHONY: run chat test lint race unit e2e browser-deps examples fuzz bench pgo generate build editor editor-check proto plugins badger-check
 
 build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
@@ -97,6 +97,29 @@ fuzz:
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./runtime/... ./flows/...
+
+# Refresh the profile the compiler optimizes the binary with
+# (cmd/switchboard/default.pgo, which every build of ./cmd/switchboard
+# uses): the CPU profiles of a server under the REST load and then the web
+# chat load of docs/performance.md, merged. Takes about a minute; commit
+# the result.
+PGO_ADDR := 127.0.0.1:18099
+PGO_PPROF := 127.0.0.1:6099
+pgo: build
+	@set -e; dir=$$(mktemp -d); \
+	SWITCHBOARD_PPROF_ADDR=$(PGO_PPROF) bin/switchboard serve --data "$$dir/data" --addr $(PGO_ADDR) \
+	  --ip-rate 0 --webchat-rate 0 >"$$dir/serve.log" 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	for i in $$(seq 100); do grep -q 'Press Ctrl+C' "$$dir/serve.log" && break; sleep 0.2; done; \
+	bin/switchboard load --url http://$(PGO_ADDR) --users 10000 --conns 64 --duration 25s >"$$dir/rest.out" & load=$$!; \
+	sleep 3; $(GO) tool pprof -proto -seconds 20 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/rest.pprof" 2>/dev/null; \
+	wait $$load; \
+	bin/switchboard load --webchat --url http://$(PGO_ADDR) --sockets 2000 --duration 15s >"$$dir/webchat.out" & load=$$!; \
+	sleep 4; $(GO) tool pprof -proto -seconds 10 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/webchat.pprof" 2>/dev/null; \
+	wait $$load; \
+	$(GO) tool pprof -proto "$$dir/rest.pprof" "$$dir/webchat.pprof" >cmd/switchboard/default.pgo 2>/dev/null; \
+	grep -h 'rate:' "$$dir/rest.out" "$$dir/webchat.out"; \
+	echo "wrote cmd/switchboard/default.pgo"
 
 generate:
 	$(GO) generate ./schema
