@@ -10,8 +10,10 @@ build:
 	$(GO) build -o bin/switchboard ./cmd/switchboard
 
 # Serve the example bots (web chat demo, REST channel, API) on 127.0.0.1:8080.
-run:
-	$(GO) run ./cmd/switchboard serve --bots flows/examples --data ./data --default-bot support
+# The server replaces the recipe's shell (exec), so Ctrl+C stops it and make
+# exits cleanly (under go run, an interrupt made make report an error).
+run: build
+	@exec bin/switchboard serve --bots flows/examples --data ./data --default-bot support
 
 # Chat with the example support bot in the terminal.
 chat:
