@@ -29,8 +29,12 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# Test binaries are built without the compiler's profile (-pgo=off; see
+# pgo below): it changes no behaviour, and the main package's tests would
+# otherwise build every dependency a second time. The end-to-end tests
+# build the binary as shipped, with it.
 unit:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -pgo=off $(PKGS)
 
 # The end-to-end tests alone: they build the binary and run `serve`.
 e2e: browser-deps
@@ -53,7 +57,7 @@ browser-deps:
 	fi
 
 race:
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -race -pgo=off $(RACE_PKGS)
 
 # The web UI (editor/: the console at /console): install its npm packages
 # from package-lock.json and build editor/dist, which is committed and
