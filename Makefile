@@ -112,18 +112,24 @@ bench:
 PGO_ADDR := 127.0.0.1:18099
 PGO_PPROF := 127.0.0.1:6099
 pgo: build
-	@set -e; dir=$$(mktemp -d); \
+	@set -e; dir=$$(mktemp -d); pid=; load=; \
+	trap 'kill $$load $$pid 2>/dev/null; wait 2>/dev/null; rm -rf "$$dir"' EXIT; trap 'exit 130' INT TERM; \
+	export PPROF_TMPDIR="$$dir"; \
 	SWITCHBOARD_PPROF_ADDR=$(PGO_PPROF) bin/switchboard serve --data "$$dir/data" --addr $(PGO_ADDR) \
 	  --ip-rate 0 --webchat-rate 0 >"$$dir/serve.log" 2>&1 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
-	for i in $$(seq 100); do grep -q 'Press Ctrl+C' "$$dir/serve.log" && break; sleep 0.2; done; \
-	bin/switchboard load --url http://$(PGO_ADDR) --users 10000 --conns 64 --duration 25s >"$$dir/rest.out" & load=$$!; \
-	sleep 3; $(GO) tool pprof -proto -seconds 20 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/rest.pprof" 2>/dev/null; \
-	wait $$load; \
-	bin/switchboard load --webchat --url http://$(PGO_ADDR) --sockets 2000 --duration 15s >"$$dir/webchat.out" & load=$$!; \
-	sleep 4; $(GO) tool pprof -proto -seconds 10 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/webchat.pprof" 2>/dev/null; \
-	wait $$load; \
-	$(GO) tool pprof -proto "$$dir/rest.pprof" "$$dir/webchat.pprof" >cmd/switchboard/default.pgo 2>/dev/null; \
+	for i in $$(seq 100); do grep -q 'Press Ctrl+C' "$$dir/serve.log" && break; \
+	  kill -0 $$pid 2>/dev/null || { cat "$$dir/serve.log"; exit 1; }; sleep 0.2; done; \
+	bin/switchboard load --url http://$(PGO_ADDR) --users 10000 --conns 64 --duration 25s >"$$dir/rest.out" 2>&1 & load=$$!; \
+	sleep 3; $(GO) tool pprof -proto -seconds 20 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/rest.pprof" 2>"$$dir/pprof.log" || \
+	  { cat "$$dir/pprof.log"; exit 1; }; \
+	wait $$load || { cat "$$dir/rest.out"; exit 1; }; \
+	bin/switchboard load --webchat --url http://$(PGO_ADDR) --sockets 2000 --duration 15s >"$$dir/webchat.out" 2>&1 & load=$$!; \
+	sleep 4; $(GO) tool pprof -proto -seconds 10 http://$(PGO_PPROF)/debug/pprof/profile >"$$dir/webchat.pprof" 2>"$$dir/pprof.log" || \
+	  { cat "$$dir/pprof.log"; exit 1; }; \
+	wait $$load || { cat "$$dir/webchat.out"; exit 1; }; load=; \
+	$(GO) tool pprof -proto "$$dir/rest.pprof" "$$dir/webchat.pprof" >"$$dir/merged.pgo" 2>"$$dir/pprof.log" || \
+	  { cat "$$dir/pprof.log"; exit 1; }; \
+	mv "$$dir/merged.pgo" cmd/switchboard/default.pgo; \
 	grep -h 'rate:' "$$dir/rest.out" "$$dir/webchat.out"; \
 	echo "wrote cmd/switchboard/default.pgo"
 

@@ -52,12 +52,12 @@ const (
 	// levels below merges 16 at a time, and writes stall at 32.
 	level0Tables, level0Stall = 16, 32
 	// baseTable is the size of every table below level 0, compressed. A
-	// table's builder holds its blocks before and after compression (about
-	// four times that, as text compresses), and a compaction has several
-	// builders at once, so small tables keep compactions' memory small:
-	// over a million-message REST load, 640 KiB tables peaked at 346 MiB
-	// against 498 MiB with 1.25 MiB ones, at the same throughput (before
-	// the patches of third_party/badger, which cut the builders further).
+	// table's builder holds the table until it is written, and a compaction
+	// has several builders at once, so small tables keep compactions'
+	// memory small. Before the patches of third_party/badger, when a
+	// builder held its blocks before and after compression, 640 KiB tables
+	// peaked at 346 MiB over a million-message REST load against 498 MiB
+	// with 1.25 MiB ones, at the same throughput.
 	baseTable  = 640 << 10
 	blockCache = 8 << 20 // decompressed blocks
 	indexCache = 8 << 20 // bounds the memory of table indexes and Bloom filters
@@ -103,10 +103,11 @@ func OpenInMemory() (Store, error) {
 //   - 16 level-0 tables before a compaction, instead of 5: with small
 //     memtables, compacting every few of them rewrote the level below each
 //     time; merging more at once costs less CPU and no more memory.
-//   - Snappy: tables are about half the size, so the memory-mapped table
-//     files resident in the process shrink by half, and less is copied and
-//     synced when a table is written; it measured faster than no
-//     compression. Reads decompress blocks into a small cache.
+//   - Snappy: tables are about half the size, so less is written and
+//     synced when a table is written, and the parts of the mapped table
+//     files that reads bring into the process are half as large; it
+//     measured faster than no compression. Reads decompress blocks into a
+//     small cache.
 //   - Tables of one size at every level (Badger doubles it per level): a
 //     builder's buffers follow the table's size, and a compaction runs
 //     several, so under a long write load the deeper levels' builders took

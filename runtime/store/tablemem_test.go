@@ -122,6 +122,11 @@ func TestWrittenTablesAreNotResident(t *testing.T) {
 // of files in dir whose name ends in suffix, from /proc/self/smaps.
 func mappedKB(t *testing.T, dir, suffix string) (rss, size int) {
 	t.Helper()
+	// /proc shows the path with its links resolved.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
@@ -130,12 +135,18 @@ func mappedKB(t *testing.T, dir, suffix string) (rss, size int) {
 	in := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		line := sc.Text()
+		fields := strings.Fields(line)
 		switch {
 		case len(fields) >= 5 && strings.Contains(fields[0], "-") && len(fields[1]) == 4:
 			// A mapping's first line: address range, permissions, offset,
-			// device, inode, then the file if there is one.
-			in = len(fields) >= 6 && filepath.Dir(fields[5]) == dir && strings.HasSuffix(fields[5], suffix)
+			// device, inode, then the file, if there is one, to the end
+			// of the line (it may hold spaces).
+			path := ""
+			if rest := strings.SplitN(line, " ", 6); len(rest) == 6 {
+				path = strings.TrimSuffix(strings.TrimSpace(rest[5]), " (deleted)")
+			}
+			in = filepath.Dir(path) == dir && strings.HasSuffix(path, suffix)
 		case in && len(fields) == 3 && (fields[0] == "Rss:" || fields[0] == "Size:"):
 			n, _ := strconv.Atoi(fields[1])
 			if fields[0] == "Rss:" {

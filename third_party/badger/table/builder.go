@@ -122,8 +122,8 @@ const maxAllocatorInitialSz = 256 << 20
 // kept in the builder's allocator until the table is written. Upstream
 // built every block in the allocator and compressed it into a second,
 // worst-case-sized region there, so a builder held its table's data
-// uncompressed and compressed at once: about six times the table (see
-// PATCHES.md).
+// uncompressed and compressed at once, in an allocator that doubled as it
+// grew: over twenty times the table (see PATCHES.md).
 var blockBufs sync.Pool
 
 // maxPooledBlock bounds the buffers kept in blockBufs: a block grown for
@@ -137,8 +137,11 @@ func (b *Builder) newBlockData(sz int) []byte {
 	if b.blockChan == nil {
 		return b.alloc.Allocate(sz)
 	}
-	if p, ok := blockBufs.Get().(*[]byte); ok && cap(*p) >= sz {
-		return (*p)[:sz]
+	if p, ok := blockBufs.Get().(*[]byte); ok {
+		if cap(*p) >= sz {
+			return (*p)[:sz]
+		}
+		blockBufs.Put(p) // too small for this one; kept for the next block
 	}
 	return make([]byte, sz)
 }

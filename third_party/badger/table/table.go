@@ -252,6 +252,9 @@ func (b *Block) verifyCheckSum() error {
 // PATCHES.md).
 func CreateTable(fname string, builder *Builder) (*Table, error) {
 	bd := builder.Done()
+	if bd.Size == 0 {
+		return nil, fmt.Errorf("while creating table %s: the builder is empty", fname)
+	}
 	fd, err := os.OpenFile(fname, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0666)
 	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("file already exists: %s", fname)
