@@ -447,15 +447,21 @@ type buildData struct {
 
 func (bd *buildData) Copy(dst []byte) int {
 	var written int
-	for _, bl := range bd.blockList {
-		written += copy(dst[written:], bl.data[:bl.end])
-	}
-	written += copy(dst[written:], bd.index)
-	written += copy(dst[written:], y.U32ToBytes(uint32(len(bd.index))))
-
-	written += copy(dst[written:], bd.checksum)
-	written += copy(dst[written:], y.U32ToBytes(uint32(len(bd.checksum))))
+	bd.each(func(p []byte) { written += copy(dst[written:], p) })
 	return written
+}
+
+// each calls f with the table's parts in their order in the file: the
+// blocks, the index and its length, the checksum and its length
+// (Switchboard patch 8: one layout for Copy and writeTo).
+func (bd *buildData) each(f func([]byte)) {
+	for _, bl := range bd.blockList {
+		f(bl.data[:bl.end])
+	}
+	f(bd.index)
+	f(y.U32ToBytes(uint32(len(bd.index))))
+	f(bd.checksum)
+	f(y.U32ToBytes(uint32(len(bd.checksum))))
 }
 
 // writeTo writes what Copy copies to w, through a buffer, and returns
@@ -463,17 +469,10 @@ func (bd *buildData) Copy(dst []byte) int {
 func (bd *buildData) writeTo(w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var written int
-	write := func(p []byte) {
+	bd.each(func(p []byte) {
 		n, _ := bw.Write(p) // a failed write is kept by bw and returned by Flush
 		written += n
-	}
-	for _, bl := range bd.blockList {
-		write(bl.data[:bl.end])
-	}
-	write(bd.index)
-	write(y.U32ToBytes(uint32(len(bd.index))))
-	write(bd.checksum)
-	write(y.U32ToBytes(uint32(len(bd.checksum))))
+	})
 	return written, bw.Flush()
 }
 
