@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4/y"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -389,10 +390,14 @@ func (txn *Txn) modify(e *Entry) error {
 	// If a duplicate entry was inserted in managed mode, move it to the duplicate writes slice.
 	// Add the entry to duplicateWrites only if both the entries have different versions. For
 	// same versions, we will overwrite the existing entry.
-	if oldEntry, ok := txn.pendingWrites[string(e.Key)]; ok && oldEntry.version != e.version {
+	// Switchboard patch 9: the map's key is the entry's own key bytes, not
+	// a copy. The caller must not modify the entry, key included, until the
+	// transaction ends (see SetEntry and Delete), and the map ends with it.
+	key := unsafe.String(unsafe.SliceData(e.Key), len(e.Key))
+	if oldEntry, ok := txn.pendingWrites[key]; ok && oldEntry.version != e.version {
 		txn.duplicateWrites = append(txn.duplicateWrites, oldEntry)
 	}
-	txn.pendingWrites[string(e.Key)] = e
+	txn.pendingWrites[key] = e
 	return nil
 }
 
