@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ type access struct {
 	status   int
 	duration time.Duration
 	id       string
-	remote   string
+	remote   net.IP
 }
 
 // attrs are the request's attributes for a slog record.
@@ -32,7 +33,7 @@ func (a *access) attrs() []slog.Attr {
 		slog.Int("status", a.status),
 		slog.Duration("duration", a.duration),
 		slog.String("request_id", a.id),
-		slog.String("remote", a.remote),
+		slog.String("remote", a.remote.String()),
 	}
 }
 
@@ -62,8 +63,20 @@ func appendAccessLine(b []byte, a *access) []byte {
 	b = append(b, " request_id="...)
 	b = appendLogString(b, a.id)
 	b = append(b, " remote="...)
-	b = appendLogString(b, a.remote)
-	return append(b, '\n')
+	var ip [len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")]byte
+	return append(appendLogString(b, appendIP(ip[:0], a.remote)), '\n')
+}
+
+// appendIP appends ip as ip.String writes it, without allocating for a
+// well-formed address.
+func appendIP(b []byte, ip net.IP) []byte {
+	if len(ip) == 0 {
+		return append(b, "<nil>"...)
+	}
+	if t, err := ip.AppendText(b); err == nil {
+		return t
+	}
+	return append(b, ip.String()...)
 }
 
 // appendRFC3339Millis is slog's time format: RFC 3339 with milliseconds,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 )
@@ -26,9 +27,12 @@ func textHandlerLine(t testing.TB, a *access) string {
 func TestAccessLineIsTheTextHandlersLine(t *testing.T) {
 	at := time.Date(2026, 11, 21, 16, 4, 40, 999_999_999, time.FixedZone("x", 3600))
 	for _, a := range []access{
-		{at: at, level: slog.LevelInfo, method: []byte("POST"), route: "/webhooks/rest/webhook", path: []byte("/webhooks/rest/webhook"), status: 200, duration: 1234567, id: "0a1b2c3d4e5f0000000000000001", remote: "127.0.0.1"},
-		{at: at.Add(-999 * time.Millisecond), level: slog.LevelWarn, method: []byte("GET"), route: "/api/v1/bots/{id}", path: []byte(`/a b/"q"/c=d/\x/é/` + "\t\x00\x7f\u00a0\u2028\xff"), status: 503, duration: 3 * time.Second, id: "client-id", remote: "::1"},
-		{at: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), level: slog.LevelError, method: nil, route: "unmatched", path: nil, status: 0, duration: 0, id: "", remote: ""},
+		{at: at, level: slog.LevelInfo, method: []byte("POST"), route: "/webhooks/rest/webhook", path: []byte("/webhooks/rest/webhook"), status: 200, duration: 1234567, id: "0a1b2c3d4e5f0000000000000001", remote: net.ParseIP("127.0.0.1")},
+		{at: at.Add(-999 * time.Millisecond), level: slog.LevelWarn, method: []byte("GET"), route: "/api/v1/bots/{id}", path: []byte(`/a b/"q"/c=d/\x/é/` + "\t\x00\x7f\u00a0\u2028\xff"), status: 503, duration: 3 * time.Second, id: "client-id", remote: net.IPv6loopback},
+		{at: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), level: slog.LevelError, method: nil, route: "unmatched", path: nil, status: 0, duration: 0, id: "", remote: nil},
+		{at: at, level: slog.LevelInfo, route: "/x", status: 200, id: "a", remote: net.IP{10, 0, 0, 7}},
+		{at: at, level: slog.LevelInfo, route: "/x", status: 200, id: "a", remote: net.ParseIP("2001:db8::ffff:1")},
+		{at: at, level: slog.LevelInfo, route: "/x", status: 200, id: "a", remote: net.IP{1, 2, 3}}, // malformed
 	} {
 		want := textHandlerLine(t, &a)
 		if got := string(appendAccessLine(nil, &a)); got != want {
@@ -45,7 +49,7 @@ func FuzzAccessLine(f *testing.F) {
 	f.Add("\xff\u00a0\"\\", "é", "\n", int64(1<<40))
 	f.Fuzz(func(t *testing.T, path, route, id string, ns int64) {
 		a := access{at: time.Unix(0, ns), level: slog.LevelInfo, method: []byte("POST"), route: route, path: []byte(path),
-			status: 200, duration: time.Duration(ns), id: id, remote: "127.0.0.1"}
+			status: 200, duration: time.Duration(ns), id: id, remote: net.ParseIP("127.0.0.1")}
 		want := textHandlerLine(t, &a)
 		if got := string(appendAccessLine(nil, &a)); got != want {
 			t.Fatalf("access line\n got %q\nwant %q", got, want)
@@ -54,7 +58,7 @@ func FuzzAccessLine(f *testing.F) {
 }
 
 func BenchmarkAccessLine(b *testing.B) {
-	a := access{at: time.Now(), level: slog.LevelInfo, method: []byte("POST"), route: "/webhooks/rest/webhook", path: []byte("/webhooks/rest/webhook"), status: 200, duration: 1234567, id: "0a1b2c3d4e5f0000000000000001", remote: "127.0.0.1"}
+	a := access{at: time.Now(), level: slog.LevelInfo, method: []byte("POST"), route: "/webhooks/rest/webhook", path: []byte("/webhooks/rest/webhook"), status: 200, duration: 1234567, id: "0a1b2c3d4e5f0000000000000001", remote: net.ParseIP("127.0.0.1")}
 	b.Run("own", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte

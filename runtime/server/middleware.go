@@ -117,7 +117,7 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 		}
 		if h := s.cfg.Log.Handler(); h.Enabled(context.Background(), level) {
 			a := access{at: time.Now(), level: level, method: ctx.Method(), route: route, path: ctx.Path(),
-				status: status, duration: d, id: id, remote: ctx.RemoteIP().String()}
+				status: status, duration: d, id: id, remote: ctx.RemoteIP()}
 			if s.access != nil {
 				s.access.write(&a)
 				return
