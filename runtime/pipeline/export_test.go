@@ -9,3 +9,6 @@ func Queued(p *Pipeline, contact string) int {
 
 // ShardOf is the index of the contact's shard.
 func ShardOf(p *Pipeline, contact string) int { return shardOf(contact, p.cfg.Shards) }
+
+// QueueCap is how many jobs a shard's queue holds.
+const QueueCap = queueCap

@@ -172,12 +172,16 @@ func (p *Pipeline) BotIDs() []string {
 	return ids
 }
 
+// queueCap is how many jobs a shard's queue holds; a caller waits for
+// room beyond that.
+const queueCap = 64
+
 // Start starts the shards, the group committer and the timer loop.
 func (p *Pipeline) Start() {
 	p.committer = store.NewCommitter(p.cfg.Store, p.cfg.CommitBatch, p.cfg.CommitDelay)
 	shards := make([]*shard, p.cfg.Shards)
 	for i := range shards {
-		sh := &shard{p: p, jobs: make(chan *job, 64), own: make(chan struct{}, 1), cache: newCache(p.cfg.CacheSize)}
+		sh := &shard{p: p, jobs: make(chan *job, queueCap), own: make(chan struct{}, 1), cache: newCache(p.cfg.CacheSize)}
 		shards[i] = sh
 		p.loops.Add(1)
 		go func() {
@@ -202,9 +206,12 @@ func (p *Pipeline) Start() {
 // Close waits for it all again.
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
+		// stop first: a caller waiting for room in a full shard queue,
+		// holding mu's read lock, gives up with ErrClosed, so the lock is
+		// not held up by a queue that drains only as fast as its shard.
+		close(p.stop)
 		p.mu.Lock()
 		p.closed = true
-		close(p.stop)
 		for _, sh := range p.shards {
 			close(sh.jobs)
 		}
@@ -345,6 +352,8 @@ func (p *Pipeline) enqueue(ctx context.Context, j *job) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-p.stop:
+		return ErrClosed
 	}
 }
 

@@ -229,3 +229,67 @@ func TestCloseThatGaveUpGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCloseRefusesCallersWaitingOnAFullQueue: with a contact's shard held
+// and its queue full, a caller waiting for room is refused when Close
+// starts, and Close keeps to its deadline instead of waiting for the queue
+// to drain; the jobs already queued still run, and a second Close waits
+// for them.
+func TestCloseRefusesCallersWaitingOnAFullQueue(t *testing.T) {
+	st := memStore(t)
+	p := start(t, st, newClock(t0))
+	id := send(t, p, "u1", "m1", "hi").Contact.ID
+	release, first := hold(t, p, id)
+	queued := make(chan error, pipeline.QueueCap)
+	for range pipeline.QueueCap {
+		go func() {
+			_, err := p.Do(context.Background(), id, func(ctx context.Context, tx *pipeline.Tx) error { return nil })
+			queued <- err
+		}()
+	}
+	waitFor(t, "the queue to fill", func() bool { return pipeline.Queued(p, id) == pipeline.QueueCap })
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", ID: "m2", Content: flows.Content{Text: "4711"}})
+		waiting <- err
+	}()
+	select {
+	case err := <-waiting:
+		t.Fatalf("a message was let into a full queue: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close past its deadline, a job still running: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("Close waited on a caller blocked on the full queue, past its own deadline")
+	}
+	if err := <-waiting; !errors.Is(err, pipeline.ErrClosed) {
+		t.Fatalf("the caller waiting for room: %v", err)
+	}
+	again := closeWaiting(t, p)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range pipeline.QueueCap {
+		if err := <-queued; err != nil {
+			t.Fatalf("a queued job: %v", err)
+		}
+	}
+	if err := <-again; err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, _ := st.Messages(context.Background(), id, store.MessageQuery{})
+	if got := texts(msgs); strings.Contains(got, "4711") {
+		t.Fatalf("the refused message was stored: %s", got)
+	}
+}
