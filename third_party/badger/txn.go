@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/dgraph-io/badger/v4/y"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -393,7 +392,7 @@ func (txn *Txn) modify(e *Entry) error {
 	// Switchboard patch 9: the map's key is the entry's own key bytes, not
 	// a copy. The caller must not modify the entry, key included, until the
 	// transaction ends (see SetEntry and Delete), and the map ends with it.
-	key := unsafe.String(unsafe.SliceData(e.Key), len(e.Key))
+	key := y.BytesToStringUnsafe(e.Key)
 	if oldEntry, ok := txn.pendingWrites[key]; ok && oldEntry.version != e.version {
 		txn.duplicateWrites = append(txn.duplicateWrites, oldEntry)
 	}

@@ -585,3 +585,9 @@ func (rm *RateMonitor) Rate() uint64 {
 	}
 	return uint64(total / den)
 }
+
+// BytesToStringUnsafe returns b's bytes as a string without copying them:
+// b must not change while the string is in use (Switchboard patch 9).
+func BytesToStringUnsafe(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
