@@ -95,11 +95,5 @@ func TestCloseHandshake(t *testing.T) {
 			break
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for e.wc.OpenSockets() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the socket stays open")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.waitSockets(t, 0, "the socket after its close")
 }

@@ -417,7 +417,9 @@ func TestOfflineMessagesAreCaughtUpAndMarkedSent(t *testing.T) {
 	a.ws.Close()
 	id := pipeline.ContactID("support", webchat.Channel, visitor(t, a.token))
 	waitSent(t, e.st, id, 2)
-	// The nudge fires with nobody connected: the outbox cannot deliver it.
+	// The nudge fires once the server has seen the socket close, with
+	// nobody connected: the outbox cannot deliver it.
+	e.waitSockets(t, 0, "the closed socket")
 	e.clk.add(11 * time.Minute)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -633,12 +635,18 @@ func TestPingKeepsAlive(t *testing.T) {
 func TestSilentClientIsDropped(t *testing.T) {
 	e := setup(t, func(c *webchat.Config) { c.PingInterval = 20 * time.Millisecond; c.PongWait = 60 * time.Millisecond })
 	e.connect("", 0) // never reads: pongs are never sent
+	e.waitSockets(t, 0, "a client that does not answer pings")
+}
+
+// waitSockets waits until the server counts n open sockets.
+func (e *env) waitSockets(t *testing.T, n int, what string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for e.wc.OpenSockets() != 0 {
+	for e.wc.OpenSockets() != n {
 		if time.Now().After(deadline) {
-			t.Fatal("a client that does not answer pings stays connected")
+			t.Fatalf("%s: %d sockets open, want %d", what, e.wc.OpenSockets(), n)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
