@@ -42,14 +42,14 @@ func TestAccessLineIsTheTextHandlersLine(t *testing.T) {
 }
 
 // FuzzAccessLine checks the access line against the TextHandler's for any
-// path, route and request id.
+// path, route, request id and remote address bytes.
 func FuzzAccessLine(f *testing.F) {
-	f.Add("/webhooks/rest/webhook", "/webhooks/rest/{bot}/webhook", "abc", int64(1234567))
-	f.Add("/a b", "", "x=y", int64(-1))
-	f.Add("\xff\u00a0\"\\", "é", "\n", int64(1<<40))
-	f.Fuzz(func(t *testing.T, path, route, id string, ns int64) {
+	f.Add("/webhooks/rest/webhook", "/webhooks/rest/{bot}/webhook", "abc", int64(1234567), []byte(net.ParseIP("127.0.0.1")))
+	f.Add("/a b", "", "x=y", int64(-1), []byte(net.IPv6loopback))
+	f.Add("\xff\u00a0\"\\", "é", "\n", int64(1<<40), []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, path, route, id string, ns int64, remote []byte) {
 		a := access{at: time.Unix(0, ns), level: slog.LevelInfo, method: []byte("POST"), route: route, path: []byte(path),
-			status: 200, duration: time.Duration(ns), id: id, remote: net.ParseIP("127.0.0.1")}
+			status: 200, duration: time.Duration(ns), id: id, remote: net.IP(remote)}
 		want := textHandlerLine(t, &a)
 		if got := string(appendAccessLine(nil, &a)); got != want {
 			t.Fatalf("access line\n got %q\nwant %q", got, want)
