@@ -806,7 +806,9 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 
 // writer applies batches to one transaction. Keys and values are appended
 // to one arena, which Badger references until the commit: the arena only
-// grows, so earlier slices stay valid when it is reallocated.
+// grows, so earlier slices stay valid when it is reallocated. Their bytes
+// must not change before the transaction ends: Badger keys its map of
+// pending writes by them (third_party/badger, patch 9).
 type writer struct {
 	s     *badgerStore
 	txn   *badger.Txn
