@@ -218,6 +218,61 @@ func TestTimersFire(t *testing.T) {
 	}
 }
 
+// TestTimeoutAfterAnAnsweredQuestion: the answer to a question with a
+// timeout starts the next question's. The first timeout's time comes and
+// goes without a nudge; the second nudges when it is due.
+func TestTimeoutAfterAnAnsweredQuestion(t *testing.T) {
+	const src = `
+id: quiz
+skills:
+  /start:
+    - text: Question one?
+    - listen: a
+      timeout: 10m
+      on_timeout: nudge
+    - text: Question two?
+    - listen: b
+      timeout: 10m
+      on_timeout: nudge
+  nudge:
+    - text: Still there?
+`
+	bot, ds := flows.Load("quiz.yaml", []byte(src))
+	if bot == nil {
+		t.Fatal(ds)
+	}
+	st := memStore(t)
+	clk := newClock(t0)
+	p := pipeline.New(pipeline.Config{Store: st, Engine: engine.New(nil), Shards: 2, TimerPoll: 5 * time.Millisecond, Now: clk.now})
+	p.SetBots(map[string]*flows.Bot{bot.ID: bot})
+	p.Start()
+	t.Cleanup(func() { p.Close(context.Background()) })
+	say := func(text string) {
+		t.Helper()
+		if _, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "quiz", Channel: "rest", Sender: "u1", Content: flows.Content{Text: text}, Replied: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := pipeline.ContactID("quiz", "rest", "u1")
+	say("hi")
+	clk.add(5 * time.Minute)
+	say("one")
+	if got := lastText(st, id); got != "Question two?" {
+		t.Fatalf("after the first answer: %q", got)
+	}
+	// The first question's timeout would be due now.
+	clk.add(6 * time.Minute)
+	waitFor(t, "nothing due at +11m", func() bool {
+		ts, err := st.DueTimers(context.Background(), clk.now(), 10)
+		return err == nil && len(ts) == 0
+	})
+	if got := lastText(st, id); got != "Question two?" {
+		t.Fatalf("at +11m, with the second question's timeout at +15m: %q", got)
+	}
+	clk.add(5 * time.Minute)
+	waitFor(t, "the second timeout's nudge", func() bool { return lastText(st, id) == "Still there?" })
+}
+
 // TestTimersFireAfterRestart: a timer set before a shutdown fires after the
 // pipeline and the store start again.
 func TestTimersFireAfterRestart(t *testing.T) {

@@ -105,6 +105,11 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 		}
 	}
 
+	if j.timer != nil && j.timer.Kind == store.TimerWake {
+		// The contact's wake came due with none of its waits due: the
+		// store moves it.
+		return nil, p.committer.Submit(ctx, &store.Batch{ContactID: j.contact, Fired: j.timer})
+	}
 	st, err := sh.load(ctx, j.contact)
 	if err != nil {
 		return nil, err

@@ -547,6 +547,13 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 			if due > bound {
 				return nil
 			}
+			if id := k[len(prefix)+8:]; len(id) > 0 && id[0] == wakeMark {
+				var err error
+				if out, err = dueWaits(txn, out, string(id[1:]), due, bound, limit); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := item.Value(func(v []byte) error {
 				t, err := flows.UnmarshalTimer(v)
 				if err != nil {
@@ -570,6 +577,38 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 	return out, nil
 }
 
+// dueWaits appends to out, up to limit, the contact's waits due by bound,
+// for its wake due at wake; or the wake itself when none is due.
+func dueWaits(txn *badger.Txn, out []flows.Timer, contact string, wake, bound uint64, limit int) ([]flows.Timer, error) {
+	var l timerList
+	err := getIn(txn, keySession(nil, contact), func(v []byte) error {
+		var err error
+		_, l, _, err = splitSessionHead(v)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return out, fmt.Errorf("store: session of contact %s: %w", contact, err)
+	}
+	n := len(out)
+	for _, r := range l.ts {
+		if len(out) == limit {
+			return out, nil
+		}
+		if r.wait != 0 && r.due <= bound {
+			out = append(out, waitTimer(contact, r))
+		}
+	}
+	if len(out) == n {
+		out = append(out, flows.Timer{ID: "\x00" + contact, Contact: contact, Due: dueTime(wake), Kind: TimerWake})
+	}
+	return out, nil
+}
+
+// waitTimer is the timer of a wait, from the contact's list.
+func waitTimer(contact string, r timerRef) flows.Timer {
+	return flows.Timer{ID: r.id, Contact: contact, Due: dueTime(r.due), Kind: flows.TimerWait, Seq: r.wait - 1}
+}
+
 func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]flows.Timer, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -587,6 +626,10 @@ func (s *badgerStore) ContactTimers(ctx context.Context, contactID string) ([]fl
 		for _, r := range refs[:min(len(refs), MaxDueTimers)] {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if r.wait != 0 {
+				out = append(out, waitTimer(contactID, r))
+				continue
 			}
 			key = keyTimer(key[:0], r.due, r.id)
 			err := getIn(txn, key, func(v []byte) error {
@@ -875,18 +918,22 @@ func (w *writer) apply(b *Batch) error {
 		}
 	}
 	w.dirtyTimers = w.dirtyTimers[:0]
-	for _, id := range b.CancelTimers {
-		if err := w.cancelTimer(cid, id); err != nil {
-			return err
-		}
-	}
 	if b.Fired != nil {
 		if err := w.fired(b.Fired, cid); err != nil {
 			return err
 		}
 	}
+	for _, id := range b.CancelTimers {
+		if err := w.cancelTimer(cid, id); err != nil {
+			return err
+		}
+	}
 	for i := range b.Timers {
-		if err := w.putTimer(b.Timers[i], cid); err != nil {
+		// A wait's timer rides in the session's head (see keys.go): this
+		// batch writes the head.
+		t := &b.Timers[i]
+		wait := t.Kind == flows.TimerWait && b.Session != nil && (t.Contact == "" || t.Contact == cid)
+		if err := w.putTimer(b.Timers[i], cid, wait); err != nil {
 			return err
 		}
 	}
@@ -905,7 +952,7 @@ func (w *writer) apply(b *Batch) error {
 		w.arena = keySession(w.arena, cid)
 		key := w.since(k)
 		v := w.mark()
-		w.arena = appendSessionHead(w.arena, seq, l.ts)
+		w.arena = appendSessionHead(w.arena, seq, l)
 		if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
@@ -1290,7 +1337,7 @@ func (w *writer) timers(contact string) (*timerList, error) {
 func readTimerList(txn *badger.Txn, contact string) (l timerList, seq uint64, err error) {
 	err = getIn(txn, keySession(nil, contact), func(v []byte) error {
 		var err error
-		seq, l.ts, _, err = splitSessionHead(v)
+		seq, l, _, err = splitSessionHead(v)
 		l.inSession = true
 		return err
 	})
@@ -1298,7 +1345,7 @@ func readTimerList(txn *badger.Txn, contact string) (l timerList, seq uint64, er
 		return l, 0, fmt.Errorf("store: session of contact %s: %w", contact, err)
 	}
 	err = getIn(txn, keyTimerList(nil, contact), func(v []byte) error {
-		ts, rest, err := parseTimerList(v)
+		ts, rest, err := parseTimerList(v, false)
 		if err == nil && len(rest) > 0 {
 			err = errBadTimerList
 		}
@@ -1338,7 +1385,7 @@ func (w *writer) storeTimers(contact string, l *timerList) error {
 			if err != nil {
 				return err
 			}
-			w.arena = append(appendSessionHead(w.arena, seq, l.ts), sess...)
+			w.arena = append(appendSessionHead(w.arena, seq, l), sess...)
 			return nil
 		})
 		if err == nil {
@@ -1348,6 +1395,14 @@ func (w *writer) storeTimers(contact string, l *timerList) error {
 			return fmt.Errorf("store: session of contact %s: %w", contact, err)
 		}
 		l.inSession = false // gone: the list goes to f/
+	}
+	// Without a session there is nothing to wait for: f/ holds no waits,
+	// and the wake goes.
+	l.ts = slices.DeleteFunc(l.ts, func(t timerRef) bool { return t.wait != 0 })
+	if l.wake != 0 {
+		if err := w.deleteWake(contact, l); err != nil {
+			return err
+		}
 	}
 	k := w.mark()
 	w.arena = keyTimerList(w.arena, contact)
@@ -1374,10 +1429,14 @@ func (w *writer) cancelTimer(contact, id string) error {
 	if i < 0 {
 		return nil
 	}
-	k := w.mark()
-	w.arena = keyTimer(w.arena, l.ts[i].due, id)
+	t := l.ts[i]
 	l.ts = slices.Delete(l.ts, i, i+1)
 	w.dirty(contact)
+	if t.wait != 0 {
+		return nil // the wake stays, and finds nothing due
+	}
+	k := w.mark()
+	w.arena = keyTimer(w.arena, t.due, id)
 	return w.txn.Delete(w.since(k))
 }
 
@@ -1392,42 +1451,125 @@ func (w *writer) fired(t *flows.Timer, cid string) error {
 		return err
 	}
 	due := dueBits(t.Due)
+	if t.Kind == TimerWake {
+		if l.wake != due {
+			// Moved since, or a wake whose list lost it: delete what fired.
+			k := w.mark()
+			w.arena = keyTimer(w.arena, due, t.ID)
+			return w.txn.Delete(w.since(k))
+		}
+		return w.moveWake(contact, l)
+	}
 	i := l.ts.find(t.ID)
 	switch {
 	case i >= 0 && l.ts[i].due != due:
 		return nil // moved since it fired: the move deleted this entry
+	case i >= 0 && l.ts[i].wait != 0:
+		l.ts = slices.Delete(l.ts, i, i+1)
+		w.dirty(contact)
+		return w.moveWake(contact, l)
 	case i >= 0:
 		l.ts = slices.Delete(l.ts, i, i+1)
 		w.dirty(contact)
 	}
 	k := w.mark()
 	w.arena = keyTimer(w.arena, due, t.ID)
+	if err := w.txn.Delete(w.since(k)); err != nil {
+		return err
+	}
+	if i < 0 && t.Kind == flows.TimerWait && l.wake != 0 && l.wake <= due {
+		// A wait that ended after its wake found it due: the wake moves on.
+		return w.moveWake(contact, l)
+	}
+	return nil
+}
+
+// moveWake moves the contact's wake to its earliest wait, or deletes it
+// when no wait is left.
+func (w *writer) moveWake(contact string, l *timerList) error {
+	first := l.ts.firstWait()
+	if first == l.wake {
+		return nil
+	}
+	if l.wake != 0 {
+		if err := w.deleteWake(contact, l); err != nil {
+			return err
+		}
+	}
+	if first == 0 {
+		return nil
+	}
+	return w.setWake(contact, l, first)
+}
+
+func (w *writer) deleteWake(contact string, l *timerList) error {
+	k := w.mark()
+	w.arena = keyWake(w.arena, l.wake, contact)
+	l.wake = 0
+	w.dirty(contact)
 	return w.txn.Delete(w.since(k))
 }
 
-func (w *writer) putTimer(t flows.Timer, cid string) error {
+func (w *writer) setWake(contact string, l *timerList, due uint64) error {
+	due = max(due, 1) // 0 is no wake
+	l.wake = due
+	w.dirty(contact)
+	w.minTimer = min(w.minTimer, due)
+	k := w.mark()
+	w.arena = keyWake(w.arena, due, contact)
+	return w.set(w.since(k), nil)
+}
+
+// putTimer sets t; wait: as a wait's timer, in the list only (the batch
+// writes the contact's session).
+func (w *writer) putTimer(t flows.Timer, cid string, wait bool) error {
 	if t.Contact == "" {
 		t.Contact = cid
+	}
+	if t.ID[0] == wakeMark {
+		return fmt.Errorf("%w: timer ID %q starts with a zero byte", ErrInvalid, t.ID)
 	}
 	l, err := w.timers(t.Contact)
 	if err != nil {
 		return err
 	}
 	due := dueBits(t.Due)
-	switch i := l.ts.find(t.ID); {
-	case i < 0:
-		if len(l.ts) >= maxContactTimers {
-			return fmt.Errorf("%w: contact %s has %d timers, the most it may have", ErrInvalid, t.Contact, maxContactTimers)
-		}
-		l.ts = append(l.ts, timerRef{id: strings.Clone(t.ID), due: due})
-		w.dirty(t.Contact)
-	case l.ts[i].due != due:
+	i := l.ts.find(t.ID)
+	if i >= 0 && l.ts[i].wait == 0 && (wait || l.ts[i].due != due) {
+		// Its own entry goes: it moves, or now lives in the list only.
 		k := w.mark()
 		w.arena = keyTimer(w.arena, l.ts[i].due, t.ID)
 		if err := w.txn.Delete(w.since(k)); err != nil {
 			return err
 		}
+	}
+	switch {
+	case i < 0:
+		if len(l.ts) >= maxContactTimers {
+			return fmt.Errorf("%w: contact %s has %d timers, the most it may have", ErrInvalid, t.Contact, maxContactTimers)
+		}
+		l.ts = append(l.ts, timerRef{id: strings.Clone(t.ID), due: due})
+		i = len(l.ts) - 1
+		w.dirty(t.Contact)
+	case l.ts[i].due != due:
 		l.ts[i].due = due
+		w.dirty(t.Contact)
+	}
+	if wait {
+		l.ts[i].wait = t.Seq + 1
+		w.dirty(t.Contact)
+		if l.wake != 0 && l.wake <= max(due, 1) {
+			return nil // an earlier wake finds it
+		}
+		if l.wake != 0 {
+			if err := w.deleteWake(t.Contact, l); err != nil {
+				return err
+			}
+		}
+		return w.setWake(t.Contact, l, due)
+	}
+	if l.ts[i].wait != 0 {
+		l.ts[i].wait = 0
 		w.dirty(t.Contact)
 	}
 	w.minTimer = min(w.minTimer, due)

@@ -30,10 +30,12 @@ type identState struct {
 }
 
 // timerRef is one of a contact's timers: its ID and due time, which make
-// the key of its t/ entry.
+// the key of its t/ entry; or, for a wait's timer, which has no entry of
+// its own (see keys.go), its ID, due time and Seq+1 in wait.
 type timerRef struct {
-	id  string
-	due uint64
+	id   string
+	due  uint64
+	wait uint64
 }
 
 // contactTimers are all the timers of one contact: its timer list (see
@@ -44,6 +46,8 @@ type contactTimers []timerRef
 // timerList is a contact's timers and where the list is stored.
 type timerList struct {
 	ts contactTimers
+	// wake is the due of the contact's wake entry, 0 when it has none.
+	wake uint64
 	// inSession: the head of the contact's s/ entry holds the list.
 	// inF: an f/ entry is stored, to delete when the list moves into the
 	// session or empties.
@@ -57,6 +61,26 @@ func (ts contactTimers) find(id string) int {
 		}
 	}
 	return -1
+}
+
+func (ts contactTimers) hasWaits() bool {
+	for i := range ts {
+		if ts[i].wait != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// firstWait is the earliest due of the waits' timers, 0 when there is none.
+func (ts contactTimers) firstWait() uint64 {
+	first := uint64(0)
+	for i := range ts {
+		if d := max(ts[i].due, 1); ts[i].wait != 0 && (first == 0 || d < first) {
+			first = d // 0 is none: a wait due at the earliest time wakes at 1
+		}
+	}
+	return first
 }
 
 // metaCache holds what commits read, as last committed.

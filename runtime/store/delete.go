@@ -56,7 +56,12 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 			return err
 		}
 		for _, t := range l.ts {
-			keys = append(keys, keyTimer(nil, t.due, t.id))
+			if t.wait == 0 {
+				keys = append(keys, keyTimer(nil, t.due, t.id))
+			}
+		}
+		if l.wake != 0 {
+			keys = append(keys, keyWake(nil, l.wake, id))
 		}
 		keys = append(keys, keyTimerList(nil, id), keySession(nil, id), keySeq(nil, id))
 		last = append(last, keyByBot(nil, c.Bot, id))

@@ -15,10 +15,11 @@ import (
 //	c/{contact id}                       contact, flows.MarshalContact
 //	x/{lp bot}{lp channel}{external id}  contact id: lookup by channel identity
 //	b/{lp bot}{contact id}               empty: a bot's contacts in ID order
-//	s/{contact id}                       {0x01}{uvarint last message Seq}{timer list}{session, flows.AppendSession}
+//	s/{contact id}                       {0x01 or 0x02}{uvarint last message Seq}{timer list}{session, flows.AppendSession}
 //	q/{contact id}                       last message Seq of the contact, where s/ does not hold it
 //	m/{lp contact id}{seq}               message, appendMessage
 //	t/{due}{timer id}                    timer, flows.AppendTimer
+//	t/{due}{0x00}{contact id}            empty: the contact's wake, for its waits' timers
 //	f/{contact id}                       {timer list}: the contact's timers, while it has no session
 //	d/{dedup key}                        empty: Seen (with an optional TTL)
 //	o/{due}{lp contact id}{seq}          empty: the outbox, queued outbound messages by next attempt
@@ -46,6 +47,27 @@ import (
 // to cancel; a contact without a session keeps it in f/. (Stores written
 // before this layout had an i/ index and k/ entries; Open rewrites them,
 // see migrate.go.)
+//
+// A wait's timer (flows.TimerWait, set by the step that writes the
+// session) has no t/ entry of its own: nearly every step of a
+// conversation ends one wait and starts the next, and an entry set and
+// deleted per message was a quarter of a step's writes. The list in the
+// session's head holds it whole (a wait timer is its ID, due and Seq), and
+// the contact's wake, t/{wake}{0x00}{contact id} with an empty value, is
+// due no later than the earliest of them. A wait that ends leaves the wake
+// where it is, and a later wait leaves an earlier wake; only an earlier
+// wait moves it. When the wake comes due, DueTimers returns the contact's
+// waits that are due, or the wake itself when none is (it came due early,
+// for a wait that has ended or moved); the batch that handles it moves the
+// wake to the earliest wait left, or deletes it. A contact chatting for an
+// hour with a ten-minute timeout on every question writes about six wake
+// entries, not one timer entry per message. A head that holds a wake or a
+// wait is written in the second form:
+//
+//	{0x02}{uvarint seq}{wake, 8 bytes, 0: none}{uvarint count}{per timer: {lp id}{due}{uvarint Seq+1 of a wait, 0 for a timer with its own t/ entry}}
+//
+// f/ holds no waits (a contact without a session has nothing to wait for)
+// and no wake.
 
 // A contact's last message Seq is the greater of its q/ entry and the head
 // of its s/ entry: a step that writes the session and messages (nearly
@@ -90,41 +112,74 @@ const (
 )
 
 // sessionHead begins an s/ value that starts with the last message Seq and
-// the timer list.
-const sessionHead = 0x01
+// the timer list; sessionHeadWaits, one whose list holds a wake or waits.
+const (
+	sessionHead      = 0x01
+	sessionHeadWaits = 0x02
+)
 
-func appendSessionHead(dst []byte, seq uint64, ts contactTimers) []byte {
-	return appendTimerList(binary.AppendUvarint(append(dst, sessionHead), seq), ts)
+// wakeMark begins the ID in the key of a contact's wake.
+const wakeMark = 0x00
+
+func appendSessionHead(dst []byte, seq uint64, l *timerList) []byte {
+	if l.wake == 0 && !l.ts.hasWaits() {
+		return appendTimerList(binary.AppendUvarint(append(dst, sessionHead), seq), l.ts)
+	}
+	dst = binary.AppendUvarint(append(dst, sessionHeadWaits), seq)
+	dst = binary.AppendUvarint(binary.BigEndian.AppendUint64(dst, l.wake), uint64(len(l.ts)))
+	for _, t := range l.ts {
+		dst = binary.AppendUvarint(binary.BigEndian.AppendUint64(appendLP(dst, t.id), t.due), t.wait)
+	}
+	return dst
 }
 
-// splitSessionHead returns the last message Seq and the timers an s/ value
-// holds (none for a value written before the head) and the session's
-// encoding.
-func splitSessionHead(v []byte) (seq uint64, ts contactTimers, session []byte, err error) {
-	if len(v) == 0 || v[0] != sessionHead {
-		return 0, nil, v, nil
+// splitSessionHead returns the last message Seq and the timer list an s/
+// value holds (none for a value written before the head) and the
+// session's encoding.
+func splitSessionHead(v []byte) (seq uint64, l timerList, session []byte, err error) {
+	if len(v) == 0 || (v[0] != sessionHead && v[0] != sessionHeadWaits) {
+		return 0, l, v, nil
 	}
 	seq, n := binary.Uvarint(v[1:])
 	if n <= 0 {
-		return 0, nil, nil, errors.New("store: bad session entry")
+		return 0, l, nil, errors.New("store: bad session entry")
 	}
-	ts, session, err = parseTimerList(v[1+n:])
-	return seq, ts, session, err
+	b := v[1+n:]
+	if v[0] == sessionHead {
+		l.ts, session, err = parseTimerList(b, false)
+		return seq, l, session, err
+	}
+	if len(b) < 8 {
+		return 0, l, nil, errBadTimerList
+	}
+	l.wake = binary.BigEndian.Uint64(b)
+	l.ts, session, err = parseTimerList(b[8:], true)
+	return seq, l, session, err
 }
 
+// appendTimerList writes the timers of ts that have entries of their own,
+// in the first form.
 func appendTimerList(dst []byte, ts contactTimers) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(ts)))
+	n := 0
 	for _, t := range ts {
-		dst = binary.BigEndian.AppendUint64(appendLP(dst, t.id), t.due)
+		if t.wait == 0 {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for _, t := range ts {
+		if t.wait == 0 {
+			dst = binary.BigEndian.AppendUint64(appendLP(dst, t.id), t.due)
+		}
 	}
 	return dst
 }
 
 var errBadTimerList = errors.New("store: bad timer list")
 
-// parseTimerList reads a timer list from the start of b and returns the
-// rest of b.
-func parseTimerList(b []byte) (contactTimers, []byte, error) {
+// parseTimerList reads a timer list from the start of b, in the second
+// form when waits is set, and returns the rest of b.
+func parseTimerList(b []byte, waits bool) (contactTimers, []byte, error) {
 	bad := errBadTimerList
 	n, l := binary.Uvarint(b)
 	if l <= 0 || n > maxContactTimers || n > uint64(len(b)) {
@@ -141,8 +196,15 @@ func parseTimerList(b []byte) (contactTimers, []byte, error) {
 			return nil, nil, bad
 		}
 		b = b[l:]
-		ts = append(ts, timerRef{id: string(b[:idLen]), due: binary.BigEndian.Uint64(b[idLen:])})
+		t := timerRef{id: string(b[:idLen]), due: binary.BigEndian.Uint64(b[idLen:])}
 		b = b[idLen+8:]
+		if waits {
+			if t.wait, l = binary.Uvarint(b); l <= 0 {
+				return nil, nil, bad
+			}
+			b = b[l:]
+		}
+		ts = append(ts, t)
 	}
 	return ts, b, nil
 }
@@ -201,9 +263,18 @@ func keyMessageExternal(dst []byte, channel, ext string) []byte {
 // minDue..maxDue.
 func dueBits(t time.Time) uint64 { return uint64(t.UnixNano()) ^ 1<<63 }
 
+// dueTime is the time of dueBits.
+func dueTime(due uint64) time.Time { return time.Unix(0, int64(due^1<<63)).UTC() }
+
 func keyTimer(dst []byte, due uint64, id string) []byte {
 	dst = binary.BigEndian.AppendUint64(append(dst, tTimer...), due)
 	return append(dst, id...)
+}
+
+// keyWake is the key of a contact's wake.
+func keyWake(dst []byte, due uint64, contact string) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, tTimer...), due)
+	return append(append(dst, wakeMark), contact...)
 }
 
 func keyTimerList(dst []byte, contact string) []byte {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -227,5 +228,152 @@ func TestFiredTimer(t *testing.T) {
 			t.Errorf("after firing the orphan: %v", got)
 		}
 		checkTimerIndex(t, st)
+	})
+}
+
+// TestWaitTimers: a wait's timer lives in its session's head and the
+// contact's wake finds it. A conversation whose every step ends a wait and
+// starts a later one writes no timer entry per step; a wake that comes due
+// early moves to the wait left; an earlier wait moves the wake; a wait
+// fires with its Seq, after a restart too; the session's end and the
+// contact's deletion take the wake with them.
+func TestWaitTimers(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { st.Close() }()
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	wait := func(seq uint64, m int) flows.Timer {
+		return flows.Timer{ID: fmt.Sprintf("c1/w%d", seq), Due: at(m), Kind: flows.TimerWait, Seq: seq}
+	}
+	step := func(seq uint64, cancel []string, ts ...flows.Timer) *Batch {
+		return &Batch{ContactID: "c1", Session: &flows.Session{Seq: seq}, Messages: []Message{msg(DirectionIn, "hi")}, CancelTimers: cancel, Timers: ts}
+	}
+	// timerWrites counts the versions of t/ keys, deletions included.
+	timerWrites := func() int {
+		t.Helper()
+		n := 0
+		err := st.(*badgerStore).view(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, Prefix: []byte(tTimer)})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	due := func(m int) []flows.Timer {
+		t.Helper()
+		ts, err := st.DueTimers(bg, at(m), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+
+	// Twenty steps, each ending the wait before and starting one ten
+	// minutes on: one entry, the wake of the first.
+	commit(t, st, step(1, nil, wait(1, 10)))
+	for seq := uint64(2); seq <= 20; seq++ {
+		commit(t, st, step(seq, []string{fmt.Sprintf("c1/w%d", seq-1)}, wait(seq, 10+int(seq))))
+	}
+	if n := timerWrites(); n != 1 {
+		t.Errorf("twenty waits wrote %d timer entries, want 1 (the wake)", n)
+	}
+	checkTimerIndex(t, st)
+	ts, err := st.ContactTimers(bg, "c1")
+	if want := (flows.Timer{ID: "c1/w20", Contact: "c1", Due: at(30), Kind: flows.TimerWait, Seq: 20}); err != nil || len(ts) != 1 || !reflect.DeepEqual(ts[0], want) {
+		t.Fatalf("ContactTimers: %v %+v, want %+v", err, ts, want)
+	}
+
+	// The wake comes due early: nothing to step, and handed back it moves
+	// to the wait left.
+	if got := due(9); len(got) != 0 {
+		t.Errorf("due before the wake: %+v", got)
+	}
+	got := due(15)
+	if len(got) != 1 || got[0].Kind != TimerWake || got[0].Contact != "c1" || !got[0].Due.Equal(at(10)) {
+		t.Fatalf("due at +15m: %+v, want c1's wake at +10m", got)
+	}
+	commit(t, st, &Batch{ContactID: "c1", Fired: &got[0]})
+	checkTimerIndex(t, st)
+	if got := due(29); len(got) != 0 {
+		t.Errorf("due at +29m, after the wake moved: %+v", got)
+	}
+
+	// An earlier wait moves the wake back; after a restart it fires with
+	// its Seq, and the batch that handles it leaves no wake.
+	commit(t, st, step(21, []string{"c1/w20"}, wait(21, 25)))
+	checkTimerIndex(t, st)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = Open(dir, quietOptions()); err != nil {
+		t.Fatal(err)
+	}
+	got = due(26)
+	if want := (flows.Timer{ID: "c1/w21", Contact: "c1", Due: at(25), Kind: flows.TimerWait, Seq: 21}); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("due at +26m after a restart: %+v, want %+v", got, want)
+	}
+	b := step(22, []string{"c1/w21"})
+	b.Fired = &got[0]
+	commit(t, st, b)
+	checkTimerIndex(t, st)
+	if got := due(1 << 20); len(got) != 0 {
+		t.Errorf("due after the wait fired: %+v", got)
+	}
+
+	// The session ends with a wait pending: the wait and the wake go.
+	commit(t, st, step(23, nil, wait(23, 40)))
+	commit(t, st, &Batch{ContactID: "c1", DeleteSession: true})
+	checkTimerIndex(t, st)
+	if got := due(1 << 20); len(got) != 0 {
+		t.Errorf("due after the session ended: %+v", got)
+	}
+
+	// A wait and a timer of its own: deleting the contact deletes both
+	// entries.
+	commit(t, st, &Batch{Contact: contact("c1", "shop", "x1"), Session: &flows.Session{Seq: 24},
+		Timers: []flows.Timer{wait(24, 50), {ID: "e1", Due: at(60), Kind: flows.TimerEvent, Event: &flows.Event{Kind: flows.EventNamed, Name: "ping"}}}})
+	checkTimerIndex(t, st)
+	if err := st.DeleteContact(bg, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(1 << 20); len(got) != 0 {
+		t.Errorf("due after the contact was deleted: %+v", got)
+	}
+}
+
+// TestWaitTimerOfAnOlderStore: a wait timer written with an entry of its
+// own (as stores did before waits rode in the session) still fires, and a
+// step that sets it again moves it into the session's head.
+func TestWaitTimerOfAnOlderStore(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		old := flows.Timer{ID: "c1/w1", Contact: "c1", Due: at(5), Kind: flows.TimerWait, Seq: 1}
+		// Without the session in the batch, the timer gets its own entry.
+		commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 1}})
+		commit(t, st, &Batch{ContactID: "c1", Timers: []flows.Timer{old}})
+		checkTimerIndex(t, st)
+		if got, _ := st.DueTimers(bg, at(5), 0); len(got) != 1 || !reflect.DeepEqual(got[0], old) {
+			t.Fatalf("due: %+v", got)
+		}
+		commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 1}, Timers: []flows.Timer{old}})
+		checkTimerIndex(t, st)
+		got, _ := st.DueTimers(bg, at(5), 0)
+		if len(got) != 1 || !reflect.DeepEqual(got[0], old) {
+			t.Fatalf("due after it moved into the session: %+v", got)
+		}
+		commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 2}, Fired: &got[0], CancelTimers: []string{old.ID}})
+		checkTimerIndex(t, st)
+		if got, _ := st.DueTimers(bg, at(1<<20), 0); len(got) != 0 {
+			t.Errorf("due after it fired: %+v", got)
+		}
 	})
 }

@@ -44,7 +44,8 @@ type Store interface {
 	Seen(ctx context.Context, dedupKey string) (bool, error)
 	// DueTimers returns up to limit (at most MaxDueTimers) timers due at or
 	// before now, earliest first. Firing a timer does not delete it: the
-	// batch that handles it cancels it.
+	// batch that handles it (Batch.Fired) does. A timer of Kind TimerWake
+	// is handled by a batch with nothing but Fired.
 	DueTimers(ctx context.Context, now time.Time, limit int) ([]flows.Timer, error)
 	// ContactTimers returns the pending timers of one contact (due or not,
 	// fired ones included until a batch cancels them), earliest first and
@@ -131,7 +132,7 @@ type Batch struct {
 	// Unknown IDs are ignored.
 	CancelTimers []string
 	// Fired is the timer this batch handles, as DueTimers returned it. It
-	// is deleted after CancelTimers and before Timers are set, unless it
+	// is deleted before CancelTimers and Timers, unless it
 	// was moved since (its ID is set for another due time, which stays);
 	// it is deleted by its due time even if its contact's timer list lost
 	// track of it, so that no timer comes due again at every poll.
@@ -384,6 +385,13 @@ const (
 	DefaultPage = 50
 	MaxPage     = 500
 )
+
+// TimerWake is the Kind of a timer DueTimers returns for a contact's wake
+// (see keys.go) that came due with none of the contact's waits due. The
+// caller hands it back as a Batch.Fired, with no step: the store moves the
+// wake to the contact's earliest wait, or deletes it. ContactTimers never
+// returns one.
+const TimerWake flows.TimerKind = "wake"
 
 // MaxDueTimers bounds one DueTimers call, and what ContactTimers returns.
 const MaxDueTimers = 1000

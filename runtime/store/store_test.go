@@ -580,9 +580,33 @@ func TestReopen(t *testing.T) {
 	if got := seqs(ms); !reflect.DeepEqual(got, []uint64{1, 2, 3}) || ms[1].Content.Text != "hello" {
 		t.Errorf("messages: %v", ms)
 	}
-	if ts, _ := st.DueTimers(bg, t0, 0); len(ts) != 0 {
+	if ts := settle(t, st, t0); len(ts) != 0 {
 		t.Errorf("cancelled timer survived: %v", ts)
 	}
+}
+
+// settle hands the wakes DueTimers returns back to the store, as the
+// pipeline does, and returns the timers due at now that are not wakes.
+func settle(t *testing.T, st Store, now time.Time) []flows.Timer {
+	t.Helper()
+	for range 5 {
+		ts, err := st.DueTimers(bg, now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		woke := false
+		for i := range ts {
+			if ts[i].Kind == TimerWake {
+				commit(t, st, &Batch{ContactID: ts[i].Contact, Fired: &ts[i]})
+				woke = true
+			}
+		}
+		if !woke {
+			return ts
+		}
+	}
+	t.Fatal("wakes keep coming due")
+	return nil
 }
 
 func TestContextCancelled(t *testing.T) {
@@ -805,11 +829,13 @@ func timerIDs(ts []flows.Timer) []string {
 
 // checkTimerIndex checks that the t/ entries and the timer lists agree:
 // each timer is in its contact's list with its due, each listed timer has
-// its t/ entry, a list lives in one place (the session's head or f/), and
-// no entry of the old layout is left.
+// its t/ entry, a list lives in one place (the session's head or f/), a
+// contact has a wake exactly when its list says so, due no later than its
+// earliest wait, and no entry of the old layout is left.
 func checkTimerIndex(t *testing.T, st Store) {
 	t.Helper()
 	want, got := map[string]map[string]uint64{}, map[string]map[string]uint64{}
+	wakes, listWakes := map[string]uint64{}, map[string]uint64{}
 	contacts := map[string]bool{}
 	err := st.(*badgerStore).view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
@@ -822,6 +848,13 @@ func checkTimerIndex(t *testing.T, st Store) {
 				return err
 			}
 			switch {
+			case strings.HasPrefix(k, tTimer) && k[len(tTimer)+8] == wakeMark:
+				c := k[len(tTimer)+9:]
+				if _, twice := wakes[c]; twice || len(v) != 0 {
+					t.Errorf("contact %s: second wake, or a wake with a value (%q)", c, v)
+				}
+				wakes[c] = binary.BigEndian.Uint64([]byte(k[len(tTimer):]))
+				contacts[c] = true
 			case strings.HasPrefix(k, tTimer):
 				tm, err := flows.UnmarshalTimer(v)
 				if err != nil {
@@ -853,10 +886,19 @@ func checkTimerIndex(t *testing.T, st Store) {
 				}
 			}
 			for _, r := range l.ts {
+				if r.wait != 0 {
+					if l.wake == 0 || l.wake > r.due {
+						t.Errorf("contact %s: wait %s due %d, wake at %d", c, r.id, r.due, l.wake)
+					}
+					continue
+				}
 				if got[c] == nil {
 					got[c] = map[string]uint64{}
 				}
 				got[c][r.id] = r.due
+			}
+			if l.wake != 0 {
+				listWakes[c] = l.wake
 			}
 		}
 		return nil
@@ -867,13 +909,17 @@ func checkTimerIndex(t *testing.T, st Store) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("timer lists:\n%v\nwant\n%v", got, want)
 	}
+	if !reflect.DeepEqual(wakes, listWakes) {
+		t.Errorf("wake entries %v, the lists say %v", wakes, listWakes)
+	}
 }
 
 // sessionOf reads the head of a contact's s/ entry.
 func sessionOf(txn *badger.Txn, c string) (seq uint64, ts contactTimers, sess []byte, err error) {
 	err = getIn(txn, keySession(nil, c), func(v []byte) error {
-		seq, ts, sess, err = splitSessionHead(v)
-		sess = bytes.Clone(sess)
+		var l timerList
+		seq, l, sess, err = splitSessionHead(v)
+		ts, sess = l.ts, bytes.Clone(sess)
 		return err
 	})
 	return seq, ts, sess, err
