@@ -92,12 +92,13 @@ examples:
 	$(GO) run ./cmd/switchboard test flows/examples
 
 # Fuzz the parsers for a while (FUZZTIME=5m make fuzz): bot files, stored
-# sessions, conversation test files, and the access log line against
-# slog's own. New findings land in testdata.
+# sessions and their heads in the store, conversation test files, and the
+# access log line against slog's own. New findings land in testdata.
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./flows -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run XXX -fuzz FuzzUnmarshalSession -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/store -run XXX -fuzz FuzzSessionHead -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/convo -run XXX -fuzz FuzzParseTest -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/server -run XXX -fuzz FuzzAccessLine -fuzztime $(FUZZTIME)
 

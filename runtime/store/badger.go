@@ -574,11 +574,16 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 	if err != nil {
 		return nil, err
 	}
+	// A wake's waits are due no earlier than the wake, maybe after timers
+	// found later in the scan.
+	slices.SortStableFunc(out, func(a, b flows.Timer) int { return a.Due.Compare(b.Due) })
 	return out, nil
 }
 
 // dueWaits appends to out, up to limit, the contact's waits due by bound,
-// for its wake due at wake; or the wake itself when none is due.
+// for its wake due at wake; or the wake itself when none is due, or when
+// the contact's list names another wake (this one was left behind, by a
+// contact deletion cut short).
 func dueWaits(txn *badger.Txn, out []flows.Timer, contact string, wake, bound uint64, limit int) ([]flows.Timer, error) {
 	var l timerList
 	err := getIn(txn, keySession(nil, contact), func(v []byte) error {
@@ -591,8 +596,8 @@ func dueWaits(txn *badger.Txn, out []flows.Timer, contact string, wake, bound ui
 	}
 	n := len(out)
 	for _, r := range l.ts {
-		if len(out) == limit {
-			return out, nil
+		if len(out) == limit || l.wake != wake {
+			break
 		}
 		if r.wait != 0 && r.due <= bound {
 			out = append(out, waitTimer(contact, r))
@@ -932,7 +937,7 @@ func (w *writer) apply(b *Batch) error {
 		// A wait's timer rides in the session's head (see keys.go): this
 		// batch writes the head.
 		t := &b.Timers[i]
-		wait := t.Kind == flows.TimerWait && b.Session != nil && (t.Contact == "" || t.Contact == cid)
+		wait := t.Kind == flows.TimerWait && b.Session != nil && (t.Contact == "" || t.Contact == cid) && t.Seq < math.MaxUint64
 		if err := w.putTimer(b.Timers[i], cid, wait); err != nil {
 			return err
 		}
@@ -1525,9 +1530,6 @@ func (w *writer) setWake(contact string, l *timerList, due uint64) error {
 func (w *writer) putTimer(t flows.Timer, cid string, wait bool) error {
 	if t.Contact == "" {
 		t.Contact = cid
-	}
-	if t.ID[0] == wakeMark {
-		return fmt.Errorf("%w: timer ID %q starts with a zero byte", ErrInvalid, t.ID)
 	}
 	l, err := w.timers(t.Contact)
 	if err != nil {

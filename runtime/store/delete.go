@@ -60,10 +60,13 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 				keys = append(keys, keyTimer(nil, t.due, t.id))
 			}
 		}
+		keys = append(keys, keyTimerList(nil, id), keySession(nil, id), keySeq(nil, id))
 		if l.wake != 0 {
+			// After s/, which names it: a wake without its head is
+			// deleted when it comes due, a head without its wake would
+			// never wake.
 			keys = append(keys, keyWake(nil, l.wake, id))
 		}
-		keys = append(keys, keyTimerList(nil, id), keySession(nil, id), keySeq(nil, id))
 		last = append(last, keyByBot(nil, c.Bot, id))
 		if c.ExternalID != "" {
 			x := keyExternal(nil, c.Bot, c.Channel, c.ExternalID)

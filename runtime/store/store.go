@@ -213,8 +213,8 @@ func (b *Batch) validate() error {
 	}
 	for i := range b.Timers {
 		t := &b.Timers[i]
-		if t.ID == "" {
-			return fmt.Errorf("%w: timer %d has no ID", ErrInvalid, i)
+		if t.ID == "" || t.ID[0] == wakeMark {
+			return fmt.Errorf("%w: timer %d has no ID, or one that starts with a zero byte", ErrInvalid, i)
 		}
 		if t.Due.Before(minDue) || t.Due.After(maxDue) {
 			return fmt.Errorf("%w: timer %s is due at %v, outside the years 1678 to 2262", ErrInvalid, t.ID, t.Due)
@@ -223,7 +223,7 @@ func (b *Batch) validate() error {
 			return fmt.Errorf("%w: timer %s has no contact", ErrInvalid, t.ID)
 		}
 	}
-	if b.Fired != nil && (b.Fired.ID == "" || b.Fired.Due.Before(minDue) || b.Fired.Due.After(maxDue)) {
+	if b.Fired != nil && (b.Fired.ID == "" || (b.Fired.ID[0] == wakeMark) != (b.Fired.Kind == TimerWake) || b.Fired.Due.Before(minDue) || b.Fired.Due.After(maxDue)) {
 		return fmt.Errorf("%w: fired timer %q due at %v", ErrInvalid, b.Fired.ID, b.Fired.Due)
 	}
 	for _, id := range b.CancelTimers {
