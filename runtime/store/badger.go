@@ -547,9 +547,9 @@ func (s *badgerStore) DueTimers(ctx context.Context, now time.Time, limit int) (
 			if due > bound {
 				return nil
 			}
-			if id := k[len(prefix)+8:]; len(id) > 0 && id[0] == wakeMark {
+			if id := k[len(prefix)+8:]; bytes.HasPrefix(id, []byte(wakeMark)) {
 				var err error
-				if out, err = dueWaits(txn, out, string(id[1:]), due, bound, limit); err != nil {
+				if out, err = dueWaits(txn, out, string(id[len(wakeMark):]), due, bound, limit); err != nil {
 					return err
 				}
 				continue
@@ -604,7 +604,7 @@ func dueWaits(txn *badger.Txn, out []flows.Timer, contact string, wake, bound ui
 		}
 	}
 	if len(out) == n {
-		out = append(out, flows.Timer{ID: "\x00" + contact, Contact: contact, Due: dueTime(wake), Kind: TimerWake})
+		out = append(out, flows.Timer{ID: wakeMark + contact, Contact: contact, Due: dueTime(wake), Kind: TimerWake})
 	}
 	return out, nil
 }
@@ -1492,19 +1492,13 @@ func (w *writer) fired(t *flows.Timer, cid string) error {
 // moveWake moves the contact's wake to its earliest wait, or deletes it
 // when no wait is left.
 func (w *writer) moveWake(contact string, l *timerList) error {
-	first := l.ts.firstWait()
-	if first == l.wake {
-		return nil
+	if first := l.ts.firstWait(); first != 0 {
+		return w.setWake(contact, l, first)
 	}
 	if l.wake != 0 {
-		if err := w.deleteWake(contact, l); err != nil {
-			return err
-		}
+		return w.deleteWake(contact, l)
 	}
-	if first == 0 {
-		return nil
-	}
-	return w.setWake(contact, l, first)
+	return nil
 }
 
 func (w *writer) deleteWake(contact string, l *timerList) error {
@@ -1515,8 +1509,17 @@ func (w *writer) deleteWake(contact string, l *timerList) error {
 	return w.txn.Delete(w.since(k))
 }
 
+// setWake sets the contact's wake at due, in place of the one it had.
 func (w *writer) setWake(contact string, l *timerList, due uint64) error {
 	due = max(due, 1) // 0 is no wake
+	if due == l.wake {
+		return nil
+	}
+	if l.wake != 0 {
+		if err := w.deleteWake(contact, l); err != nil {
+			return err
+		}
+	}
 	l.wake = due
 	w.dirty(contact)
 	w.minTimer = min(w.minTimer, due)
@@ -1562,11 +1565,6 @@ func (w *writer) putTimer(t flows.Timer, cid string, wait bool) error {
 		w.dirty(t.Contact)
 		if l.wake != 0 && l.wake <= max(due, 1) {
 			return nil // an earlier wake finds it
-		}
-		if l.wake != 0 {
-			if err := w.deleteWake(t.Contact, l); err != nil {
-				return err
-			}
 		}
 		return w.setWake(t.Contact, l, due)
 	}

@@ -82,13 +82,7 @@ func TestDeleteContactCutShort(t *testing.T) {
 		}
 		commit(t, st, &Batch{ContactID: "c1", Messages: ms})
 	}
-	stop := errors.New("stopped")
-	testHookDeleteChunk = func() error { return stop }
-	err := st.DeleteContact(bg, "c1")
-	testHookDeleteChunk = nil
-	if !errors.Is(err, stop) {
-		t.Fatalf("cut short: %v", err)
-	}
+	deleteCutShort(t, st, "c1")
 	st = reopen(t, st, dir)
 	checkTimerIndex(t, st)
 	if ts, _ := st.DueTimers(bg, t0.Add(time.Hour), 0); len(ts) != 0 {
@@ -102,5 +96,18 @@ func TestDeleteContactCutShort(t *testing.T) {
 	}
 	if ms, _, _ := st.Messages(bg, "c1", MessageQuery{}); len(ms) != 0 {
 		t.Errorf("%d messages left", len(ms))
+	}
+}
+
+// deleteCutShort deletes a contact and stops the deletion after its first
+// transaction, as a crash would.
+func deleteCutShort(t *testing.T, st Store, id string) {
+	t.Helper()
+	stop := errors.New("stopped")
+	testHookDeleteChunk = func() error { return stop }
+	err := st.DeleteContact(bg, id)
+	testHookDeleteChunk = nil
+	if !errors.Is(err, stop) {
+		t.Fatalf("cut short: %v", err)
 	}
 }

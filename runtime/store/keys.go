@@ -118,8 +118,9 @@ const (
 	sessionHeadWaits = 0x02
 )
 
-// wakeMark begins the ID in the key of a contact's wake.
-const wakeMark = 0x00
+// wakeMark begins the ID in the key of a contact's wake, and the ID of
+// the TimerWake that DueTimers returns for it.
+const wakeMark = "\x00"
 
 func appendSessionHead(dst []byte, seq uint64, l *timerList) []byte {
 	if l.wake == 0 && !l.ts.hasWaits() {
@@ -274,7 +275,7 @@ func keyTimer(dst []byte, due uint64, id string) []byte {
 // keyWake is the key of a contact's wake.
 func keyWake(dst []byte, due uint64, contact string) []byte {
 	dst = binary.BigEndian.AppendUint64(append(dst, tTimer...), due)
-	return append(append(dst, wakeMark), contact...)
+	return append(append(dst, wakeMark...), contact...)
 }
 
 func keyTimerList(dst []byte, contact string) []byte {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchboard-bots/switchboard/flows"
@@ -132,10 +133,10 @@ type Batch struct {
 	// Unknown IDs are ignored.
 	CancelTimers []string
 	// Fired is the timer this batch handles, as DueTimers returned it. It
-	// is deleted before CancelTimers and Timers, unless it
-	// was moved since (its ID is set for another due time, which stays);
-	// it is deleted by its due time even if its contact's timer list lost
-	// track of it, so that no timer comes due again at every poll.
+	// is deleted before CancelTimers and Timers, unless it was moved since
+	// (its ID is set for another due time, which stays); it is deleted by
+	// its due time even if its contact's timer list lost track of it, so
+	// that no timer comes due again at every poll.
 	Fired *flows.Timer
 	// DedupKey, when set, is recorded so that Seen reports it: the channel
 	// and external id of the inbound message this batch answers.
@@ -213,7 +214,7 @@ func (b *Batch) validate() error {
 	}
 	for i := range b.Timers {
 		t := &b.Timers[i]
-		if t.ID == "" || t.ID[0] == wakeMark {
+		if t.ID == "" || strings.HasPrefix(t.ID, wakeMark) {
 			return fmt.Errorf("%w: timer %d has no ID, or one that starts with a zero byte", ErrInvalid, i)
 		}
 		if t.Due.Before(minDue) || t.Due.After(maxDue) {
@@ -223,7 +224,7 @@ func (b *Batch) validate() error {
 			return fmt.Errorf("%w: timer %s has no contact", ErrInvalid, t.ID)
 		}
 	}
-	if b.Fired != nil && (b.Fired.ID == "" || (b.Fired.ID[0] == wakeMark) != (b.Fired.Kind == TimerWake) || b.Fired.Due.Before(minDue) || b.Fired.Due.After(maxDue)) {
+	if b.Fired != nil && (b.Fired.ID == "" || strings.HasPrefix(b.Fired.ID, wakeMark) != (b.Fired.Kind == TimerWake) || b.Fired.Due.Before(minDue) || b.Fired.Due.After(maxDue)) {
 		return fmt.Errorf("%w: fired timer %q due at %v", ErrInvalid, b.Fired.ID, b.Fired.Due)
 	}
 	for _, id := range b.CancelTimers {

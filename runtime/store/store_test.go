@@ -793,7 +793,6 @@ func TestCloseDuringUse(t *testing.T) {
 	wg.Wait()
 }
 
-// reopen closes st and opens the store in dir again.
 // openOnDisk opens a store in a new temporary folder, for tests that
 // reopen it; they close it, or what reopen returns.
 func openOnDisk(t *testing.T) (Store, string) {
@@ -806,6 +805,7 @@ func openOnDisk(t *testing.T) (Store, string) {
 	return st, dir
 }
 
+// reopen closes st and opens the store in dir again.
 func reopen(t *testing.T, st Store, dir string) Store {
 	t.Helper()
 	if err := st.Close(); err != nil {
@@ -848,8 +848,8 @@ func checkTimerIndex(t *testing.T, st Store) {
 				return err
 			}
 			switch {
-			case strings.HasPrefix(k, tTimer) && k[len(tTimer)+8] == wakeMark:
-				c := k[len(tTimer)+9:]
+			case strings.HasPrefix(k, tTimer) && strings.HasPrefix(k[len(tTimer)+8:], wakeMark):
+				c := k[len(tTimer)+8+len(wakeMark):]
 				if _, twice := wakes[c]; twice || len(v) != 0 {
 					t.Errorf("contact %s: second wake, or a wake with a value (%q)", c, v)
 				}

@@ -24,11 +24,7 @@ import (
 // fires with its Seq, after a restart too; the session's end and the
 // contact's deletion take the wake with them.
 func TestWaitTimers(t *testing.T) {
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	wait := func(seq uint64, m int) flows.Timer {
@@ -97,12 +93,7 @@ func TestWaitTimers(t *testing.T) {
 	// its Seq, and the batch that handles it leaves no wake.
 	commit(t, st, step(21, []string{"c1/w20"}, wait(21, 25)))
 	checkTimerIndex(t, st)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st, err = Open(dir, quietOptions()); err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, dir)
 	got = due(26)
 	if want := (flows.Timer{ID: "c1/w21", Contact: "c1", Due: at(25), Kind: flows.TimerWait, Seq: 21}); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("due at +26m after a restart: %+v, want %+v", got, want)
@@ -178,13 +169,7 @@ func TestDeleteContactCutShortKeepsWaitsWaking(t *testing.T) {
 	}
 	ts = append(ts, flows.Timer{ID: "c1/w1", Due: at(10), Kind: flows.TimerWait, Seq: 1})
 	commit(t, st, &Batch{Contact: contact("c1", "shop", "x1"), Session: &flows.Session{Seq: 1}, Timers: ts})
-	stop := errors.New("stopped")
-	testHookDeleteChunk = func() error { return stop }
-	err := st.DeleteContact(bg, "c1")
-	testHookDeleteChunk = nil
-	if !errors.Is(err, stop) {
-		t.Fatalf("cut short: %v", err)
-	}
+	deleteCutShort(t, st, "c1")
 	st = reopen(t, st, dir)
 	commit(t, st, &Batch{ContactID: "c1", Session: &flows.Session{Seq: 2}, CancelTimers: []string{"c1/w1"},
 		Timers: []flows.Timer{{ID: "c1/w2", Due: at(20), Kind: flows.TimerWait, Seq: 2}}})
@@ -288,11 +273,7 @@ func TestWakeModel(t *testing.T) {
 
 func wakeModel(t *testing.T, seed uint64, ops int) {
 	r := rand.New(rand.NewPCG(seed, 7))
-	dir := t.TempDir()
-	st, err := Open(dir, quietOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := openOnDisk(t)
 	defer func() { st.Close() }()
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	contacts := []string{"c1", "c2"}
