@@ -938,7 +938,7 @@ func (w *writer) apply(b *Batch) error {
 		// batch writes the head.
 		t := &b.Timers[i]
 		wait := t.Kind == flows.TimerWait && b.Session != nil && (t.Contact == "" || t.Contact == cid) && t.Seq < math.MaxUint64
-		if err := w.putTimer(b.Timers[i], cid, wait); err != nil {
+		if err := w.putTimer(*t, cid, wait); err != nil {
 			return err
 		}
 	}
