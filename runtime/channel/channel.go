@@ -35,6 +35,12 @@ type Capabilities struct {
 // Degrade rewrites a message for a channel, returning the messages to send
 // in its place: what the channel cannot show is turned into text it can.
 func Degrade(c flows.Content, caps Capabilities) []flows.Content {
+	return AppendDegraded(nil, c, caps)
+}
+
+// AppendDegraded is Degrade appending to dst, so that a caller with room
+// for the usual message or two allocates nothing for them.
+func AppendDegraded(dst []flows.Content, c flows.Content, caps Capabilities) []flows.Content {
 	var extra []string
 	n := 0
 	option := func(b flows.Button) string {
@@ -102,16 +108,15 @@ func Degrade(c flows.Content, caps Capabilities) []flows.Content {
 		}
 		c.Text += strings.Join(extra, "\n")
 	}
-	return split(c, caps.MaxText)
+	return split(dst, c, caps.MaxText)
 }
 
 // split cuts a message whose text is too long into several; choices and
 // media stay with the last part.
-func split(c flows.Content, max int) []flows.Content {
+func split(out []flows.Content, c flows.Content, max int) []flows.Content {
 	if max <= 0 || len(c.Text) <= max {
-		return []flows.Content{c}
+		return append(out, c)
 	}
-	var out []flows.Content
 	text := c.Text
 	for len(text) > max {
 		cut := strings.LastIndexByte(text[:max], '\n')

@@ -75,7 +75,7 @@ func (c *Conversation) EndHandover(outcome string) ([]flows.Content, error) {
 // Step runs one event and applies the sprint.
 func (c *Conversation) Step(ev flows.Event) ([]flows.Content, error) {
 	c.Seed++
-	sp := c.Engine.Step(engine.Input{Bot: c.Bot, Session: c.Session, Contact: c.Contact, Event: ev, Now: c.Now, Seed: c.Seed})
+	sp := c.Engine.Step(engine.Input{Bot: c.Bot, Session: c.Session, Contact: c.Contact, Event: ev, Now: c.Now, Seed: c.Seed, Trace: true})
 	if err := c.apply(sp); err != nil {
 		return sp.Messages, err
 	}

@@ -81,7 +81,7 @@ func TestBenchBotSprint(t *testing.T) {
 	contact := &flows.Contact{ID: "c1", Name: "Ann"}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	sp := eng.Step(engine.Input{Bot: bot, Contact: contact, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "hi"}}, Now: now})
-	sp = eng.Step(engine.Input{Bot: bot, Session: sp.Session, Contact: sp.Contact, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "my ORDER please"}}, Now: now})
+	sp = eng.Step(engine.Input{Bot: bot, Session: sp.Session, Contact: sp.Contact, Event: flows.Event{Kind: flows.EventMessage, Message: &flows.Content{Text: "my ORDER please"}}, Now: now, Trace: true})
 	var types []string
 	for _, tr := range sp.Trace {
 		types = append(types, tr.Type)

@@ -7,6 +7,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,8 @@ type Input struct {
 	Now     time.Time
 	// Seed makes random choices (TEXT variants) reproducible.
 	Seed uint64
+	// Trace asks for the Sprint's Trace, the blocks the step ran.
+	Trace bool
 }
 
 // ErrStepLimit is the error /_error sees when a step ran too many blocks.
@@ -85,9 +88,13 @@ func (e *Engine) Step(in Input) *flows.Sprint {
 		contact: contact,
 		now:     in.Now.In(in.Bot.Location),
 		seed:    in.Seed,
-		// Room for the usual step's blocks and messages from the start.
-		sprint: &flows.Sprint{Session: sess, Contact: contact, Trace: make([]flows.TraceEntry, 0, 8), Messages: make([]flows.Content, 0, 4)},
-		limit:  e.maxBlocks(in.Bot),
+		limit:   e.maxBlocks(in.Bot),
+	}
+	// The sprint and room for the usual step's messages come in the run's
+	// allocation.
+	r.sprint = flows.Sprint{Session: sess, Contact: contact, Messages: r.messages[:0]}
+	if in.Trace {
+		r.sprint.Trace = make([]flows.TraceEntry, 0, 8)
 	}
 	v, _ := e.vms.Get().(*vm.VM)
 	if v == nil {
@@ -106,7 +113,7 @@ func (e *Engine) Step(in Input) *flows.Sprint {
 		r.dispatch(ev)
 	}
 	r.sprint.ContactDirty = r.contactDirty
-	return r.sprint
+	return &r.sprint
 }
 
 func (e *Engine) maxBlocks(b *flows.Bot) int {
@@ -179,7 +186,7 @@ func (r *run) dispatch(ev flows.Event) {
 }
 
 func (r *run) ignore() {
-	if len(r.sprint.Trace) == 0 && len(r.sprint.Messages) == 0 {
+	if r.ran == 0 && len(r.sprint.Messages) == 0 {
 		r.sprint.Ignored = true
 	}
 }
@@ -614,7 +621,8 @@ func (r *run) wait(ws flows.WaitSpec) error {
 		return fmt.Errorf("waiting until %s is further ahead than the limit of 10 years", due.Format(time.RFC3339))
 	}
 	if !due.IsZero() {
-		w.TimerID = fmt.Sprintf("%s/w%d", r.contact.ID, r.sess.Seq)
+		var id [64]byte
+		w.TimerID = string(strconv.AppendUint(append(append(id[:0], r.contact.ID...), "/w"...), r.sess.Seq, 10))
 		w.Due = due
 		r.sprint.Timers = append(r.sprint.Timers, flows.Timer{
 			ID: w.TimerID, Contact: r.contact.ID, Due: due, Kind: flows.TimerWait, Seq: r.sess.Seq,
@@ -652,6 +660,10 @@ func (r *run) fail(node *flows.Node, err error) {
 }
 
 func (r *run) trace(node *flows.Node, err error) {
+	r.ran++
+	if r.sprint.Trace == nil {
+		return
+	}
 	te := flows.TraceEntry{Skill: r.bot.SkillAt(node.Ref.Skill).Name, Block: node.Ref.Block, Type: node.Type, ID: node.ID}
 	if err != nil {
 		te.Error = err.Error()

@@ -154,6 +154,23 @@ skills:
 	}
 }
 
+// TestTraceOnRequest: the sprint lists the blocks a step ran only when
+// asked, and a step that ran blocks without sending is not ignored either
+// way.
+func TestTraceOnRequest(t *testing.T) {
+	bot := load(t, "id: quiet\nskills:\n  /start:\n    - listen: a\n")
+	e := engine.New(nil)
+	for _, trace := range []bool{false, true} {
+		sp := e.Step(engine.Input{Bot: bot, Contact: &flows.Contact{ID: "c"}, Event: msg("hi", ""), Now: t0, Trace: trace})
+		if sp.Ignored || sp.Session.Wait == nil {
+			t.Fatalf("trace %v: the listen did not run: ignored=%v wait=%+v", trace, sp.Ignored, sp.Session.Wait)
+		}
+		if want := map[bool]int{false: 0, true: 1}[trace]; len(sp.Trace) != want {
+			t.Fatalf("trace %v: %d entries, want %d: %+v", trace, len(sp.Trace), want, sp.Trace)
+		}
+	}
+}
+
 // TestEventsWithoutContentDoNotPanic: malformed events from a channel are
 // ignored, never a crash.
 func TestEventsWithoutContentDoNotPanic(t *testing.T) {
@@ -178,7 +195,7 @@ func step(e *engine.Engine, bot *flows.Bot, sp *flows.Sprint, ev flows.Event, no
 	if sp != nil {
 		sess, c = sp.Session, sp.Contact
 	}
-	return e.Step(engine.Input{Bot: bot, Session: sess, Contact: c, Event: ev, Now: now})
+	return e.Step(engine.Input{Bot: bot, Session: sess, Contact: c, Event: ev, Now: now, Trace: true})
 }
 
 func msg(text, payload string) flows.Event {

@@ -23,9 +23,13 @@ type run struct {
 	contact *flows.Contact
 	now     time.Time
 	seed    uint64
-	sprint  *flows.Sprint
-	vm      *vm.VM
-	rnd     *rand.Rand
+	sprint  flows.Sprint
+	// messages backs the sprint's Messages for the usual step.
+	messages [4]flows.Content
+	// ran counts the blocks the step ran, traced or not.
+	ran int
+	vm  *vm.VM
+	rnd *rand.Rand
 
 	event  *flows.Event
 	queued []flows.Event

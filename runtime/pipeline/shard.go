@@ -136,16 +136,19 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownBot, st.contact.Bot)
 	}
 
-	// Room for a message and a few replies, the usual step, in one allocation.
-	tx := &Tx{Contact: st.contact, Now: now, Inbound: in, Timer: j.timer,
-		Batch: &store.Batch{ContactID: j.contact, DedupKey: dedup, Fired: j.timer, Messages: make([]store.Message, 0, 4)}}
-	batch := tx.Batch
+	// The Tx, its batch and the message event, with room for a message and
+	// two replies (the usual step), in one allocation.
+	room := &txRoom{}
+	room.batch = store.Batch{ContactID: j.contact, DedupKey: dedup, Fired: j.timer, Messages: room.messages[:0]}
+	room.tx = Tx{Contact: st.contact, Now: now, Inbound: in, Timer: j.timer, Batch: &room.batch}
+	tx, batch := &room.tx, &room.batch
 	switch {
 	case in != nil && in.Event != nil:
 		tx.Event = in.Event
 	case in != nil:
-		content := in.Content
-		tx.Event = &flows.Event{Kind: flows.EventMessage, Message: &content}
+		room.content = in.Content
+		room.event = flows.Event{Kind: flows.EventMessage, Message: &room.content}
+		tx.Event = &room.event
 		batch.Messages = append(batch.Messages, store.Message{
 			ID: in.ID, Time: now, Direction: store.DirectionIn, Author: store.AuthorUser,
 			Channel: in.Channel, ExternalID: in.ID, Content: in.Content,
@@ -269,6 +272,15 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 	return res, nil
 }
 
+// txRoom is a job's Tx with what it points to in the usual step.
+type txRoom struct {
+	tx       Tx
+	batch    store.Batch
+	messages [3]store.Message
+	event    flows.Event
+	content  flows.Content
+}
+
 // dropTimer cancels a timer that can no longer do anything, so it does not
 // come due again at every poll.
 func (sh *shard) dropTimer(ctx context.Context, j *job, why string) error {
@@ -342,23 +354,27 @@ func (c *cache) get(id string) (*state, bool) {
 }
 
 func (c *cache) put(id string, s *state) {
-	if _, ok := c.items[id]; !ok {
-		for len(c.items) >= c.max && len(c.order) > 0 {
-			delete(c.items, c.order[0])
-			c.order = c.order[1:]
+	if old, ok := c.items[id]; ok {
+		if old != s {
+			c.items[id] = s
 		}
-		if len(c.order) >= 2*c.max {
-			// Dropped ids linger in order; rebuild it from what is cached.
-			order := make([]string, 0, len(c.items)+1)
-			for _, o := range c.order {
-				if _, ok := c.items[o]; ok {
-					order = append(order, o)
-				}
-			}
-			c.order = order
-		}
-		c.order = append(c.order, id)
+		return
 	}
+	for len(c.items) >= c.max && len(c.order) > 0 {
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
+	if len(c.order) >= 2*c.max {
+		// Dropped ids linger in order; rebuild it from what is cached.
+		order := make([]string, 0, len(c.items)+1)
+		for _, o := range c.order {
+			if _, ok := c.items[o]; ok {
+				order = append(order, o)
+			}
+		}
+		c.order = order
+	}
+	c.order = append(c.order, id)
 	c.items[id] = s
 }
 

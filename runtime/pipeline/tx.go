@@ -43,14 +43,19 @@ type Tx struct {
 func (tx *Tx) apply(sp *flows.Sprint, status string) {
 	b := tx.Batch
 	b.Session = sp.Session
-	for _, id := range sp.CancelTimers {
-		n := len(b.Timers)
-		b.Timers = slices.DeleteFunc(b.Timers, func(t flows.Timer) bool { return t.ID == id })
-		if len(b.Timers) == n {
-			b.CancelTimers = append(b.CancelTimers, id)
+	if len(b.Timers) == 0 && len(b.CancelTimers) == 0 {
+		// The usual step: the batch takes the sprint's lists as they are.
+		b.Timers, b.CancelTimers = sp.Timers, sp.CancelTimers
+	} else {
+		for _, id := range sp.CancelTimers {
+			n := len(b.Timers)
+			b.Timers = slices.DeleteFunc(b.Timers, func(t flows.Timer) bool { return t.ID == id })
+			if len(b.Timers) == n {
+				b.CancelTimers = append(b.CancelTimers, id)
+			}
 		}
+		b.Timers = append(b.Timers, sp.Timers...)
 	}
-	b.Timers = append(b.Timers, sp.Timers...)
 	if sp.ContactDirty {
 		sp.Contact.UpdatedAt = tx.Now
 		tx.SetContact(sp.Contact)

@@ -11,19 +11,19 @@ func TestLimiterRefillsAndWaits(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := newLimiter(RateLimit{PerSecond: 2, Burst: 2}, func() time.Time { return now })
 	for i := 0; i < 2; i++ {
-		if ok, _ := l.allow("k"); !ok {
+		if ok, _ := l.allow([]byte("k")); !ok {
 			t.Fatal("burst refused")
 		}
 	}
-	ok, wait := l.allow("k")
+	ok, wait := l.allow([]byte("k"))
 	if ok || wait != 500*time.Millisecond {
 		t.Fatalf("ok %v wait %v", ok, wait)
 	}
 	now = now.Add(500 * time.Millisecond)
-	if ok, _ := l.allow("k"); !ok {
+	if ok, _ := l.allow([]byte("k")); !ok {
 		t.Fatal("not refilled")
 	}
-	if ok, _ := l.allow("other"); !ok {
+	if ok, _ := l.allow([]byte("other")); !ok {
 		t.Fatal("keys are not independent")
 	}
 }
@@ -39,7 +39,7 @@ func TestLimiterIsBounded(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < 5000; i++ {
-				l.allow(strconv.Itoa(w) + "/" + strconv.Itoa(i))
+				l.allow([]byte(strconv.Itoa(w) + "/" + strconv.Itoa(i)))
 			}
 		}(w)
 	}
@@ -51,7 +51,7 @@ func TestLimiterIsBounded(t *testing.T) {
 	mu.Lock()
 	now = now.Add(time.Minute)
 	mu.Unlock()
-	l.allow("fresh")
+	l.allow([]byte("fresh"))
 	if n := l.size(); n > 640 {
 		t.Fatalf("%d buckets", n)
 	}

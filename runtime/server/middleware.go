@@ -157,8 +157,8 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) string {
 	return "unmatched"
 }
 
-func ipKey(ctx *fasthttp.RequestCtx) string {
-	return string(ctx.RemoteIP().To16())
+func ipKey(ctx *fasthttp.RequestCtx) []byte {
+	return ctx.RemoteIP().To16()
 }
 
 // tooMany answers 429 with Retry-After in whole seconds.
@@ -259,18 +259,19 @@ func newLimiter(cfg RateLimit, now func() time.Time) *limiter {
 }
 
 // allow takes a token for key, or says how long until one is available.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+// The key is only copied for a new bucket.
+func (l *limiter) allow(key []byte) (bool, time.Duration) {
+	sh := &l.shards[maphash.Bytes(l.seed, key)%uint64(len(l.shards))]
 	now := l.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	b := sh.buckets[key]
+	b := sh.buckets[string(key)]
 	if b == nil {
 		if len(sh.buckets) >= l.perShard {
 			sh.evict(now, l)
 		}
 		b = &bucket{tokens: l.burst, last: now}
-		sh.buckets[key] = b
+		sh.buckets[string(key)] = b
 	} else {
 		b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 		b.last = now

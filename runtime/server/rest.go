@@ -104,7 +104,9 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if s.contactLimit != nil {
-		if ok, wait := s.contactLimit.allow(bot + "\x00" + req.Sender); !ok {
+		var room [64]byte
+		key := append(append(append(room[:0], bot...), 0), req.Sender...)
+		if ok, wait := s.contactLimit.allow(key); !ok {
 			s.tooMany(ctx, "contact", wait)
 			return
 		}
@@ -131,8 +133,9 @@ func (s *Server) restWebhook(ctx *fasthttp.RequestCtx) {
 func appendRestReplies(b []byte, sender string, replies []store.Message) []byte {
 	b = append(b, '[')
 	first := true
+	var room [2]flows.Content
 	for _, r := range replies {
-		for _, c := range channel.Degrade(r.Content, restCapabilities) {
+		for _, c := range channel.AppendDegraded(room[:0], r.Content, restCapabilities) {
 			if !first {
 				b = append(b, ',')
 			}
