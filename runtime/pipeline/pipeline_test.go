@@ -357,3 +357,33 @@ func TestEventFromANewVisitor(t *testing.T) {
 		}
 	}
 }
+
+// breakingHook makes the commit of any step whose message is "break" fail.
+type breakingHook struct{}
+
+func (breakingHook) Before(context.Context, *pipeline.Tx) error { return nil }
+func (breakingHook) After(_ context.Context, tx *pipeline.Tx) error {
+	if tx.Inbound != nil && tx.Inbound.Content.Text == "break" {
+		tx.Batch.Messages = append(tx.Batch.Messages, store.Message{Direction: "sideways"})
+	}
+	return nil
+}
+
+// TestFailedCommitLeavesTheConversationAsStored: a step whose commit
+// fails leaves nothing behind, not even in the pipeline's memory: the
+// next message continues from the stored session.
+func TestFailedCommitLeavesTheConversationAsStored(t *testing.T) {
+	st := memStore(t)
+	p := pipeline.New(pipeline.Config{Store: st, Engine: engine.New(nil), Shards: 2, Now: newClock(t0).now, Hook: breakingHook{}})
+	p.SetBots(bots(t))
+	p.Start()
+	t.Cleanup(func() { p.Close(context.Background()) })
+	send(t, p, "u1", "", "hi")
+	if _, err := p.Handle(context.Background(), pipeline.Inbound{Bot: "shop", Channel: "rest", Sender: "u1", Content: flows.Content{Text: "break"}, Replied: true}); err == nil {
+		t.Fatal("the broken step committed")
+	}
+	res := send(t, p, "u1", "", "777")
+	if got := texts(res.Replies); got != "out:Order 777 is on its way." {
+		t.Fatalf("after a failed commit: %s", got)
+	}
+}

@@ -236,6 +236,17 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 			}
 		}
 	}
+	// The session is encoded once, for the store and for the cache, into
+	// the cache's buffer: a failed commit drops the contact from the
+	// cache.
+	var encoded []byte
+	if batch.Session != nil && batch.SessionEncoded == nil {
+		if b, err := flows.AppendSession(st.session[:0], batch.Session); err == nil {
+			encoded, batch.SessionEncoded = b, b
+		} else {
+			st.session = nil // the store refuses the session, with the error
+		}
+	}
 	if err := p.committer.Submit(ctx, batch); err != nil {
 		// Nothing of the step is durable: forget what the cache may not
 		// reflect, so the next job reads the store.
@@ -246,7 +257,10 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 		st.contact = batch.Contact
 		res.Contact = batch.Contact
 	}
-	if sp != nil {
+	switch {
+	case encoded != nil:
+		st.session = encoded // the session stored, the step's
+	case sp != nil:
 		if err := st.encodeSession(sp.Session); err != nil {
 			sh.cache.drop(j.contact)
 			return nil, err

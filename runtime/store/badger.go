@@ -958,7 +958,9 @@ func (w *writer) apply(b *Batch) error {
 		key := w.since(k)
 		v := w.mark()
 		w.arena = appendSessionHead(w.arena, seq, l)
-		if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
+		if b.SessionEncoded != nil {
+			w.arena = append(w.arena, b.SessionEncoded...)
+		} else if w.arena, err = flows.AppendSession(w.arena, b.Session); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		if err := w.set(key, w.since(v)); err != nil {

@@ -112,6 +112,10 @@ type Batch struct {
 	Contact *flows.Contact
 	// Session is stored when set; nil leaves the stored one as it is.
 	Session *flows.Session
+	// SessionEncoded, when set, is Session as flows.AppendSession encodes
+	// it, which the caller already has: the store writes it instead of
+	// encoding Session again.
+	SessionEncoded []byte
 	// DeleteSession removes the stored session (the flow ended).
 	DeleteSession bool
 	// Messages are appended to their contact's conversation. The store
@@ -181,6 +185,9 @@ func (b *Batch) validate() error {
 	}
 	if b.Session != nil && b.DeleteSession {
 		return fmt.Errorf("%w: both a session and DeleteSession", ErrInvalid)
+	}
+	if b.SessionEncoded != nil && b.Session == nil {
+		return fmt.Errorf("%w: SessionEncoded without its Session", ErrInvalid)
 	}
 	for i := range b.Messages {
 		m := &b.Messages[i]

@@ -188,6 +188,19 @@ func TestSession(t *testing.T) {
 		if got, _ := st.Session(bg, "c1"); got == nil || got.Seq != 4 {
 			t.Fatalf("session after an empty batch: %v", got)
 		}
+		// A session the caller has encoded is stored as encoded.
+		s.Seq = 5
+		enc, err := flows.AppendSession(nil, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, st, &Batch{ContactID: "c1", Session: s, SessionEncoded: enc})
+		if got, err := st.Session(bg, "c1"); err != nil || !reflect.DeepEqual(got, s) {
+			t.Fatalf("session given encoded: %v\n%#v", err, got)
+		}
+		if err := st.Commit(bg, &Batch{ContactID: "c1", SessionEncoded: enc}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("SessionEncoded without Session: %v", err)
+		}
 		commit(t, st, &Batch{ContactID: "c1", DeleteSession: true})
 		if _, err := st.Session(bg, "c1"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("deleted session: %v", err)
