@@ -71,6 +71,8 @@ type Run interface {
 	AddTag(tag string) error
 	RemoveTag(tag string)
 	SetStatus(status string)
+	// Contact is the contact as the step leaves it so far: read it, and
+	// change it only through the methods above.
 	Contact() *Contact
 	Bot() *Bot
 

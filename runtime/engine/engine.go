@@ -80,7 +80,7 @@ func (e *Engine) Step(in Input) *flows.Sprint {
 	if sess.Vars == nil {
 		sess.Vars = map[string]any{}
 	}
-	contact := in.Contact.Clone()
+	contact := in.Contact
 	r := &run{
 		eng:     e,
 		bot:     in.Bot,

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,39 @@ func TestTraceOnRequest(t *testing.T) {
 		if want := map[bool]int{false: 0, true: 1}[trace]; len(sp.Trace) != want {
 			t.Fatalf("trace %v: %d entries, want %d: %+v", trace, len(sp.Trace), want, sp.Trace)
 		}
+	}
+}
+
+// TestInputContactIsNeverChanged: the step changes its own copy of the
+// contact, made at the first change, and leaves the caller's as it was
+// (the runtime's cache holds it).
+func TestInputContactIsNeverChanged(t *testing.T) {
+	bot := load(t, `
+id: tags
+skills:
+  /start:
+    - listen: a
+    - add_tag: vip
+    - remove_tag: old
+    - status: busy
+    - data: {contact.plan: "'gold'", contact.name: "'Bo'"}
+    - text: "{{ contact.name }} {{ contact.plan }} {{ contact.tags }} {{ contact.status }}"
+`)
+	e := engine.New(nil)
+	in := &flows.Contact{ID: "c", Name: "Ann", Tags: []string{"old", "new"}, Attributes: map[string]any{"plan": "free"}}
+	sp := e.Step(engine.Input{Bot: bot, Contact: in, Event: msg("hi", ""), Now: t0})
+	if sp.Contact != in || sp.ContactDirty {
+		t.Fatalf("a step that changed nothing copied the contact: dirty=%v", sp.ContactDirty)
+	}
+	sp = e.Step(engine.Input{Bot: bot, Session: sp.Session, Contact: in, Event: msg("go", ""), Now: t0})
+	if got := texts(sp); got != `Bo gold ["new","vip"] busy` {
+		t.Fatalf("said %q", got)
+	}
+	if in.Name != "Ann" || in.Status != "" || !reflect.DeepEqual(in.Tags, []string{"old", "new"}) || in.Attributes["plan"] != "free" {
+		t.Fatalf("the caller's contact changed: %+v", in)
+	}
+	if c := sp.Contact; c == in || !sp.ContactDirty || c.Name != "Bo" || c.Attributes["plan"] != "gold" || c.Status != "busy" {
+		t.Fatalf("the step's contact: %+v", c)
 	}
 }
 

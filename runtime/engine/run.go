@@ -28,8 +28,11 @@ type run struct {
 	messages [4]flows.Content
 	// ran counts the blocks the step ran, traced or not.
 	ran int
-	vm  *vm.VM
-	rnd *rand.Rand
+	// ownContact is set once contact is the step's own copy of the
+	// input's, made by the first change (see mutableContact).
+	ownContact bool
+	vm         *vm.VM
+	rnd        *rand.Rand
 
 	event  *flows.Event
 	queued []flows.Event
@@ -355,11 +358,24 @@ func (r *run) Set(name string, v any) error {
 	return nil
 }
 
+// mutableContact returns the step's own copy of the contact, to change:
+// the input's contact is the caller's, and most steps change nothing.
+func (r *run) mutableContact() *flows.Contact {
+	if !r.ownContact {
+		r.contact = r.contact.Clone()
+		r.sprint.Contact = r.contact
+		r.ownContact = true
+	}
+	return r.contact
+}
+
 func (r *run) setAttr(name string, v any) error {
-	c := r.contact
 	switch name {
 	case "id", "channel", "tags", "attributes":
 		return fmt.Errorf("contact.%s cannot be set", name)
+	}
+	c := r.mutableContact()
+	switch name {
 	case "name":
 		c.Name = Format(v)
 	case "status":
@@ -391,7 +407,7 @@ func (r *run) touchContact() {
 func (r *run) Unset(name string) {
 	if a, ok := strings.CutPrefix(name, contactPrefix); ok {
 		if _, ok := r.contact.Attributes[a]; ok {
-			delete(r.contact.Attributes, a)
+			delete(r.mutableContact().Attributes, a)
 			r.touchContact()
 		}
 		return
@@ -412,7 +428,8 @@ func (r *run) AddTag(tag string) error {
 	if len(r.contact.Tags) >= flows.MaxTags {
 		return fmt.Errorf("the contact already has %d tags, the most it may have", flows.MaxTags)
 	}
-	r.contact.Tags = append(r.contact.Tags, tag)
+	c := r.mutableContact()
+	c.Tags = append(c.Tags, tag)
 	r.touchContact()
 	return nil
 }
@@ -428,7 +445,8 @@ func short(s string) string {
 func (r *run) RemoveTag(tag string) {
 	for i, t := range r.contact.Tags {
 		if t == tag {
-			r.contact.Tags = append(r.contact.Tags[:i:i], r.contact.Tags[i+1:]...)
+			c := r.mutableContact()
+			c.Tags = append(c.Tags[:i:i], c.Tags[i+1:]...)
 			r.touchContact()
 			return
 		}
@@ -437,7 +455,7 @@ func (r *run) RemoveTag(tag string) {
 
 func (r *run) SetStatus(status string) {
 	if r.contact.Status != status {
-		r.contact.Status = status
+		r.mutableContact().Status = status
 		r.touchContact()
 	}
 }
