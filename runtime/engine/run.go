@@ -24,15 +24,8 @@ type run struct {
 	now     time.Time
 	seed    uint64
 	sprint  flows.Sprint
-	// messages backs the sprint's Messages for the usual step.
-	messages [4]flows.Content
-	// ran counts the blocks the step ran, traced or not.
-	ran int
-	// ownContact is set once contact is the step's own copy of the
-	// input's, made by the first change (see mutableContact).
-	ownContact bool
-	vm         *vm.VM
-	rnd        *rand.Rand
+	vm      *vm.VM
+	rnd     *rand.Rand
 
 	event  *flows.Event
 	queued []flows.Event
@@ -54,6 +47,13 @@ type run struct {
 	// ended is set by END; failed when a block failed: neither returns to
 	// an interrupted wait.
 	ended, failed bool
+	// messages backs the sprint's Messages for the usual step.
+	messages [4]flows.Content
+	// ran counts the blocks the step ran, traced or not.
+	ran int
+	// ownContact is set once contact is the step's own copy of the
+	// input's, made by the first change (see mutableContact).
+	ownContact bool
 }
 
 var _ flows.Run = (*run)(nil)
