@@ -826,6 +826,7 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 	}
 	txn := s.newWrite()
 	defer txn.Discard()
+	txn.ExpectWrites(expectedEntries(bs))
 	s.ov.reset()
 	w := writer{s: s, txn: txn, arena: s.arena[:0], minTimer: math.MaxUint64, minOutbox: math.MaxUint64, batches: len(bs)}
 	for i, b := range bs {
@@ -850,6 +851,16 @@ func (s *badgerStore) tryCommit(bs []*Batch) (int, error) {
 		s.outboxHint.wrote(w.minOutbox)
 	}
 	return len(bs), nil
+}
+
+// expectedEntries is about how many entries committing bs writes: a
+// batch's messages and timers, its session and a few more.
+func expectedEntries(bs []*Batch) int {
+	n := 0
+	for _, b := range bs {
+		n += len(b.Messages) + len(b.Timers) + len(b.CancelTimers) + 2
+	}
+	return n
 }
 
 // writer applies batches to one transaction. Keys and values are appended

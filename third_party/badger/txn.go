@@ -409,6 +409,15 @@ func (txn *Txn) Set(key, val []byte) error {
 	return txn.SetEntry(NewEntry(key, val))
 }
 
+// ExpectWrites sizes the map of pending writes of a write transaction that
+// has none yet for about n entries, so that it does not grow, and rehash,
+// entry by entry. Switchboard patch 10.
+func (txn *Txn) ExpectWrites(n int) {
+	if txn.update && len(txn.pendingWrites) == 0 && n > 8 {
+		txn.pendingWrites = make(map[string]*Entry, n)
+	}
+}
+
 // SetEntry takes an Entry struct and adds the key-value pair in the struct,
 // along with other metadata to the database.
 //
