@@ -92,8 +92,10 @@ examples:
 	$(GO) run ./cmd/switchboard test flows/examples
 
 # Fuzz the parsers for a while (FUZZTIME=5m make fuzz): bot files, stored
-# sessions and their heads in the store, conversation test files, and the
-# access log line against slog's own. New findings land in testdata.
+# sessions and their heads in the store, conversation test files, the
+# access log line against slog's own, and the REST and web chat frames
+# read and written by hand against encoding/json. New findings land in
+# testdata.
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./flows -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME)
@@ -101,6 +103,9 @@ fuzz:
 	$(GO) test ./runtime/store -run XXX -fuzz FuzzSessionHead -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/convo -run XXX -fuzz FuzzParseTest -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/server -run XXX -fuzz FuzzAccessLine -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/server -run XXX -fuzz FuzzRestRequestScan -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/webchat -run XXX -fuzz FuzzClientFrameScan -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/webchat -run XXX -fuzz FuzzContentEncoding -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./runtime/... ./flows/...

@@ -50,9 +50,44 @@ func TestEncoderMatchesMarshal(t *testing.T) {
 		if got := appendAck(nil, s, i%2 == 0); string(got) != string(want) {
 			t.Fatalf("ack: got  %s\nwant %s", got, want)
 		}
-		for j, c := range contents {
+		for j, c := range append(contents, everyField(s, strs[(i+1)%len(strs)], int64(i)-100)) {
 			c.Text += s
 			check(messageFrame{Type: "message", Seq: uint64(i*7 + j), ID: s, Author: strs[(i+j)%len(strs)], Time: times[(i+j)%len(times)], Content: c})
 		}
 	}
+	check(messageFrame{Type: "message", Content: flows.Content{Buttons: []flows.Button{}, Gallery: []flows.Card{{Buttons: []flows.Button{}}}, Attachments: []flows.Media{}}})
+}
+
+// everyField is content with a and b in every string field.
+func everyField(a, b string, size int64) flows.Content {
+	m := func(u string) *flows.Media {
+		return &flows.Media{URL: u, Kind: a, Name: b, Caption: a, MIME: b, Size: size}
+	}
+	bts := []flows.Button{{Title: a, Payload: b}, {Title: b, URL: a}, {Title: a, Payload: a, URL: b}}
+	return flows.Content{
+		Text: a, Buttons: bts, QuickReplies: bts[:1], Image: m(a), Media: m(b), File: m(a + b),
+		Gallery: []flows.Card{{Image: a, Title: b, Subtitle: a, Buttons: bts}, {Title: a}},
+		Payload: b, Attachments: []flows.Media{*m(b), {URL: a}},
+	}
+}
+
+// FuzzContentEncoding: the hand-written frame is json.Marshal's for any
+// strings in any field.
+func FuzzContentEncoding(f *testing.F) {
+	f.Add("hi", "<b>&\"", int64(0))
+	f.Add("\xff\u2028", "", int64(-1))
+	var e encoder
+	f.Fuzz(func(t *testing.T, a, b string, size int64) {
+		for _, c := range []flows.Content{everyField(a, b, size), {Text: a, Payload: b}, {Gallery: []flows.Card{{Title: a}}}} {
+			fr := messageFrame{Type: "message", Seq: uint64(size), ID: a, Author: b, Time: time.Date(2026, 11, 22, 0, 0, 0, int(size&0xffff), time.UTC), Content: c}
+			want, err := json.Marshal(fr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.message(&fr)
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("got  %s (%v)\nwant %s", got, err, want)
+			}
+		}
+	})
 }

@@ -694,6 +694,10 @@ func (c *conn) read(f *clientFrame) error {
 			err = errors.New("frames are JSON text messages")
 		} else {
 			*f = clientFrame{}
+			if scanClientFrame(data, f) {
+				return nil
+			}
+			*f = clientFrame{}
 			if err = json.Unmarshal(data, f); err == nil {
 				return nil
 			}
