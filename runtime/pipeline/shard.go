@@ -266,7 +266,9 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 			return nil, err
 		}
 	}
-	sh.cache.put(j.contact, st)
+	if newContact {
+		sh.cache.put(j.contact, st) // the others are cached since load
+	}
 	if p.cfg.OnCommit != nil {
 		c := Committed{Contact: res.Contact, Messages: batch.Messages, Handovers: batch.Handovers, Latency: time.Since(j.queued), Timer: j.timer, At: now}
 		if sp != nil {
@@ -325,8 +327,10 @@ func (s *state) encodeSession(sess *flows.Session) error {
 	return nil
 }
 
-// load returns the contact's state from the cache or the store; nil when
-// the contact does not exist.
+// load returns the contact's state from the cache or the store, where it
+// then caches it; nil when the contact does not exist. The shard's job
+// changes the state in place once it has committed, and drops it from the
+// cache when a commit fails.
 func (sh *shard) load(ctx context.Context, id string) (*state, error) {
 	if st, ok := sh.cache.get(id); ok {
 		return st, nil
@@ -350,6 +354,7 @@ func (sh *shard) load(ctx context.Context, id string) (*state, error) {
 			return nil, err
 		}
 	}
+	sh.cache.put(id, s)
 	return s, nil
 }
 
@@ -368,10 +373,8 @@ func (c *cache) get(id string) (*state, bool) {
 }
 
 func (c *cache) put(id string, s *state) {
-	if old, ok := c.items[id]; ok {
-		if old != s {
-			c.items[id] = s
-		}
+	if _, ok := c.items[id]; ok {
+		c.items[id] = s
 		return
 	}
 	for len(c.items) >= c.max && len(c.order) > 0 {

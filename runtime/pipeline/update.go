@@ -44,7 +44,6 @@ func (sh *shard) update(ctx context.Context, j *job) (*Result, error) {
 		return nil, fmt.Errorf("committing: %w", err)
 	}
 	st.contact = c
-	sh.cache.put(j.contact, st)
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(Committed{Contact: c})
 	}
