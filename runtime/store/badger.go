@@ -1136,8 +1136,8 @@ func (w *writer) lastSeq(contact string) (uint64, error) {
 	if last, ok := w.s.ov.seqs[contact]; ok {
 		return last, nil
 	}
-	if last, ok := w.s.cache.seqs.get(contact); ok {
-		return last, nil
+	if m, ok := w.s.cache.contacts.get(contact); ok {
+		return m.seq, nil
 	}
 	if err := w.loadMeta(contact); err != nil {
 		return 0, err
@@ -1338,7 +1338,8 @@ func (w *writer) timers(contact string) (*timerList, error) {
 	if l, ok := w.s.ov.timers[contact]; ok {
 		return l, nil
 	}
-	if l, ok := w.s.cache.timers.get(contact); ok {
+	if m, ok := w.s.cache.contacts.get(contact); ok {
+		l := m.timers
 		l.ts = slices.Clone(l.ts)
 		w.s.ov.timers[contact] = &l
 		return &l, nil

@@ -85,13 +85,20 @@ func (ts contactTimers) firstWait() uint64 {
 
 // metaCache holds what commits read, as last committed.
 type metaCache struct {
-	seqs   bounded[uint64]
-	idents bounded[identState]
-	timers bounded[timerList] // by contact ID
+	contacts bounded[*contactMeta] // by contact ID
+	idents   bounded[identState]
+}
+
+// contactMeta is what commits keep of a contact besides its messages, read
+// from the store together (loadMeta) and cached together, so that a step
+// looks its contact up once: its last message Seq and its timer list.
+type contactMeta struct {
+	seq    uint64
+	timers timerList
 }
 
 func newMetaCache(size int) *metaCache {
-	return &metaCache{seqs: newBounded[uint64](size), idents: newBounded[identState](size), timers: newBounded[timerList](size)}
+	return &metaCache{contacts: newBounded[*contactMeta](size), idents: newBounded[identState](size)}
 }
 
 // overlay is what one transaction changed, merged into the cache when it
@@ -120,16 +127,34 @@ func (o *overlay) reset() {
 	clear(o.timers)
 }
 
+// merge takes in what a committed transaction changed. A contact the cache
+// does not hold is cached only when the transaction knows both its Seq and
+// its timers (it read them from the store); otherwise, as when another
+// contact's entry took its place in this merge, it is left to the next
+// commit to read.
 func (c *metaCache) merge(o *overlay) {
-	for k, v := range o.seqs {
-		c.seqs.put(k, v)
+	for k, seq := range o.seqs {
+		t, hasTimers := o.timers[k]
+		if m, ok := c.contacts.get(k); ok {
+			m.seq = seq
+			if hasTimers {
+				m.timers = *t
+			}
+		} else if hasTimers {
+			c.contacts.put(k, &contactMeta{seq: seq, timers: *t})
+		}
+	}
+	for k, t := range o.timers {
+		if _, done := o.seqs[k]; done {
+			continue
+		}
+		if m, ok := c.contacts.get(k); ok {
+			m.timers = *t
+		}
 	}
 	for k, v := range o.idents {
 		v.bot, v.channel, v.ext = strings.Clone(v.bot), strings.Clone(v.channel), strings.Clone(v.ext)
 		c.idents.put(k, v)
-	}
-	for k, v := range o.timers {
-		c.timers.put(k, *v)
 	}
 }
 

@@ -137,9 +137,8 @@ func (s *badgerStore) DeleteContact(ctx context.Context, id string) error {
 		}
 		keys = keys[n:]
 	}
-	s.cache.seqs.drop(id)
+	s.cache.contacts.drop(id)
 	s.cache.idents.drop(id)
-	s.cache.timers.drop(id)
 	return nil
 }
 

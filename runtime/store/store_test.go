@@ -724,7 +724,7 @@ func TestCacheEviction(t *testing.T) {
 		if len(ts) != 7 {
 			t.Errorf("%d timers, want 7: %v", len(ts), ts)
 		}
-		if n := len(st.(*badgerStore).cache.seqs.m); n > 2 {
+		if n := len(st.(*badgerStore).cache.contacts.m); n > 2 {
 			t.Errorf("cache holds %d entries", n)
 		}
 		if list, _, _ := st.Contacts(bg, "shop", "", 0); len(list) != 7 {

@@ -387,10 +387,11 @@ func wakeModel(t *testing.T, seed uint64, ops int) {
 		}
 		bs := st.(*badgerStore)
 		for _, c := range contacts {
-			cached, ok := bs.cache.timers.get(c)
+			m, ok := bs.cache.contacts.get(c)
 			if !ok {
 				continue
 			}
+			cached := m.timers
 			var stored timerList
 			if err := bs.view(func(txn *badger.Txn) (err error) { stored, _, err = readTimerList(txn, c); return err }); err != nil {
 				fail("timers of %s: %v", c, err)
