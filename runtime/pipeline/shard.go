@@ -240,7 +240,7 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 	// the cache's buffer: a failed commit drops the contact from the
 	// cache.
 	var encoded []byte
-	if batch.Session != nil && batch.SessionEncoded == nil {
+	if batch.Session != nil {
 		if b, err := flows.AppendSession(st.session[:0], batch.Session); err == nil {
 			encoded, batch.SessionEncoded = b, b
 		} else {
@@ -257,14 +257,8 @@ func (sh *shard) process(ctx context.Context, j *job) (*Result, error) {
 		st.contact = batch.Contact
 		res.Contact = batch.Contact
 	}
-	switch {
-	case encoded != nil:
+	if encoded != nil {
 		st.session = encoded // the session stored, the step's
-	case sp != nil:
-		if err := st.encodeSession(sp.Session); err != nil {
-			sh.cache.drop(j.contact)
-			return nil, err
-		}
 	}
 	if newContact {
 		sh.cache.put(j.contact, st) // the others are cached since load
